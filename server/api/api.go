@@ -1,0 +1,234 @@
+// Package api holds the JSON wire types of the scan-to-log-in protocol
+// (shared/PROTOCOL.md), shared by the server, its Go client, the desktop app
+// and mobile-sim. It has no behaviour: field names and JSON tags are the
+// contract.
+package api
+
+import "time"
+
+// Paths of the protocol, relative to the server's base URL. Those with a
+// placeholder take the value with fmt.Sprintf or strings.Replace.
+const (
+	PathAccounts       = "/api/v1/accounts"
+	PathMobileLogin    = "/api/v1/mobile/login"
+	PathMobileLogout   = "/api/v1/mobile/logout"
+	PathMobileSessions = "/api/v1/mobile/sessions"
+	PathMobileScan     = "/api/v1/mobile/scan"
+	PathMobileConfirm  = "/api/v1/mobile/confirm"
+	PathMobileEvents   = "/api/v1/mobile/events"
+	PathTickets        = "/api/v1/tickets"
+	PathMe             = "/api/v1/me"
+	PathSessionEvents  = "/api/v1/session/events"
+	PathLogout         = "/api/v1/logout"
+	PathHealth         = "/healthz"
+	PathMetrics        = "/metrics"
+	// PathQRPrefix is followed by a ref: <base URL>/q/<ref> is what a QR code
+	// carries, and /q/<ref>.png or .svg renders it.
+	PathQRPrefix = "/q/"
+)
+
+// Header names the mobile sends besides Authorization.
+const HeaderDeviceID = "X-Device-Id"
+
+// Ticket states, as they appear on the wire.
+const (
+	StatePending   = "pending"
+	StateScanned   = "scanned"
+	StateConfirmed = "confirmed"
+	StateDenied    = "denied"
+	StateExpired   = "expired"
+	StateCancelled = "cancelled"
+	StateRedeemed  = "redeemed"
+)
+
+// Event types sent on WebSockets and long-polls.
+const (
+	EventState          = "state"
+	EventRotated        = "rotated"
+	EventAuth           = "auth"
+	EventRevoked        = "revoked"
+	EventSessionCreated = "session_created"
+	EventSessionRevoked = "session_revoked"
+)
+
+// Error is the body of every failed call: {"error": {"code", "message"}}.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// ErrorBody wraps Error as the protocol sends it.
+type ErrorBody struct {
+	Error Error `json:"error"`
+}
+
+// User is an account as the server shows it to its owner. Username is left
+// out where the protocol does not hand it over (redeem).
+type User struct {
+	ID          string `json:"id"`
+	Username    string `json:"username,omitempty"`
+	DisplayName string `json:"display_name"`
+	AvatarURL   string `json:"avatar_url"`
+}
+
+// UserBody wraps a User: {"user": {...}}.
+type UserBody struct {
+	User User `json:"user"`
+}
+
+// MaskedUser is all a desktop learns of the account before confirmation.
+type MaskedUser struct {
+	DisplayName string `json:"display_name"`
+	AvatarURL   string `json:"avatar_url"`
+}
+
+// RegisterRequest is the body of POST /api/v1/accounts.
+type RegisterRequest struct {
+	Username    string `json:"username"`
+	Password    string `json:"password"`
+	DisplayName string `json:"display_name"`
+}
+
+// MobileDevice names the phone at login. ID is chosen by the phone and binds
+// the device token: the token is refused with any other X-Device-Id.
+type MobileDevice struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Platform string `json:"platform"`
+}
+
+// MobileLoginRequest is the body of POST /api/v1/mobile/login.
+type MobileLoginRequest struct {
+	Username string       `json:"username"`
+	Password string       `json:"password"`
+	Device   MobileDevice `json:"device"`
+}
+
+// MobileLoginResponse answers a mobile login.
+type MobileLoginResponse struct {
+	DeviceToken string `json:"device_token"`
+	DeviceID    string `json:"device_id"`
+	User        User   `json:"user"`
+}
+
+// DesktopDevice is what a desktop says of itself when it asks for a ticket.
+type DesktopDevice struct {
+	Name string `json:"name"`
+	OS   string `json:"os"`
+	App  string `json:"app"`
+}
+
+// CreateTicketRequest is the body of POST /api/v1/tickets.
+type CreateTicketRequest struct {
+	Device DesktopDevice `json:"device"`
+}
+
+// CreateTicketResponse answers a ticket creation. PollSecret and MatchCode
+// are for the desktop alone.
+type CreateTicketResponse struct {
+	Ref        string    `json:"ref"`
+	PollSecret string    `json:"poll_secret"`
+	QRPayload  string    `json:"qr_payload"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	MatchCode  string    `json:"match_code"`
+}
+
+// TicketEvent is one message to a watching desktop, on the WebSocket or as a
+// long-poll answer. Type is EventState or EventRotated.
+type TicketEvent struct {
+	Type  string `json:"type"`
+	State string `json:"state,omitempty"`
+	// MatchRequired and User are set on the scanned state only.
+	MatchRequired *bool       `json:"match_required,omitempty"`
+	User          *MaskedUser `json:"user,omitempty"`
+	// Ref, QRPayload and ExpiresAt name the QR to show: on rotated events,
+	// and on long-poll answers while pending.
+	Ref       string     `json:"ref,omitempty"`
+	QRPayload string     `json:"qr_payload,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// AuthMessage is the first WebSocket message of a client that cannot set an
+// Authorization header: {"type":"auth","poll_secret":"..."} for a ticket,
+// {"type":"auth","token":"..."} for a session or device channel.
+type AuthMessage struct {
+	Type       string `json:"type"`
+	PollSecret string `json:"poll_secret,omitempty"`
+	Token      string `json:"token,omitempty"`
+	DeviceID   string `json:"device_id,omitempty"`
+}
+
+// ScanRequest is the body of POST /api/v1/mobile/scan.
+type ScanRequest struct {
+	QRPayload string `json:"qr_payload"`
+}
+
+// DesktopInfo is what the server recorded when the desktop asked for the QR.
+type DesktopInfo struct {
+	Name      string    `json:"name"`
+	OS        string    `json:"os"`
+	App       string    `json:"app"`
+	IP        string    `json:"ip"`
+	UserAgent string    `json:"user_agent"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ScanResponse answers a scan: what the phone shows before asking to log in.
+// Warning, when set, is a sentence to show the person (the networks differ).
+type ScanResponse struct {
+	ScanToken     string      `json:"scan_token"`
+	ExpiresAt     time.Time   `json:"expires_at"`
+	Desktop       DesktopInfo `json:"desktop"`
+	MatchRequired bool        `json:"match_required"`
+	Warning       string      `json:"warning,omitempty"`
+}
+
+// ConfirmRequest is the body of POST /api/v1/mobile/confirm. Approve is
+// required; MatchCode only where the scan said match_required.
+type ConfirmRequest struct {
+	ScanToken string `json:"scan_token"`
+	Approve   *bool  `json:"approve"`
+	MatchCode string `json:"match_code,omitempty"`
+}
+
+// StateBody answers confirm and cancel: {"state": "..."}.
+type StateBody struct {
+	State string `json:"state"`
+}
+
+// RedeemResponse hands the desktop its session, exactly once.
+type RedeemResponse struct {
+	SessionToken string    `json:"session_token"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	User         User      `json:"user"`
+}
+
+// Session is a live desktop session of an account.
+type Session struct {
+	ID         string        `json:"id"`
+	Device     DesktopDevice `json:"device"`
+	IP         string        `json:"ip"`
+	CreatedAt  time.Time     `json:"created_at"`
+	LastSeenAt time.Time     `json:"last_seen_at"`
+}
+
+// SessionsBody wraps the list of sessions: {"sessions": [...]}.
+type SessionsBody struct {
+	Sessions []Session `json:"sessions"`
+}
+
+// SessionEvent is pushed on a desktop session's channel: {"type":"revoked"}.
+type SessionEvent struct {
+	Type string `json:"type"`
+}
+
+// MobileEvent is pushed on the phone's own channel.
+type MobileEvent struct {
+	Type    string   `json:"type"`
+	Session *Session `json:"session,omitempty"`
+}
+
+// Health answers GET /healthz.
+type Health struct {
+	Status string `json:"status"`
+}

@@ -1,0 +1,129 @@
+// Command qrlogin-server runs the scan-to-log-in server on its own.
+//
+// Every flag has an environment equivalent: -ticket-ttl is
+// QRLOGIN_TICKET_TTL, and so on; a flag on the command line wins.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"qrlogin/server/node"
+	"qrlogin/server/service"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+// run parses args, starts the server and serves until SIGINT or SIGTERM.
+// It returns the process's exit code.
+func run(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("qrlogin-server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		addr       = fs.String("addr", "127.0.0.1:8080", "listen `address`; port 0 picks a free one")
+		db         = fs.String("db", "", "SQLite database `file` (default: qrlogin.db in the user's data folder)")
+		baseURL    = fs.String("base-url", "", "public base `URL` put in QR payloads (default: from -addr)")
+		ttl        = fs.Duration("ticket-ttl", 60*time.Second, "life of a QR ref, a scan token and a confirmed ticket")
+		rotEvery   = fs.Duration("rotate-every", 20*time.Second, "how often a watched QR is replaced (shorter than -ticket-ttl)")
+		rotMax     = fs.Duration("rotate-max", 5*time.Minute, "how long a watched QR keeps being replaced before it expires")
+		match      = fs.String("match", "risky", "when approving also needs the code the desktop shows: `never|risky|always` (risky: when the phone's network differs from the desktop's)")
+		openReg    = fs.Bool("open-registration", true, "let anyone create an account")
+		origins    = fs.String("allowed-origins", "", "comma-separated browser `origins` allowed to open WebSockets besides the server's own (* wildcards allowed)")
+		tlsCert    = fs.String("tls-cert", "", "TLS certificate `file` (PEM); required off loopback unless -base-url is https behind a TLS proxy")
+		tlsKey     = fs.String("tls-key", "", "TLS private key `file` (PEM)")
+		noLimits   = fs.Bool("no-rate-limits", false, "turn rate limits off (load tests on loopback only)")
+		pingEvery  = fs.Duration("ping-every", 30*time.Second, "WebSocket ping interval; a peer silent for half of it is dropped")
+		logLevel   = fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+		logJSON    = fs.Bool("log-json", false, "log JSON lines instead of text")
+		shutdownIn = fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
+	)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: qrlogin-server [flags]\n\nRuns the qrlogin scan-to-log-in server. Every flag can also be set by an\nenvironment variable: QRLOGIN_ and the flag's name in capitals with _ for -\n(QRLOGIN_TICKET_TTL=30s); a flag on the command line wins.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := applyEnv(fs); err != nil {
+		fmt.Fprintln(stderr, "qrlogin-server:", err)
+		return 2
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "qrlogin-server: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintln(stderr, "qrlogin-server: -log-level:", err)
+		return 2
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(stderr, opts)
+	if *logJSON {
+		h = slog.NewJSONHandler(stderr, opts)
+	}
+	log := slog.New(h)
+	slog.SetDefault(log)
+
+	var allowed []string
+	for _, o := range strings.Split(*origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			allowed = append(allowed, o)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	n, err := node.Start(ctx, node.Config{
+		Addr: *addr, DBPath: *db, BaseURL: *baseURL,
+		TicketTTL: *ttl, RotateEvery: *rotEvery, RotateMax: *rotMax, Match: service.MatchPolicy(*match),
+		ClosedRegistration: !*openReg, AllowedOrigins: allowed, TLSCert: *tlsCert, TLSKey: *tlsKey,
+		NoRateLimits: *noLimits, PingEvery: *pingEvery, Logger: log,
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, "qrlogin-server:", err)
+		return 1
+	}
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-n.Done():
+		log.Error("server stopped", "err", err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), *shutdownIn)
+	defer cancel()
+	if err := n.Shutdown(sctx); err != nil {
+		log.Error("shutdown", "err", err)
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}
+
+// applyEnv sets each flag from QRLOGIN_<NAME> where that is set.
+func applyEnv(fs *flag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "QRLOGIN_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok && err == nil {
+			if e := f.Value.Set(v); e != nil {
+				err = fmt.Errorf("%s=%q: %v", name, v, e)
+			}
+		}
+	})
+	return err
+}

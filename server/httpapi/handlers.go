@@ -1,0 +1,220 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"qrlogin/server"
+	"qrlogin/server/api"
+)
+
+// mobile wraps a handler of an authenticated phone: Bearer device token and
+// X-Device-Id, checked after the failure budget.
+func (h *Handler) mobile(next func(w http.ResponseWriter, r *http.Request, d server.Device)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if blocked, wait := h.limits.failures.Blocked(clientIP(r)); blocked && !h.limits.off {
+			h.writeError(w, r, limited(wait))
+			return
+		}
+		d, err := h.svc.AuthDevice(r.Context(), bearer(r), r.Header.Get(api.HeaderDeviceID))
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		next(w, r, d)
+	}
+}
+
+// desktop wraps a handler of a ticket's desktop: the ref in the path and the
+// poll secret as Bearer, rate-limited as class.
+func (h *Handler) desktop(class string, next func(w http.ResponseWriter, r *http.Request, t server.Ticket)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h.limits.ip(class, clientIP(r)); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		t, err := h.svc.AuthTicket(r.Context(), r.PathValue("ref"), bearer(r))
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		next(w, r, t)
+	}
+}
+
+// session wraps a handler of a signed-in desktop: Bearer session token.
+func (h *Handler) session(next func(w http.ResponseWriter, r *http.Request, s server.Session)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if blocked, wait := h.limits.failures.Blocked(clientIP(r)); blocked && !h.limits.off {
+			h.writeError(w, r, limited(wait))
+			return
+		}
+		s, err := h.svc.AuthSession(r.Context(), bearer(r))
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		next(w, r, s)
+	}
+}
+
+func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
+	if err := h.limits.ip(classRegister, clientIP(r)); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var req api.RegisterRequest
+	if err := decode(r, &req); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	u, err := h.svc.Register(r.Context(), req)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, api.UserBody{User: u})
+}
+
+func (h *Handler) mobileLogin(w http.ResponseWriter, r *http.Request) {
+	if err := h.limits.ip(classLogin, clientIP(r)); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var req api.MobileLoginRequest
+	if err := decode(r, &req); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if err := h.limits.forLogin(req.Username); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	resp, err := h.svc.MobileLogin(r.Context(), req)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (h *Handler) mobileLogout(w http.ResponseWriter, r *http.Request, d server.Device) {
+	if err := h.svc.MobileLogout(r.Context(), d); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request, d server.Device) {
+	list, err := h.svc.ListSessions(r.Context(), d)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.SessionsBody{Sessions: list})
+}
+
+func (h *Handler) revokeSession(w http.ResponseWriter, r *http.Request, d server.Device) {
+	if err := h.svc.RevokeSession(r.Context(), d, r.PathValue("id")); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *Handler) scan(w http.ResponseWriter, r *http.Request, d server.Device) {
+	if err := h.limits.ip(classScan, clientIP(r)); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if err := h.limits.forAccount(d.UserID); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var req api.ScanRequest
+	if err := decode(r, &req); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	resp, err := h.svc.Scan(r.Context(), d, req.QRPayload, clientIP(r))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (h *Handler) confirm(w http.ResponseWriter, r *http.Request, d server.Device) {
+	if err := h.limits.ip(classConfirm, clientIP(r)); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if err := h.limits.forAccount(d.UserID); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var req api.ConfirmRequest
+	if err := decode(r, &req); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	resp, err := h.svc.Confirm(r.Context(), d, req)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (h *Handler) createTicket(w http.ResponseWriter, r *http.Request) {
+	if err := h.limits.ip(classCreate, clientIP(r)); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var req api.CreateTicketRequest
+	if err := decode(r, &req); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	resp, err := h.svc.CreateTicket(r.Context(), req, server.Desktop{IP: clientIP(r), UserAgent: r.UserAgent()})
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, resp)
+}
+
+func (h *Handler) redeem(w http.ResponseWriter, r *http.Request, t server.Ticket) {
+	resp, err := h.svc.Redeem(r.Context(), t)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (h *Handler) cancel(w http.ResponseWriter, r *http.Request, t server.Ticket) {
+	resp, err := h.svc.Cancel(r.Context(), t)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (h *Handler) me(w http.ResponseWriter, r *http.Request, s server.Session) {
+	u, err := h.svc.Me(r.Context(), s)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.UserBody{User: u})
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request, s server.Session) {
+	if err := h.svc.Logout(r.Context(), s); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

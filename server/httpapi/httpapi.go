@@ -1,0 +1,203 @@
+// Package httpapi serves the scan-to-log-in protocol (shared/PROTOCOL.md)
+// over HTTP and WebSockets, on a service.Service.
+package httpapi
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"qrlogin/server"
+	"qrlogin/server/api"
+	"qrlogin/server/metrics"
+	"qrlogin/server/service"
+)
+
+// Config configures a Handler.
+type Config struct {
+	// AllowedOrigins are the browser origins (like "https://app.example")
+	// allowed to open WebSockets besides the server's own; an entry may hold
+	// "*" wildcards ("https://*.example").
+	AllowedOrigins []string
+	// HSTS sends Strict-Transport-Security: set it when served over TLS.
+	HSTS bool
+	// Limits are the rate limits; NoLimits turns them off (load tests only).
+	Limits   Limits
+	NoLimits bool
+	// PingEvery is how often idle WebSockets are pinged (30 s); a peer that
+	// does not answer within PingEvery/2 is dropped.
+	PingEvery time.Duration
+	// LongPollHold is the longest a long-poll is held unchanged (25 s).
+	LongPollHold time.Duration
+	// AuthTimeout is how long a WebSocket may take to send its auth
+	// message when it has no Authorization header (5 s).
+	AuthTimeout time.Duration
+	Logger      *slog.Logger
+	Metrics     *metrics.Metrics
+}
+
+// Handler is the server's HTTP handler.
+type Handler struct {
+	cfg     Config
+	svc     *service.Service
+	log     *slog.Logger
+	limits  *limiters
+	metrics *metrics.Metrics
+	origins []string // lower-case origins allowed for WebSockets, with the base URL's
+	mux     *http.ServeMux
+}
+
+// New returns the handler of svc's protocol.
+func New(svc *service.Service, cfg Config) *Handler {
+	if cfg.PingEvery == 0 {
+		cfg.PingEvery = 30 * time.Second
+	}
+	if cfg.LongPollHold == 0 {
+		cfg.LongPollHold = 25 * time.Second
+	}
+	if cfg.AuthTimeout == 0 {
+		cfg.AuthTimeout = 5 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New(svc.Store())
+	}
+	h := &Handler{
+		cfg: cfg, svc: svc, log: cfg.Logger, metrics: cfg.Metrics,
+		limits: newLimiters(cfg.Limits, cfg.NoLimits),
+		mux:    http.NewServeMux(),
+	}
+	if u, err := url.Parse(svc.Config().BaseURL); err == nil {
+		h.origins = append(h.origins, strings.ToLower(u.Scheme+"://"+u.Host))
+	}
+	for _, o := range cfg.AllowedOrigins {
+		h.origins = append(h.origins, strings.ToLower(strings.TrimRight(o, "/")))
+	}
+	h.routes()
+	return h
+}
+
+func (h *Handler) routes() {
+	m := h.mux
+	m.HandleFunc("GET "+api.PathHealth, h.health)
+	m.Handle("GET "+api.PathMetrics, h.metrics.Handler())
+
+	m.HandleFunc("POST "+api.PathAccounts, h.register)
+	m.HandleFunc("POST "+api.PathMobileLogin, h.mobileLogin)
+	m.HandleFunc("POST "+api.PathMobileLogout, h.mobile(h.mobileLogout))
+	m.HandleFunc("GET "+api.PathMobileSessions, h.mobile(h.listSessions))
+	m.HandleFunc("DELETE "+api.PathMobileSessions+"/{id}", h.mobile(h.revokeSession))
+	m.HandleFunc("POST "+api.PathMobileScan, h.mobile(h.scan))
+	m.HandleFunc("POST "+api.PathMobileConfirm, h.mobile(h.confirm))
+	m.HandleFunc("GET "+api.PathMobileEvents, h.mobileEvents)
+
+	m.HandleFunc("POST "+api.PathTickets, h.createTicket)
+	m.HandleFunc("GET "+api.PathTickets+"/{ref}/events", h.ticketEvents)
+	m.HandleFunc("GET "+api.PathTickets+"/{ref}/wait", h.desktop(classWatch, h.wait))
+	m.HandleFunc("POST "+api.PathTickets+"/{ref}/redeem", h.desktop(classRedeem, h.redeem))
+	m.HandleFunc("POST "+api.PathTickets+"/{ref}/cancel", h.desktop(classRedeem, h.cancel))
+
+	m.HandleFunc("GET "+api.PathMe, h.session(h.me))
+	m.HandleFunc("POST "+api.PathLogout, h.session(h.logout))
+	m.HandleFunc("GET "+api.PathSessionEvents, h.sessionEvents)
+
+	m.HandleFunc("GET "+api.PathQRPrefix+"{file}", h.qr)
+	m.HandleFunc("GET /avatars/{file}", h.avatar)
+	m.HandleFunc("/", h.notFound)
+}
+
+// ServeHTTP serves a request: security headers, the route, a log line and
+// a metric, and a 500 with the protocol's body (never a stack) on a panic.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	hdr := w.Header()
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Referrer-Policy", "no-referrer")
+	hdr.Set("X-Frame-Options", "DENY")
+	hdr.Set("Content-Security-Policy", "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+	hdr.Set("Cache-Control", "no-store")
+	if h.cfg.HSTS {
+		hdr.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	}
+	sw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			h.log.Error("panic", "route", r.Pattern, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if sw.status == 0 {
+				h.writeError(sw, r, fmt.Errorf("panic"))
+			}
+		}
+		route := r.Pattern
+		if route == "" || route == "/" {
+			route = "unmatched"
+		}
+		h.metrics.Request(route, sw.status)
+		h.log.Debug("request", "route", route, "status", sw.status, "ip", clientIP(r), "ms", time.Since(start).Milliseconds())
+	}()
+	h.mux.ServeHTTP(sw, r)
+}
+
+// statusWriter remembers the status written. It unwraps for
+// http.ResponseController (WebSocket hijacking, flushing).
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// clientIP is the address the request came from, without the port.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// bearer returns the token of an "Authorization: Bearer" header, or "".
+func bearer(r *http.Request) string {
+	a := r.Header.Get("Authorization")
+	if len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		return strings.TrimSpace(a[7:])
+	}
+	return ""
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.writeError(w, r, server.Errorf(server.CodeNotFound, "no such endpoint: %s %s", r.Method, path.Clean("/"+r.URL.Path)))
+}
+
+func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
+	if err := h.svc.Store().Ping(r.Context()); err != nil {
+		h.log.Error("health: database unreachable", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, api.Health{Status: "database unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, api.Health{Status: "ok"})
+}

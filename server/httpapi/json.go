@@ -1,0 +1,110 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"qrlogin/server"
+	"qrlogin/server/api"
+)
+
+// maxBody is the largest request body accepted (PROTOCOL.md: 64 KiB).
+const maxBody = 64 << 10
+
+// decode reads r's JSON body into v: at most maxBody bytes of valid UTF-8
+// holding one JSON value whose fields have the right types. Unknown fields
+// are ignored. Any fault is an invalid_request error that says what is wrong.
+func decode(r *http.Request, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return server.Errorf(server.CodeInvalid, "the body is larger than %d KiB", maxBody>>10)
+	}
+	if err != nil {
+		return server.Errorf(server.CodeInvalid, "the body could not be read")
+	}
+	return decodeBytes(body, v)
+}
+
+// decodeBytes is decode's parsing half, shared with the fuzz tests.
+func decodeBytes(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return server.Errorf(server.CodeInvalid, "a JSON body is required")
+	}
+	if !utf8.Valid(body) {
+		return server.Errorf(server.CodeInvalid, "the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return server.Errorf(server.CodeInvalid, "field %q must be a JSON %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()))
+		}
+		return server.Errorf(server.CodeInvalid, "the body is not valid JSON for this call")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return server.Errorf(server.CodeInvalid, "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "struct", "map":
+		return "object"
+	case "slice", "array":
+		return "array"
+	case "ptr":
+		return "value of another type"
+	}
+	return "number"
+}
+
+// writeJSON answers with status and v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v) // the client may be gone; nothing to do then
+}
+
+// statusOf maps each protocol error code to its HTTP status.
+var statusOf = map[server.Code]int{
+	server.CodeInvalid:      http.StatusBadRequest,
+	server.CodeUnauthorized: http.StatusUnauthorized,
+	server.CodeForbidden:    http.StatusForbidden,
+	server.CodeNotFound:     http.StatusNotFound,
+	server.CodeConflict:     http.StatusConflict,
+	server.CodeExpired:      http.StatusGone,
+	server.CodeRateLimited:  http.StatusTooManyRequests,
+	server.CodeInternal:     http.StatusInternalServerError,
+}
+
+// writeError answers with err's status and the protocol's error body.
+// Errors without a code are internal: they are logged, and the client gets
+// a generic message.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := server.ErrorCode(err)
+	if code == server.CodeInternal {
+		h.log.Error("request failed", "route", r.Pattern, "err", err)
+	}
+	var e *server.Error
+	if errors.As(err, &e) && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
+	status := statusOf[code]
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+		h.limits.failed(clientIP(r))
+	}
+	writeJSON(w, status, api.ErrorBody{Error: api.Error{Code: string(code), Message: server.ErrorMessage(err)}})
+}

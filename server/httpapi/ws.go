@@ -1,0 +1,294 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+
+	"qrlogin/server"
+	"qrlogin/server/api"
+	"qrlogin/server/service"
+)
+
+// Close codes beyond RFC 6455's.
+const (
+	closeUnauthorized websocket.StatusCode = 4401 // bad or missing credential
+)
+
+// originAllowed reports whether a WebSocket upgrade from r's Origin may
+// proceed: no Origin (not a browser), the server's own host, the base URL's
+// origin, or one of the allowed origins (with * wildcards).
+func (h *Handler) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	o := strings.ToLower(u.Scheme + "://" + u.Host)
+	for _, pattern := range h.origins {
+		if ok, _ := path.Match(pattern, o); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// accept checks the Origin, the class's rate limit and, if the request has
+// a bearer, credentials (via check) before upgrading; without a bearer it
+// upgrades and reads {"type":"auth"} within AuthTimeout. It returns the
+// connection, the credential's subject, and false if it already answered.
+func accept[T any](h *Handler, w http.ResponseWriter, r *http.Request, class string, check func(ctx context.Context, m api.AuthMessage) (T, error)) (*websocket.Conn, T, bool) {
+	var zero T
+	if !h.originAllowed(r) {
+		h.writeError(w, r, server.Errorf(server.CodeForbidden, "WebSocket upgrades from this origin are not allowed"))
+		return nil, zero, false
+	}
+	if err := h.limits.ip(class, clientIP(r)); err != nil {
+		h.writeError(w, r, err)
+		return nil, zero, false
+	}
+	var subject T
+	tok := bearer(r)
+	if tok != "" {
+		var err error
+		subject, err = check(r.Context(), api.AuthMessage{Type: api.EventAuth, PollSecret: tok, Token: tok, DeviceID: r.Header.Get(api.HeaderDeviceID)})
+		if err != nil {
+			h.writeError(w, r, err)
+			return nil, zero, false
+		}
+	}
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // Origin checked above
+	if err != nil {
+		return nil, zero, false
+	}
+	c.SetReadLimit(4 << 10)
+	if tok != "" {
+		return c, subject, true
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.AuthTimeout)
+	defer cancel()
+	var m api.AuthMessage
+	if err := wsjson.Read(ctx, c, &m); err != nil || m.Type != api.EventAuth {
+		c.Close(closeUnauthorized, "send {\"type\":\"auth\"} first")
+		h.limits.failed(clientIP(r))
+		return nil, zero, false
+	}
+	subject, err = check(ctx, m)
+	if err != nil {
+		c.Close(closeUnauthorized, server.ErrorMessage(err))
+		h.limits.failed(clientIP(r))
+		return nil, zero, false
+	}
+	return c, subject, true
+}
+
+// pump writes each message of sub to c, as to returns it, until to says the
+// message was the last, the subscription ends, the peer goes away or stops
+// answering pings. It closes c with a code that says why.
+func pump[T any](h *Handler, ctx context.Context, c *websocket.Conn, sub <-chan T, dropped func() bool, to func(T) (v any, last bool)) {
+	ctx = c.CloseRead(ctx) // reads control frames; cancelled when the peer closes
+	ping := time.NewTicker(h.cfg.PingEvery)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			c.Close(websocket.StatusNormalClosure, "")
+			return
+		case <-ping.C:
+			pctx, cancel := context.WithTimeout(ctx, h.cfg.PingEvery/2)
+			err := c.Ping(pctx)
+			cancel()
+			if err != nil {
+				c.Close(websocket.StatusGoingAway, "no pong")
+				return
+			}
+		case m, ok := <-sub:
+			if !ok {
+				if dropped() {
+					c.Close(websocket.StatusTryAgainLater, "fell behind; reconnect")
+				} else {
+					c.Close(websocket.StatusGoingAway, "server shutting down")
+				}
+				return
+			}
+			v, last := to(m)
+			if err := writeMsg(ctx, c, v); err != nil {
+				return
+			}
+			if last {
+				c.Close(websocket.StatusNormalClosure, "")
+				return
+			}
+		}
+	}
+}
+
+// writeMsg writes v as one JSON text message within 10 s.
+func writeMsg(ctx context.Context, c *websocket.Conn, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return c.Write(ctx, websocket.MessageText, b)
+}
+
+// final reports whether a ticket event ends the watch.
+func final(ev api.TicketEvent) bool {
+	return ev.Type == api.EventState && server.State(ev.State).Final()
+}
+
+// ticketEvents serves GET /api/v1/tickets/{ref}/events.
+func (h *Handler) ticketEvents(w http.ResponseWriter, r *http.Request) {
+	ref := r.PathValue("ref")
+	c, t, ok := accept(h, w, r, classWatch, func(ctx context.Context, m api.AuthMessage) (server.Ticket, error) {
+		return h.svc.AuthTicket(ctx, ref, m.PollSecret)
+	})
+	if !ok {
+		return
+	}
+	defer h.metrics.SocketOpened("ticket_ws")()
+	sub := h.svc.Tickets.Subscribe(t.ID, 16)
+	defer sub.Close()
+	release := h.svc.Watch(t)
+	defer release()
+
+	ctx := r.Context()
+	ev, _, err := h.svc.Current(ctx, t)
+	if err != nil {
+		h.log.Error("ticket events: current state", "err", err)
+		c.Close(websocket.StatusInternalError, "internal error")
+		return
+	}
+	ev.Ref, ev.QRPayload, ev.ExpiresAt = "", "", nil // the state message names no QR
+	if err := writeMsg(ctx, c, ev); err != nil {
+		return
+	}
+	if final(ev) {
+		c.Close(websocket.StatusNormalClosure, "")
+		return
+	}
+	pump(h, ctx, c, sub.C, sub.Dropped, func(m service.TicketMsg) (any, bool) {
+		h.metrics.Pushed(m.Event.State, m.At)
+		return m.Event, final(m.Event)
+	})
+}
+
+// sessionEvents serves GET /api/v1/session/events: {"type":"revoked"} when
+// the session ends, then close.
+func (h *Handler) sessionEvents(w http.ResponseWriter, r *http.Request) {
+	var token string
+	c, s, ok := accept(h, w, r, classWatch, func(ctx context.Context, m api.AuthMessage) (server.Session, error) {
+		token = m.Token
+		return h.svc.AuthSession(ctx, m.Token)
+	})
+	if !ok {
+		return
+	}
+	defer h.metrics.SocketOpened("session_ws")()
+	sub := h.svc.Sessions.Subscribe(s.ID, 4)
+	defer sub.Close()
+	// The session may have been revoked between the check and the
+	// subscription: look again now that no event can be missed.
+	if _, err := h.svc.AuthSession(r.Context(), token); err != nil {
+		writeMsg(r.Context(), c, api.SessionEvent{Type: api.EventRevoked})
+		c.Close(websocket.StatusNormalClosure, "")
+		return
+	}
+	pump(h, r.Context(), c, sub.C, sub.Dropped, func(ev api.SessionEvent) (any, bool) {
+		return ev, ev.Type == api.EventRevoked
+	})
+}
+
+// mobileEvents serves GET /api/v1/mobile/events, the phone's own channel.
+func (h *Handler) mobileEvents(w http.ResponseWriter, r *http.Request) {
+	c, d, ok := accept(h, w, r, classWatch, func(ctx context.Context, m api.AuthMessage) (server.Device, error) {
+		return h.svc.AuthDevice(ctx, m.Token, m.DeviceID)
+	})
+	if !ok {
+		return
+	}
+	defer h.metrics.SocketOpened("mobile_ws")()
+	sub := h.svc.Users.Subscribe(d.UserID, 64)
+	defer sub.Close()
+	msgs := make(chan api.MobileEvent, 64)
+	go func() { // filter out the device's own events
+		defer close(msgs)
+		for m := range sub.C {
+			if m.Except != d.ID {
+				select {
+				case msgs <- m.Event:
+				default:
+				}
+			}
+		}
+	}()
+	pump(h, r.Context(), c, msgs, sub.Dropped, func(ev api.MobileEvent) (any, bool) { return ev, false })
+}
+
+// wait serves the long-poll GET /api/v1/tickets/{ref}/wait?after=&qr=.
+func (h *Handler) wait(w http.ResponseWriter, r *http.Request, t server.Ticket) {
+	q := r.URL.Query()
+	after, qr := q.Get("after"), q.Get("qr")
+	if after != "" && !knownState(after) {
+		h.writeError(w, r, server.Errorf(server.CodeInvalid, "after must be a ticket state"))
+		return
+	}
+	if qr != "" && !api.ValidRef(qr) {
+		h.writeError(w, r, server.Errorf(server.CodeInvalid, "qr must be a ref"))
+		return
+	}
+	defer h.metrics.SocketOpened("long_poll")()
+	sub := h.svc.Tickets.Subscribe(t.ID, 16)
+	defer sub.Close()
+	release := h.svc.Watch(t)
+	defer release()
+
+	hold := time.NewTimer(h.cfg.LongPollHold)
+	defer hold.Stop()
+	answer := false // answer even if unchanged: held long enough, or no more events
+	for {
+		ev, cur, err := h.svc.Current(r.Context(), t)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		t = cur
+		changed := after == "" || ev.State != after || (ev.State == api.StatePending && qr != "" && ev.Ref != qr)
+		if changed || answer {
+			writeJSON(w, http.StatusOK, ev)
+			return
+		}
+		select {
+		case <-r.Context().Done():
+			return // the client left
+		case <-hold.C:
+			answer = true
+		case _, ok := <-sub.C:
+			answer = !ok // shutting down or fell behind: answer now
+		}
+	}
+}
+
+func knownState(s string) bool {
+	for _, st := range server.States {
+		if string(st) == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,214 @@
+// Package node runs a whole login server: the SQLite store, the protocol
+// service and its HTTP handler on a listener. The standalone command and the
+// desktop app's embedded server both start one.
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"qrlogin/server"
+	"qrlogin/server/httpapi"
+	"qrlogin/server/metrics"
+	"qrlogin/server/service"
+	"qrlogin/server/sqlite"
+)
+
+// Config configures a node. Zero values take the protocol's defaults.
+type Config struct {
+	Addr    string // listen address; "127.0.0.1:8080" if empty ("127.0.0.1:0" picks a port)
+	DBPath  string // SQLite file; DefaultDBPath() if empty
+	BaseURL string // public base URL for QR payloads; from the listener if empty
+
+	TicketTTL   time.Duration
+	RotateEvery time.Duration
+	RotateMax   time.Duration
+	Match       service.MatchPolicy
+	// ClosedRegistration turns open registration off.
+	ClosedRegistration bool
+	AllowedOrigins     []string
+	TLSCert, TLSKey    string
+	// NoRateLimits turns rate limits off, for load tests on loopback.
+	NoRateLimits bool
+	// PingEvery is the WebSocket ping interval (30 s).
+	PingEvery time.Duration
+	Password  server.PasswordParams
+	Logger    *slog.Logger
+}
+
+// Node is a running server.
+type Node struct {
+	url   string
+	ln    net.Listener
+	srv   *http.Server
+	svc   *service.Service
+	store *sqlite.DB
+	log   *slog.Logger
+	done  chan error
+}
+
+// DefaultDBPath is the database in the user's data folder:
+// $XDG_DATA_HOME/qrlogin/qrlogin.db (~/.local/share/...) on Linux, the
+// Application Support folder on macOS, %LocalAppData% on Windows.
+func DefaultDBPath() (string, error) {
+	dir, err := DataDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "qrlogin.db"), nil
+}
+
+// DataDir is qrlogin's folder in the user's data folder.
+func DataDir() (string, error) {
+	switch runtime.GOOS {
+	case "windows":
+		if d := os.Getenv("LocalAppData"); d != "" {
+			return filepath.Join(d, "qrlogin"), nil
+		}
+	case "darwin":
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join(home, "Library", "Application Support", "qrlogin"), nil
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "qrlogin"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("no data folder: %w", err)
+	}
+	return filepath.Join(home, ".local", "share", "qrlogin"), nil
+}
+
+// Start opens the database, listens and serves in the background until
+// Shutdown. It refuses plain HTTP on an address other than loopback unless
+// the base URL is https (a TLS proxy in front).
+func Start(ctx context.Context, cfg Config) (*Node, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:8080"
+	}
+	if cfg.DBPath == "" {
+		p, err := DefaultDBPath()
+		if err != nil {
+			return nil, err
+		}
+		cfg.DBPath = p
+	}
+	useTLS := cfg.TLSCert != "" || cfg.TLSKey != ""
+	var tlsCfg *tls.Config
+	if useTLS {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	scheme := "http"
+	if useTLS {
+		scheme = "https"
+	}
+	base := strings.TrimRight(cfg.BaseURL, "/")
+	if base == "" {
+		base = scheme + "://" + ln.Addr().String()
+	}
+	bu, err := url.Parse(base)
+	if err != nil || (bu.Scheme != "http" && bu.Scheme != "https") || bu.Host == "" {
+		ln.Close()
+		return nil, fmt.Errorf("base URL %q: want http(s)://host[:port][/path]", cfg.BaseURL)
+	}
+	if !useTLS && bu.Scheme != "https" && !isLoopback(ln.Addr()) {
+		ln.Close()
+		return nil, fmt.Errorf("refusing plain HTTP on %s, which is not loopback: give -tls-cert and -tls-key, or an https -base-url when a TLS proxy is in front", ln.Addr())
+	}
+
+	store, err := sqlite.Open(ctx, cfg.DBPath)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	m := metrics.New(store)
+	svc, err := service.New(store, service.Config{
+		BaseURL: base, TicketTTL: cfg.TicketTTL, RotateEvery: cfg.RotateEvery, RotateMax: cfg.RotateMax,
+		Match: cfg.Match, OpenRegistration: !cfg.ClosedRegistration, Password: cfg.Password,
+		Logger: log, Metrics: m,
+	})
+	if err != nil {
+		store.Close()
+		ln.Close()
+		return nil, err
+	}
+	h := httpapi.New(svc, httpapi.Config{
+		AllowedOrigins: cfg.AllowedOrigins, HSTS: useTLS || bu.Scheme == "https",
+		NoLimits: cfg.NoRateLimits, PingEvery: cfg.PingEvery, Logger: log, Metrics: m,
+	})
+	n := &Node{
+		url: base, ln: ln, svc: svc, store: store, log: log, done: make(chan error, 1),
+		srv: &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			TLSConfig:         tlsCfg,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		},
+	}
+	svc.Run()
+	go func() {
+		var err error
+		if useTLS {
+			err = n.srv.ServeTLS(ln, "", "")
+		} else {
+			err = n.srv.Serve(ln)
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		n.done <- err
+	}()
+	log.Info("listening", "url", base, "addr", ln.Addr().String(), "db", cfg.DBPath)
+	return n, nil
+}
+
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
+// URL returns the server's public base URL.
+func (n *Node) URL() string { return n.url }
+
+// Addr returns the address the server listens on.
+func (n *Node) Addr() net.Addr { return n.ln.Addr() }
+
+// Done yields the serving error (nil after Shutdown) once serving stops.
+func (n *Node) Done() <-chan error { return n.done }
+
+// Shutdown stops the server gracefully: it tells and closes every open
+// socket and long-poll, lets running requests finish (until ctx ends), and
+// closes the database, so that no answered write is lost.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.svc.Close()
+	err := n.srv.Shutdown(ctx)
+	return errors.Join(err, n.store.Close())
+}

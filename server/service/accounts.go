@@ -1,0 +1,202 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"qrlogin/server"
+	"qrlogin/server/api"
+)
+
+// Register creates an account. It needs open registration.
+func (s *Service) Register(ctx context.Context, req api.RegisterRequest) (api.User, error) {
+	if !s.cfg.OpenRegistration {
+		return api.User{}, server.Errorf(server.CodeForbidden, "registration is closed on this server")
+	}
+	if !validUsername(req.Username) {
+		return api.User{}, server.Errorf(server.CodeInvalid, "username must be 3 to 32 letters, digits, '_', '.' or '-'")
+	}
+	if n := len(req.Password); n < minPassword || n > maxPassword {
+		return api.User{}, server.Errorf(server.CodeInvalid, "password must be %d to %d bytes", minPassword, maxPassword)
+	}
+	name, err := cleanLabel("display_name", req.DisplayName, maxName, false)
+	if err != nil {
+		return api.User{}, err
+	}
+	if name == "" {
+		name = req.Username
+	}
+	u := server.User{
+		ID:           server.NewRef(),
+		Username:     req.Username,
+		DisplayName:  name,
+		PasswordHash: s.cfg.Password.HashPassword(req.Password),
+		CreatedAt:    s.cfg.Now().UTC(),
+	}
+	// The avatar is named by a key of its own: an avatar URL shown to a
+	// desktop before confirmation must not carry the account's id.
+	u.AvatarURL = s.cfg.BaseURL + "/avatars/" + server.NewRef() + ".svg"
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		return api.User{}, err
+	}
+	s.log.Info("account created", "user", u.ID)
+	return ownUser(u), nil
+}
+
+func ownUser(u server.User) api.User {
+	return api.User{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, AvatarURL: u.AvatarURL}
+}
+
+// MobileLogin checks a password and gives the phone a device token bound to
+// its device id. A wrong username or password gets the same 401.
+func (s *Service) MobileLogin(ctx context.Context, req api.MobileLoginRequest) (api.MobileLoginResponse, error) {
+	clientID, err := cleanLabel("device.id", req.Device.ID, maxClientID, true)
+	if err != nil {
+		return api.MobileLoginResponse{}, err
+	}
+	name, err := cleanLabel("device.name", req.Device.Name, maxLabel, false)
+	if err != nil {
+		return api.MobileLoginResponse{}, err
+	}
+	platform, err := cleanLabel("device.platform", req.Device.Platform, maxLabel, false)
+	if err != nil {
+		return api.MobileLoginResponse{}, err
+	}
+	if req.Username == "" || req.Password == "" || len(req.Password) > maxPassword || len(req.Username) > 64 {
+		return api.MobileLoginResponse{}, server.Errorf(server.CodeInvalid, "username and password are required")
+	}
+	u, err := s.store.UserByUsername(ctx, req.Username)
+	if errors.Is(err, server.ErrNotFound) {
+		server.CheckPassword(s.dummyHash, req.Password)
+		return api.MobileLoginResponse{}, server.Errorf(server.CodeUnauthorized, "wrong username or password")
+	}
+	if err != nil {
+		return api.MobileLoginResponse{}, err
+	}
+	if !server.CheckPassword(u.PasswordHash, req.Password) {
+		return api.MobileLoginResponse{}, server.Errorf(server.CodeUnauthorized, "wrong username or password")
+	}
+	token := server.NewSecret()
+	now := s.cfg.Now().UTC()
+	d := server.Device{
+		ID: server.NewRef(), UserID: u.ID, ClientID: clientID, Name: name, Platform: platform,
+		TokenHash: server.HashToken(token), CreatedAt: now, LastSeenAt: now,
+	}
+	if err := s.store.CreateDevice(ctx, d); err != nil {
+		return api.MobileLoginResponse{}, err
+	}
+	s.log.Info("phone logged in", "user", u.ID, "device", d.ID)
+	return api.MobileLoginResponse{DeviceToken: token, DeviceID: clientID, User: ownUser(u)}, nil
+}
+
+// AuthDevice returns the live device whose token is token and whose bound
+// device id is clientID; anything else is unauthorized.
+func (s *Service) AuthDevice(ctx context.Context, token, clientID string) (server.Device, error) {
+	if token == "" || clientID == "" {
+		return server.Device{}, server.Errorf(server.CodeUnauthorized, "a device token and X-Device-Id are required")
+	}
+	d, err := s.store.DeviceByTokenHash(ctx, server.HashToken(token))
+	if errors.Is(err, server.ErrNotFound) || err == nil && (!d.RevokedAt.IsZero() || d.ClientID != clientID) {
+		return server.Device{}, server.Errorf(server.CodeUnauthorized, "the device token is not valid for this device")
+	}
+	return d, err
+}
+
+// MobileLogout revokes the phone's token and every desktop session it
+// confirmed; each of those desktops and the account's other phones are told.
+func (s *Service) MobileLogout(ctx context.Context, d server.Device) error {
+	revoked, err := s.store.RevokeDevice(ctx, d.ID, s.cfg.Now().UTC())
+	if err != nil {
+		return err
+	}
+	for _, sess := range revoked {
+		s.announceRevoked(sess, d.ID)
+	}
+	s.log.Info("phone logged out", "user", d.UserID, "device", d.ID, "sessions_revoked", len(revoked))
+	return nil
+}
+
+// announceRevoked tells a session's desktop and the account's phones (but
+// except) that the session ended.
+func (s *Service) announceRevoked(sess server.Session, except string) {
+	s.Sessions.Publish(sess.ID, api.SessionEvent{Type: api.EventRevoked})
+	as := apiSession(sess)
+	s.Users.Publish(sess.UserID, UserMsg{Event: api.MobileEvent{Type: api.EventSessionRevoked, Session: &as}, Except: except})
+}
+
+func apiSession(sess server.Session) api.Session {
+	return api.Session{
+		ID:         sess.ID,
+		Device:     api.DesktopDevice{Name: sess.Desktop.Name, OS: sess.Desktop.OS, App: sess.Desktop.App},
+		IP:         sess.Desktop.IP,
+		CreatedAt:  sess.CreatedAt,
+		LastSeenAt: sess.LastSeenAt,
+	}
+}
+
+// ListSessions lists the live desktop sessions of the device's account.
+func (s *Service) ListSessions(ctx context.Context, d server.Device) ([]api.Session, error) {
+	list, err := s.store.ListSessions(ctx, d.UserID, s.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.Session, 0, len(list))
+	for _, sess := range list {
+		out = append(out, apiSession(sess))
+	}
+	return out, nil
+}
+
+// RevokeSession ends one desktop session of the device's account (a remote
+// log-out); the desktop is told at once. Another account's session, or an
+// unknown one, is not_found.
+func (s *Service) RevokeSession(ctx context.Context, d server.Device, id string) error {
+	sess, err := s.store.RevokeSession(ctx, d.UserID, id, s.cfg.Now().UTC())
+	if err != nil {
+		return err
+	}
+	s.announceRevoked(sess, d.ID)
+	s.log.Info("session revoked by phone", "user", d.UserID, "session", sess.ID)
+	return nil
+}
+
+// AuthSession returns the live session whose token is token.
+func (s *Service) AuthSession(ctx context.Context, token string) (server.Session, error) {
+	if token == "" {
+		return server.Session{}, server.Errorf(server.CodeUnauthorized, "a session token is required")
+	}
+	sess, err := s.store.SessionByTokenHash(ctx, server.HashToken(token))
+	now := s.cfg.Now()
+	if errors.Is(err, server.ErrNotFound) || err == nil && !sess.Live(now) {
+		return server.Session{}, server.Errorf(server.CodeUnauthorized, "the session is not valid")
+	}
+	if err != nil {
+		return server.Session{}, err
+	}
+	if now.Sub(sess.LastSeenAt) > time.Minute {
+		if err := s.store.TouchSession(ctx, sess.ID, now.UTC()); err != nil {
+			s.log.Warn("touch session", "err", err)
+		}
+	}
+	return sess, nil
+}
+
+// Me returns the session's account.
+func (s *Service) Me(ctx context.Context, sess server.Session) (api.User, error) {
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return api.User{}, err
+	}
+	return ownUser(u), nil
+}
+
+// Logout ends the desktop's own session; the account's phones are told.
+func (s *Service) Logout(ctx context.Context, sess server.Session) error {
+	sess, err := s.store.RevokeSession(ctx, sess.UserID, sess.ID, s.cfg.Now().UTC())
+	if err != nil {
+		return err
+	}
+	s.announceRevoked(sess, "")
+	return nil
+}

@@ -1,0 +1,326 @@
+package service
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"qrlogin/server"
+	"qrlogin/server/api"
+)
+
+// CreateTicket starts a ticket for a desktop. The server chooses every ref
+// and secret; what the request names is only the device's labels. d carries
+// what the server saw of the request (IP, user agent).
+func (s *Service) CreateTicket(ctx context.Context, req api.CreateTicketRequest, d server.Desktop) (api.CreateTicketResponse, error) {
+	var err error
+	if d.Name, err = cleanLabel("device.name", req.Device.Name, maxLabel, false); err != nil {
+		return api.CreateTicketResponse{}, err
+	}
+	if d.OS, err = cleanLabel("device.os", req.Device.OS, maxLabel, false); err != nil {
+		return api.CreateTicketResponse{}, err
+	}
+	if d.App, err = cleanLabel("device.app", req.Device.App, maxLabel, false); err != nil {
+		return api.CreateTicketResponse{}, err
+	}
+	if len(d.UserAgent) > 512 {
+		d.UserAgent = d.UserAgent[:512]
+	}
+	now := s.cfg.Now().UTC()
+	ref, secret := server.NewRef(), server.NewSecret()
+	t := server.Ticket{
+		ID:             server.NewRef(),
+		Version:        1,
+		State:          server.StatePending,
+		PollSecretHash: server.HashToken(secret),
+		CurrentRef:     ref,
+		Desktop:        d,
+		CreatedAt:      now,
+		ExpiresAt:      now.Add(s.cfg.TicketTTL),
+		RotateUntil:    now.Add(s.cfg.RotateMax),
+		MatchCode:      fmt.Sprintf("%02d", rand.N(100)), // math/rand/v2 is seeded from crypto/rand
+		UpdatedAt:      now,
+	}
+	if err := s.store.CreateTicket(ctx, t); err != nil {
+		return api.CreateTicketResponse{}, err
+	}
+	s.cfg.Metrics.Transition(server.StatePending)
+	return api.CreateTicketResponse{
+		Ref: ref, PollSecret: secret, QRPayload: api.Payload(s.cfg.BaseURL, ref),
+		ExpiresAt: t.ExpiresAt, MatchCode: t.MatchCode,
+	}, nil
+}
+
+// AuthTicket returns the ticket that ref names (any of its refs) if secret is
+// its poll secret. No secret is unauthorized; an unknown ref or a wrong
+// secret is not_found, so a ref alone tells nothing.
+func (s *Service) AuthTicket(ctx context.Context, ref, secret string) (server.Ticket, error) {
+	if secret == "" {
+		return server.Ticket{}, server.Errorf(server.CodeUnauthorized, "the ticket's poll secret is required")
+	}
+	if !api.ValidRef(ref) {
+		return server.Ticket{}, server.Errorf(server.CodeNotFound, "no such ticket")
+	}
+	t, err := s.store.TicketByRef(ctx, ref)
+	if err != nil {
+		return server.Ticket{}, err
+	}
+	if subtle.ConstantTimeCompare(t.PollSecretHash, server.HashToken(secret)) != 1 {
+		return server.Ticket{}, server.Errorf(server.CodeNotFound, "no such ticket")
+	}
+	return t, nil
+}
+
+// Current returns the ticket's state event as a watcher should see it now,
+// expiring it first if its deadline passed. While pending the event names
+// the current QR.
+func (s *Service) Current(ctx context.Context, t server.Ticket) (api.TicketEvent, server.Ticket, error) {
+	if t.Expired(s.cfg.Now()) {
+		s.expire(ctx, t.ID)
+		fresh, err := s.store.TicketByRef(ctx, t.CurrentRef)
+		if err != nil {
+			return api.TicketEvent{}, t, err
+		}
+		t = fresh
+	}
+	ev, err := s.stateEvent(ctx, t)
+	if t.State == server.StatePending {
+		ev.Ref, ev.QRPayload = t.CurrentRef, api.Payload(s.cfg.BaseURL, t.CurrentRef)
+		exp := t.ExpiresAt
+		ev.ExpiresAt = &exp
+	}
+	return ev, t, err
+}
+
+// stateEvent builds the state message for t: for scanned, with the masked
+// name and avatar of the account that scanned.
+func (s *Service) stateEvent(ctx context.Context, t server.Ticket) (api.TicketEvent, error) {
+	ev := api.TicketEvent{Type: api.EventState, State: string(t.State)}
+	if t.State == server.StateScanned {
+		u, err := s.store.UserByID(ctx, t.UserID)
+		if err != nil {
+			return ev, err
+		}
+		scannedEvent(&ev, t, u)
+	}
+	return ev, nil
+}
+
+func scannedEvent(ev *api.TicketEvent, t server.Ticket, u server.User) {
+	mr := t.MatchRequired
+	ev.MatchRequired = &mr
+	ev.User = &api.MaskedUser{DisplayName: Mask(u.DisplayName), AvatarURL: u.AvatarURL}
+}
+
+// publishState tells t's watchers its state; at is when the causing request
+// arrived.
+func (s *Service) publishState(t server.Ticket, at time.Time) {
+	s.cfg.Metrics.Transition(t.State)
+	ev, err := s.stateEvent(context.Background(), t)
+	if err != nil {
+		s.log.Error("ticket event", "err", err)
+		return
+	}
+	s.Tickets.Publish(t.ID, TicketMsg{Event: ev, At: at})
+}
+
+// gone is the error for a call on a ticket in a state it cannot leave the
+// way the call needs: 410 where it expired or was cancelled, 409 otherwise.
+func gone(t server.Ticket, what string) error {
+	switch t.State {
+	case server.StateExpired:
+		return server.Errorf(server.CodeExpired, "this QR code has expired")
+	case server.StateCancelled:
+		return server.Errorf(server.CodeExpired, "the desktop cancelled this login")
+	}
+	return server.Errorf(server.CodeConflict, "%s: the login is already %s", what, t.State)
+}
+
+// errDeadline is returned by an updater that found the ticket's deadline
+// passed; the caller expires the ticket and answers 410.
+var errDeadline = errors.New("deadline passed")
+
+// update runs the store's compare-and-swap on ticket id; an updater that
+// finds the deadline passed makes it expire the ticket and answer 410.
+func (s *Service) update(ctx context.Context, id string, fn func(t *server.Ticket, now time.Time) (*server.Session, error)) (server.Ticket, error) {
+	now := s.cfg.Now().UTC()
+	t, err := s.store.UpdateTicket(ctx, id, func(t *server.Ticket) (*server.Session, error) {
+		if t.Expired(now) {
+			return nil, errDeadline
+		}
+		sess, err := fn(t, now)
+		t.UpdatedAt = now
+		return sess, err
+	})
+	if errors.Is(err, errDeadline) {
+		s.expire(ctx, id)
+		return t, server.Errorf(server.CodeExpired, "this login has expired")
+	}
+	return t, err
+}
+
+// Scan binds a pending ticket to the device's account: the QR payload's ref
+// must be the one the QR carries now. ip is the phone's address. Of racing
+// scans exactly one wins; the rest get conflict.
+func (s *Service) Scan(ctx context.Context, d server.Device, payload, ip string) (api.ScanResponse, error) {
+	at := time.Now()
+	_, ref, err := api.ParsePayload(payload)
+	if err != nil {
+		return api.ScanResponse{}, server.Errorf(server.CodeInvalid, "%v", err)
+	}
+	t, err := s.store.TicketByRef(ctx, ref)
+	if err != nil {
+		return api.ScanResponse{}, err
+	}
+	token := server.NewSecret()
+	t, err = s.update(ctx, t.ID, func(t *server.Ticket, now time.Time) (*server.Session, error) {
+		if t.CurrentRef != ref {
+			return nil, server.Errorf(server.CodeExpired, "this QR code was replaced by a newer one")
+		}
+		if t.State != server.StatePending {
+			return nil, gone(*t, "scan")
+		}
+		t.State = server.StateScanned
+		t.UserID, t.DeviceID = d.UserID, d.ID
+		t.ScanTokenHash = server.HashToken(token)
+		t.ScannedAt = now
+		t.ExpiresAt = now.Add(s.cfg.TicketTTL)
+		t.MatchRequired = s.cfg.Match == MatchAlways || s.cfg.Match == MatchRisky && !sameNetwork(t.Desktop.IP, ip)
+		return nil, nil
+	})
+	if err != nil {
+		return api.ScanResponse{}, err
+	}
+	u, err := s.store.UserByID(ctx, d.UserID)
+	if err != nil {
+		return api.ScanResponse{}, err
+	}
+	ev := api.TicketEvent{Type: api.EventState, State: api.StateScanned}
+	scannedEvent(&ev, t, u)
+	s.cfg.Metrics.Transition(t.State)
+	s.Tickets.Publish(t.ID, TicketMsg{Event: ev, At: at})
+	resp := api.ScanResponse{
+		ScanToken: token,
+		ExpiresAt: t.ExpiresAt,
+		Desktop: api.DesktopInfo{
+			Name: t.Desktop.Name, OS: t.Desktop.OS, App: t.Desktop.App,
+			IP: t.Desktop.IP, UserAgent: t.Desktop.UserAgent, CreatedAt: t.CreatedAt,
+		},
+		MatchRequired: t.MatchRequired,
+	}
+	if !sameNetwork(t.Desktop.IP, ip) {
+		resp.Warning = "This desktop is on a different network from your phone. Log in only if you are sitting at it and asked for this QR code yourself."
+	}
+	return resp, nil
+}
+
+// maxMatchFailures is how many wrong match codes deny a ticket.
+const maxMatchFailures = 3
+
+// Confirm approves or denies a scanned ticket. Only the device that scanned
+// may; an approval of a ticket that needs the desktop's code must carry it,
+// and the third wrong code denies the ticket.
+func (s *Service) Confirm(ctx context.Context, d server.Device, req api.ConfirmRequest) (api.StateBody, error) {
+	at := time.Now()
+	if req.ScanToken == "" || req.Approve == nil {
+		return api.StateBody{}, server.Errorf(server.CodeInvalid, "scan_token and approve are required")
+	}
+	t, err := s.store.TicketByScanToken(ctx, server.HashToken(req.ScanToken))
+	if err != nil {
+		return api.StateBody{}, err
+	}
+	if t.DeviceID != d.ID {
+		return api.StateBody{}, server.Errorf(server.CodeForbidden, "only the device that scanned may confirm")
+	}
+	var after error // returned once the update is stored
+	t, err = s.update(ctx, t.ID, func(t *server.Ticket, now time.Time) (*server.Session, error) {
+		if t.State != server.StateScanned {
+			return nil, gone(*t, "confirm")
+		}
+		switch {
+		case !*req.Approve:
+			t.State = server.StateDenied
+		case t.MatchRequired && subtle.ConstantTimeCompare([]byte(req.MatchCode), []byte(t.MatchCode)) != 1:
+			t.MatchFailures++
+			if t.MatchFailures >= maxMatchFailures {
+				t.State = server.StateDenied
+				after = server.Errorf(server.CodeForbidden, "wrong code three times: the login was denied")
+			} else {
+				after = server.Errorf(server.CodeForbidden, "the code does not match the one on the desktop (%d tries left)", maxMatchFailures-t.MatchFailures)
+			}
+		default:
+			t.State = server.StateConfirmed
+			t.ConfirmedAt = now
+			t.ExpiresAt = now.Add(s.cfg.TicketTTL)
+		}
+		return nil, nil
+	})
+	if err != nil {
+		return api.StateBody{}, err
+	}
+	if t.State != server.StateScanned {
+		s.publishState(t, at)
+	}
+	if after != nil {
+		return api.StateBody{}, after
+	}
+	return api.StateBody{State: string(t.State)}, nil
+}
+
+// Redeem hands the desktop its session token, exactly once, for a confirmed
+// ticket; the account's other phones are told of the new session.
+func (s *Service) Redeem(ctx context.Context, t server.Ticket) (api.RedeemResponse, error) {
+	token := server.NewSecret()
+	var sess server.Session
+	t, err := s.update(ctx, t.ID, func(t *server.Ticket, now time.Time) (*server.Session, error) {
+		switch t.State {
+		case server.StateConfirmed:
+		case server.StateRedeemed:
+			return nil, server.Errorf(server.CodeExpired, "this login was already redeemed")
+		case server.StatePending, server.StateScanned:
+			return nil, server.Errorf(server.CodeConflict, "the login is not confirmed yet")
+		default:
+			return nil, gone(*t, "redeem")
+		}
+		sess = server.Session{
+			ID: server.NewRef(), UserID: t.UserID, DeviceID: t.DeviceID, TokenHash: server.HashToken(token),
+			Desktop: t.Desktop, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL),
+		}
+		t.State, t.SessionID = server.StateRedeemed, sess.ID
+		return &sess, nil
+	})
+	if err != nil {
+		return api.RedeemResponse{}, err
+	}
+	s.publishState(t, time.Time{})
+	as := apiSession(sess)
+	s.Users.Publish(sess.UserID, UserMsg{Event: api.MobileEvent{Type: api.EventSessionCreated, Session: &as}, Except: sess.DeviceID})
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return api.RedeemResponse{}, err
+	}
+	s.log.Info("desktop signed in", "user", u.ID, "session", sess.ID)
+	return api.RedeemResponse{
+		SessionToken: token, ExpiresAt: sess.ExpiresAt,
+		User: api.User{ID: u.ID, DisplayName: u.DisplayName, AvatarURL: u.AvatarURL},
+	}, nil
+}
+
+// Cancel ends a ticket that has not ended yet; its watcher is told.
+func (s *Service) Cancel(ctx context.Context, t server.Ticket) (api.StateBody, error) {
+	t, err := s.update(ctx, t.ID, func(t *server.Ticket, now time.Time) (*server.Session, error) {
+		if !t.State.CanMoveTo(server.StateCancelled) {
+			return nil, gone(*t, "cancel")
+		}
+		t.State = server.StateCancelled
+		return nil, nil
+	})
+	if err != nil {
+		return api.StateBody{}, err
+	}
+	s.publishState(t, time.Time{})
+	return api.StateBody{State: string(t.State)}, nil
+}

@@ -1,0 +1,184 @@
+// Package sqlite is the server's Store on SQLite (modernc.org/sqlite, no cgo).
+//
+// It keeps two pools on one file: a single writer connection whose
+// transactions begin IMMEDIATE, so writes queue in Go instead of failing with
+// SQLITE_BUSY, and a few reader connections that WAL lets run beside it.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"qrlogin/server"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is a server.Store on one SQLite file.
+type DB struct {
+	w *sql.DB // one connection: every write transaction
+	r *sql.DB // readers
+}
+
+var _ server.Store = (*DB)(nil)
+
+// Open opens (creating if needed) the database at path, with its folder, and
+// runs the migrations it has not run yet.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	q := url.Values{}
+	// WAL lets readers run beside the writer; a crashed process loses
+	// nothing it committed. synchronous=NORMAL in WAL keeps every commit
+	// across a process kill (the data is in the OS's cache); only a power
+	// loss or OS crash can undo the last commits before a checkpoint, which
+	// we trade for a write path several times faster.
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// Readers may still meet a lock briefly (checkpoints): wait, don't fail.
+	q.Add("_pragma", "busy_timeout(10000)")
+	// ticket_refs cascade with their tickets; sessions need their user.
+	q.Add("_pragma", "foreign_keys(1)")
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?"
+	w, err := sql.Open("sqlite", dsn+q.Encode()+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	db := &DB{w: w}
+	if err := db.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	db.r, err = sql.Open("sqlite", dsn+q.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.r.SetMaxOpenConns(4)
+	db.r.SetMaxIdleConns(4)
+	return db, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	return errors.Join(db.r.Close(), db.w.Close())
+}
+
+// Ping runs a query on the file.
+func (db *DB) Ping(ctx context.Context) error {
+	var n int
+	return db.r.QueryRowContext(ctx, "SELECT 1").Scan(&n)
+}
+
+// migrate runs, in name order, each embedded migration not yet recorded in
+// schema_migrations, each in its own transaction together with its record.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlite: migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := db.migrateOne(ctx, name); err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) migrateOne(ctx context.Context, name string) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	body, err := migrations.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, time.Now().UnixNano()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// inTx runs fn in a write transaction and commits if fn returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// nanos stores a time as Unix nanoseconds, the zero time as 0.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromNanos is nanos' inverse, in UTC.
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// notFound maps sql.ErrNoRows to server.ErrNotFound, wraps any other error
+// and returns nil for nil.
+func notFound(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return server.Errorf(server.CodeNotFound, "no such %s", what)
+	}
+	return fmt.Errorf("sqlite: %s: %w", what, err)
+}
+
+// isUnique reports whether err is a UNIQUE constraint failure.
+func isUnique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}

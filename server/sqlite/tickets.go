@@ -1,0 +1,168 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"qrlogin/server"
+)
+
+const ticketColumns = `id, version, state, poll_secret_hash, current_ref, desktop_name, desktop_os, desktop_app, desktop_ip, desktop_user_agent,
+	created_at, expires_at, rotate_until, match_code, match_required, match_failures, user_id, device_id, scan_token_hash,
+	scanned_at, confirmed_at, session_id, updated_at`
+
+// rowScanner is *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanTicket(row rowScanner) (server.Ticket, error) {
+	var t server.Ticket
+	var created, expires, rotateUntil, scanned, confirmed, updated int64
+	var state string
+	err := row.Scan(&t.ID, &t.Version, &state, &t.PollSecretHash, &t.CurrentRef, &t.Desktop.Name, &t.Desktop.OS, &t.Desktop.App, &t.Desktop.IP, &t.Desktop.UserAgent,
+		&created, &expires, &rotateUntil, &t.MatchCode, &t.MatchRequired, &t.MatchFailures, &t.UserID, &t.DeviceID, &t.ScanTokenHash,
+		&scanned, &confirmed, &t.SessionID, &updated)
+	t.State = server.State(state)
+	t.CreatedAt, t.ExpiresAt, t.RotateUntil = fromNanos(created), fromNanos(expires), fromNanos(rotateUntil)
+	t.ScannedAt, t.ConfirmedAt, t.UpdatedAt = fromNanos(scanned), fromNanos(confirmed), fromNanos(updated)
+	return t, notFound(err, "ticket")
+}
+
+// ticketArgs lists t's values in ticketColumns' order.
+func ticketArgs(t *server.Ticket) []any {
+	return []any{t.ID, t.Version, string(t.State), t.PollSecretHash, t.CurrentRef, t.Desktop.Name, t.Desktop.OS, t.Desktop.App, t.Desktop.IP, t.Desktop.UserAgent,
+		nanos(t.CreatedAt), nanos(t.ExpiresAt), nanos(t.RotateUntil), t.MatchCode, t.MatchRequired, t.MatchFailures, t.UserID, t.DeviceID, nullBytes(t.ScanTokenHash),
+		nanos(t.ScannedAt), nanos(t.ConfirmedAt), t.SessionID, nanos(t.UpdatedAt)}
+}
+
+// CreateTicket implements server.Store.
+func (db *DB) CreateTicket(ctx context.Context, t server.Ticket) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tickets (`+ticketColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, ticketArgs(&t)...); err != nil {
+			return fmt.Errorf("sqlite: create ticket: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_refs (ref, ticket_id) VALUES (?, ?)`, t.CurrentRef, t.ID); err != nil {
+			return fmt.Errorf("sqlite: create ticket ref: %w", err)
+		}
+		return nil
+	})
+}
+
+// TicketByRef implements server.Store.
+func (db *DB) TicketByRef(ctx context.Context, ref string) (server.Ticket, error) {
+	return scanTicket(db.r.QueryRowContext(ctx, `SELECT `+prefixed("t.", ticketColumns)+` FROM ticket_refs r JOIN tickets t ON t.id = r.ticket_id WHERE r.ref = ?`, ref))
+}
+
+// TicketByScanToken implements server.Store.
+func (db *DB) TicketByScanToken(ctx context.Context, h []byte) (server.Ticket, error) {
+	return scanTicket(db.r.QueryRowContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE scan_token_hash = ?`, h))
+}
+
+// UpdateTicket implements server.Store.
+func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server.Ticket) (*server.Session, error)) (server.Ticket, error) {
+	var out server.Ticket
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		t, err := scanTicket(tx.QueryRowContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE id = ?`, id))
+		if err != nil {
+			return err
+		}
+		oldVersion, oldRef := t.Version, t.CurrentRef
+		sess, err := update(&t)
+		if err != nil {
+			return err
+		}
+		t.ID, t.Version = id, oldVersion+1
+		res, err := tx.ExecContext(ctx, `UPDATE tickets SET version = ?, state = ?, current_ref = ?, expires_at = ?, rotate_until = ?,
+			match_required = ?, match_failures = ?, user_id = ?, device_id = ?, scan_token_hash = ?, scanned_at = ?, confirmed_at = ?,
+			session_id = ?, updated_at = ? WHERE id = ? AND version = ?`,
+			t.Version, string(t.State), t.CurrentRef, nanos(t.ExpiresAt), nanos(t.RotateUntil),
+			t.MatchRequired, t.MatchFailures, t.UserID, t.DeviceID, nullBytes(t.ScanTokenHash), nanos(t.ScannedAt), nanos(t.ConfirmedAt),
+			t.SessionID, nanos(t.UpdatedAt), id, oldVersion)
+		if err != nil {
+			return fmt.Errorf("sqlite: update ticket: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return server.Errorf(server.CodeConflict, "the ticket changed meanwhile")
+		}
+		if t.CurrentRef != oldRef {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_refs (ref, ticket_id) VALUES (?, ?)`, t.CurrentRef, id); err != nil {
+				return fmt.Errorf("sqlite: add ticket ref: %w", err)
+			}
+		}
+		if sess != nil {
+			if err := insertSession(ctx, tx, sess); err != nil {
+				return err
+			}
+		}
+		out = t
+		return nil
+	})
+	return out, err
+}
+
+// DueTickets implements server.Store.
+func (db *DB) DueTickets(ctx context.Context, t time.Time, limit int) ([]server.Ticket, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE state IN ('pending', 'scanned', 'confirmed') AND expires_at <= ? ORDER BY expires_at LIMIT ?`, nanos(t), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: due tickets: %w", err)
+	}
+	defer rows.Close()
+	var out []server.Ticket
+	for rows.Next() {
+		tk, err := scanTicket(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tk)
+	}
+	return out, rows.Err()
+}
+
+// DeleteTicketsBefore implements server.Store.
+func (db *DB) DeleteTicketsBefore(ctx context.Context, t time.Time) (int, error) {
+	res, err := db.w.ExecContext(ctx, `DELETE FROM tickets WHERE updated_at < ? AND (state NOT IN ('pending', 'scanned', 'confirmed') OR expires_at < ?)`, nanos(t), nanos(t))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete old tickets: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// CountTicketsByState implements server.Store.
+func (db *DB) CountTicketsByState(ctx context.Context) (map[server.State]int, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT state, count(*) FROM tickets GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: count tickets: %w", err)
+	}
+	defer rows.Close()
+	out := map[server.State]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, fmt.Errorf("sqlite: count tickets: %w", err)
+		}
+		out[server.State(s)] = n
+	}
+	return out, rows.Err()
+}
+
+// prefixed qualifies each name of a comma-separated column list with p.
+func prefixed(p, columns string) string {
+	names := strings.Split(columns, ",")
+	for i, n := range names {
+		names[i] = p + strings.TrimSpace(n)
+	}
+	return strings.Join(names, ", ")
+}
+
+// nullBytes stores an empty hash as NULL, which the unique index allows
+// many of.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}

@@ -1,0 +1,107 @@
+package server
+
+import (
+	"context"
+	"time"
+)
+
+// User is an account.
+type User struct {
+	ID           string
+	Username     string
+	DisplayName  string
+	AvatarURL    string
+	PasswordHash string
+	CreatedAt    time.Time
+}
+
+// Device is a phone logged in to an account. ID is the server's row id;
+// ClientID is the id the phone chose, which its token is bound to.
+type Device struct {
+	ID         string
+	UserID     string
+	ClientID   string
+	Name       string
+	Platform   string
+	TokenHash  []byte
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	RevokedAt  time.Time
+}
+
+// Session is a desktop signed in through a confirmed ticket.
+type Session struct {
+	ID         string
+	UserID     string
+	DeviceID   string // the phone that confirmed it
+	TokenHash  []byte
+	Desktop    Desktop
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	RevokedAt  time.Time
+}
+
+// Live reports whether the session is neither revoked nor expired at now.
+func (s *Session) Live(now time.Time) bool {
+	return s.RevokedAt.IsZero() && now.Before(s.ExpiresAt)
+}
+
+// Store persists accounts, devices, tickets and sessions. Every backend
+// returns exactly these errors: ErrNotFound for a missing row, ErrConflict
+// for a duplicate username or a lost compare-and-swap, whatever the updater
+// returned, and anything else only for faults of its own.
+type Store interface {
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+
+	// CreateUser stores u; ErrConflict if the username is taken
+	// (case-insensitively).
+	CreateUser(ctx context.Context, u User) error
+	UserByUsername(ctx context.Context, username string) (User, error)
+	UserByID(ctx context.Context, id string) (User, error)
+
+	// CreateDevice stores d and, in the same transaction, revokes any earlier
+	// token of the same account and ClientID.
+	CreateDevice(ctx context.Context, d Device) error
+	// DeviceByTokenHash returns the device whose token hashes to h, revoked
+	// or not.
+	DeviceByTokenHash(ctx context.Context, h []byte) (Device, error)
+	// RevokeDevice revokes the device and every live session it confirmed,
+	// in one transaction, and returns those sessions.
+	RevokeDevice(ctx context.Context, deviceID string, at time.Time) ([]Session, error)
+
+	// CreateTicket stores a new ticket with its first ref.
+	CreateTicket(ctx context.Context, t Ticket) error
+	// TicketByRef returns the ticket that any of its refs, current or
+	// retired, names.
+	TicketByRef(ctx context.Context, ref string) (Ticket, error)
+	// TicketByScanToken returns the ticket whose scan token hashes to h.
+	TicketByScanToken(ctx context.Context, h []byte) (Ticket, error)
+	// UpdateTicket loads the ticket, calls update on it and stores the result,
+	// all in one transaction, with the version compared and swapped: of racing
+	// updates exactly one wins. If update returns an error nothing is stored
+	// and that error is returned. A changed CurrentRef adds the new ref.
+	// With a non-nil session (from update) it is created in the same
+	// transaction.
+	UpdateTicket(ctx context.Context, id string, update func(t *Ticket) (*Session, error)) (Ticket, error)
+	// DueTickets returns up to limit non-final tickets whose ExpiresAt is
+	// before t.
+	DueTickets(ctx context.Context, t time.Time, limit int) ([]Ticket, error)
+	// DeleteTicketsBefore removes tickets last changed before t that are
+	// final or expired, and returns how many.
+	DeleteTicketsBefore(ctx context.Context, t time.Time) (int, error)
+	// CountTicketsByState counts the stored tickets in each state.
+	CountTicketsByState(ctx context.Context) (map[State]int, error)
+
+	// SessionByTokenHash returns the session whose token hashes to h.
+	SessionByTokenHash(ctx context.Context, h []byte) (Session, error)
+	// ListSessions returns the account's live sessions at now, newest first.
+	ListSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
+	// RevokeSession revokes one live session of the account; ErrNotFound if
+	// there is no such live session of that account.
+	RevokeSession(ctx context.Context, userID, sessionID string, at time.Time) (Session, error)
+	// TouchSession records that the session was used at t.
+	TouchSession(ctx context.Context, id string, t time.Time) error
+}

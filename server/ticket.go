@@ -1,0 +1,90 @@
+package server
+
+import "time"
+
+// State is a ticket's state. See shared/PROTOCOL.md, "States".
+type State string
+
+// The ticket's states.
+const (
+	StatePending   State = "pending"
+	StateScanned   State = "scanned"
+	StateConfirmed State = "confirmed"
+	StateDenied    State = "denied"
+	StateExpired   State = "expired"
+	StateCancelled State = "cancelled"
+	StateRedeemed  State = "redeemed"
+)
+
+// States lists every state, in the order of the happy path first.
+var States = []State{StatePending, StateScanned, StateConfirmed, StateRedeemed, StateDenied, StateExpired, StateCancelled}
+
+// moves is the one table of allowed transitions.
+var moves = map[State][]State{
+	StatePending:   {StateScanned, StateExpired, StateCancelled},
+	StateScanned:   {StateConfirmed, StateDenied, StateExpired, StateCancelled},
+	StateConfirmed: {StateRedeemed, StateExpired, StateCancelled},
+}
+
+// CanMoveTo reports whether the protocol allows a move from s to next.
+func (s State) CanMoveTo(next State) bool {
+	for _, m := range moves[s] {
+		if m == next {
+			return true
+		}
+	}
+	return false
+}
+
+// Final reports whether no move leaves s.
+func (s State) Final() bool { return len(moves[s]) == 0 }
+
+// Desktop is what the server records about a desktop when it asks for a
+// ticket; the phone is shown it before it confirms.
+type Desktop struct {
+	Name      string
+	OS        string
+	App       string
+	IP        string
+	UserAgent string
+}
+
+// Ticket is one scan-to-log-in attempt. The store keeps only hashes of its
+// secrets and tokens. Version grows by one on every stored change and is what
+// UpdateTicket compares and swaps.
+type Ticket struct {
+	ID             string
+	Version        int64
+	State          State
+	PollSecretHash []byte
+	// CurrentRef is the ref the QR carries now (refs are public ids, kept in
+	// plain); older refs of the ticket still name it for the desktop's calls
+	// but cannot be scanned.
+	CurrentRef string
+	Desktop        Desktop
+	CreatedAt      time.Time
+	// ExpiresAt is the deadline of the current state: of the current ref
+	// while pending, of the scan token while scanned, of the redeem while
+	// confirmed.
+	ExpiresAt time.Time
+	// RotateUntil is when rotation stops and a watched pending ticket expires.
+	RotateUntil time.Time
+	MatchCode     string
+	MatchRequired bool
+	MatchFailures int
+	// Set by the scan.
+	UserID        string
+	DeviceID      string
+	ScanTokenHash []byte
+	ScannedAt     time.Time
+	// Set by confirm and redeem.
+	ConfirmedAt time.Time
+	SessionID   string
+	UpdatedAt   time.Time
+}
+
+// Expired reports whether the current state's deadline has passed at now
+// for a ticket that is not final.
+func (t *Ticket) Expired(now time.Time) bool {
+	return !t.State.Final() && !now.Before(t.ExpiresAt)
+}
