@@ -61,14 +61,14 @@ type Ticket struct {
 	// plain); older refs of the ticket still name it for the desktop's calls
 	// but cannot be scanned.
 	CurrentRef string
-	Desktop        Desktop
-	CreatedAt      time.Time
+	Desktop    Desktop
+	CreatedAt  time.Time
 	// ExpiresAt is the deadline of the current state: of the current ref
 	// while pending, of the scan token while scanned, of the redeem while
 	// confirmed.
 	ExpiresAt time.Time
 	// RotateUntil is when rotation stops and a watched pending ticket expires.
-	RotateUntil time.Time
+	RotateUntil   time.Time
 	MatchCode     string
 	MatchRequired bool
 	MatchFailures int

@@ -42,7 +42,6 @@ func (db *DB) UserByID(ctx context.Context, id string) (server.User, error) {
 	return scanUser(db.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 }
 
-
 // CreateDevice implements server.Store.
 func (db *DB) CreateDevice(ctx context.Context, d server.Device) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
