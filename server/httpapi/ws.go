@@ -14,6 +14,7 @@ import (
 
 	"qrlogin/server"
 	"qrlogin/server/api"
+	"qrlogin/server/hub"
 	"qrlogin/server/service"
 )
 
@@ -48,9 +49,13 @@ func (h *Handler) originAllowed(r *http.Request) bool {
 
 // accept checks the Origin, the class's rate limit and, if the request has
 // a bearer, credentials (via check) before upgrading; without a bearer it
-// upgrades and reads {"type":"auth"} within AuthTimeout. It returns the
-// connection, the credential's subject, and false if it already answered.
-func accept[T any](h *Handler, w http.ResponseWriter, r *http.Request, class string, check func(ctx context.Context, m api.AuthMessage) (T, error)) (*websocket.Conn, T, bool) {
+// upgrades and reads {"type":"auth"} within AuthTimeout. Once the subject is
+// known it calls subscribe, before the upgrade is answered where it can be,
+// so that no event published after the client's dial returns is missed. It
+// returns the connection, the subject, and false if it already answered;
+// then it has undone nothing that subscribe did: the caller's deferred
+// clean-up must.
+func accept[T any](h *Handler, w http.ResponseWriter, r *http.Request, class string, check func(ctx context.Context, m api.AuthMessage) (T, error), subscribe func(T)) (*websocket.Conn, T, bool) {
 	var zero T
 	if !h.originAllowed(r) {
 		h.writeError(w, r, server.Errorf(server.CodeForbidden, "WebSocket upgrades from this origin are not allowed"))
@@ -69,6 +74,7 @@ func accept[T any](h *Handler, w http.ResponseWriter, r *http.Request, class str
 			h.writeError(w, r, err)
 			return nil, zero, false
 		}
+		subscribe(subject)
 	}
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // Origin checked above
 	if err != nil {
@@ -92,6 +98,7 @@ func accept[T any](h *Handler, w http.ResponseWriter, r *http.Request, class str
 		h.limits.failed(clientIP(r))
 		return nil, zero, false
 	}
+	subscribe(subject)
 	return c, subject, true
 }
 
@@ -155,17 +162,24 @@ func final(ev api.TicketEvent) bool {
 // ticketEvents serves GET /api/v1/tickets/{ref}/events.
 func (h *Handler) ticketEvents(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("ref")
+	var sub *hub.Sub[service.TicketMsg]
+	release := func() {}
+	defer func() {
+		release()
+		if sub != nil {
+			sub.Close()
+		}
+	}()
 	c, t, ok := accept(h, w, r, classWatch, func(ctx context.Context, m api.AuthMessage) (server.Ticket, error) {
 		return h.svc.AuthTicket(ctx, ref, m.PollSecret)
+	}, func(t server.Ticket) {
+		sub = h.svc.Tickets.Subscribe(t.ID, 16)
+		release = h.svc.Watch(t)
 	})
 	if !ok {
 		return
 	}
 	defer h.metrics.SocketOpened("ticket_ws")()
-	sub := h.svc.Tickets.Subscribe(t.ID, 16)
-	defer sub.Close()
-	release := h.svc.Watch(t)
-	defer release()
 
 	ctx := r.Context()
 	ev, _, err := h.svc.Current(ctx, t)
@@ -192,16 +206,20 @@ func (h *Handler) ticketEvents(w http.ResponseWriter, r *http.Request) {
 // the session ends, then close.
 func (h *Handler) sessionEvents(w http.ResponseWriter, r *http.Request) {
 	var token string
-	c, s, ok := accept(h, w, r, classWatch, func(ctx context.Context, m api.AuthMessage) (server.Session, error) {
+	var sub *hub.Sub[api.SessionEvent]
+	defer func() {
+		if sub != nil {
+			sub.Close()
+		}
+	}()
+	c, _, ok := accept(h, w, r, classWatch, func(ctx context.Context, m api.AuthMessage) (server.Session, error) {
 		token = m.Token
 		return h.svc.AuthSession(ctx, m.Token)
-	})
+	}, func(s server.Session) { sub = h.svc.Sessions.Subscribe(s.ID, 4) })
 	if !ok {
 		return
 	}
 	defer h.metrics.SocketOpened("session_ws")()
-	sub := h.svc.Sessions.Subscribe(s.ID, 4)
-	defer sub.Close()
 	// The session may have been revoked between the check and the
 	// subscription: look again now that no event can be missed.
 	if _, err := h.svc.AuthSession(r.Context(), token); err != nil {
@@ -216,15 +234,19 @@ func (h *Handler) sessionEvents(w http.ResponseWriter, r *http.Request) {
 
 // mobileEvents serves GET /api/v1/mobile/events, the phone's own channel.
 func (h *Handler) mobileEvents(w http.ResponseWriter, r *http.Request) {
+	var sub *hub.Sub[service.UserMsg]
+	defer func() {
+		if sub != nil {
+			sub.Close()
+		}
+	}()
 	c, d, ok := accept(h, w, r, classWatch, func(ctx context.Context, m api.AuthMessage) (server.Device, error) {
 		return h.svc.AuthDevice(ctx, m.Token, m.DeviceID)
-	})
+	}, func(d server.Device) { sub = h.svc.Users.Subscribe(d.UserID, 64) })
 	if !ok {
 		return
 	}
 	defer h.metrics.SocketOpened("mobile_ws")()
-	sub := h.svc.Users.Subscribe(d.UserID, 64)
-	defer sub.Close()
 	msgs := make(chan api.MobileEvent, 64)
 	go func() { // filter out the device's own events
 		defer close(msgs)

@@ -45,6 +45,8 @@ type Config struct {
 	PingEvery time.Duration
 	Password  server.PasswordParams
 	Logger    *slog.Logger
+	// Now is the clock of the protocol's deadlines (time.Now); tests set it.
+	Now func() time.Time
 }
 
 // Node is a running server.
@@ -151,7 +153,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	svc, err := service.New(store, service.Config{
 		BaseURL: base, TicketTTL: cfg.TicketTTL, RotateEvery: cfg.RotateEvery, RotateMax: cfg.RotateMax,
 		Match: cfg.Match, OpenRegistration: !cfg.ClosedRegistration, Password: cfg.Password,
-		Logger: log, Metrics: m,
+		Logger: log, Metrics: m, Now: cfg.Now,
 	})
 	if err != nil {
 		store.Close()
