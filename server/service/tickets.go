@@ -74,17 +74,19 @@ func (s *Service) AuthTicket(ctx context.Context, ref, secret string) (server.Ti
 	return t, nil
 }
 
-// Current returns the ticket's state event as a watcher should see it now,
-// expiring it first if its deadline passed. While pending the event names
-// the current QR.
+// Current reads ticket t again and returns its state event as a watcher
+// should see it now, expiring it first if its deadline passed. While pending
+// the event names the current QR. It also returns the ticket as read.
 func (s *Service) Current(ctx context.Context, t server.Ticket) (api.TicketEvent, server.Ticket, error) {
+	t, err := s.store.TicketByRef(ctx, t.CurrentRef)
+	if err != nil {
+		return api.TicketEvent{}, t, err
+	}
 	if t.Expired(s.cfg.Now()) {
 		s.expire(ctx, t.ID)
-		fresh, err := s.store.TicketByRef(ctx, t.CurrentRef)
-		if err != nil {
+		if t, err = s.store.TicketByRef(ctx, t.CurrentRef); err != nil {
 			return api.TicketEvent{}, t, err
 		}
-		t = fresh
 	}
 	ev, err := s.stateEvent(ctx, t)
 	if t.State == server.StatePending {
