@@ -88,6 +88,8 @@ func TestChecklist18_BadInputGets4xxAndChangesNothing(t *testing.T) {
 		api.PathTickets + "/%E2%98%83/redeem",
 		"/avatars/..%2f..%2fetc%2fpasswd.svg",
 		"/api/v1/nope",
+		api.PathTickets + "/" + tk.Ref + "/events", // without a WebSocket upgrade
+		api.PathSessionEvents, api.PathMobileEvents,
 	}
 	for _, path := range paths {
 		wantClientError(t, path, h.Do("GET", path, tk.Secret(), nil))

@@ -57,6 +57,10 @@ func (h *Handler) originAllowed(r *http.Request) bool {
 // clean-up must.
 func accept[T any](h *Handler, w http.ResponseWriter, r *http.Request, class string, check func(ctx context.Context, m api.AuthMessage) (T, error), subscribe func(T)) (*websocket.Conn, T, bool) {
 	var zero T
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		h.writeError(w, r, server.Errorf(server.CodeInvalid, "this endpoint needs a WebSocket upgrade; without WebSockets, long-poll /wait"))
+		return nil, zero, false
+	}
 	if !h.originAllowed(r) {
 		h.writeError(w, r, server.Errorf(server.CodeForbidden, "WebSocket upgrades from this origin are not allowed"))
 		return nil, zero, false

@@ -263,6 +263,18 @@ func TestEndToEnd(t *testing.T) {
 		protocoltest.Want(t, c.Do("GET", api.PathMe, protocoltest.Auth{Bearer: rr.SessionToken}, nil), http.StatusUnauthorized, "unauthorized")
 	})
 
+	t.Run("metrics", func(t *testing.T) {
+		page := string(c.Do("GET", api.PathMetrics, protocoltest.Auth{}, nil).Body)
+		for _, want := range []string{`qrlogin_tickets{state="redeemed"} `, `qrlogin_sockets_open{kind="ticket_ws"} `, "qrlogin_scan_to_push_seconds_count ", `qrlogin_http_requests_total{code="200",route="POST /api/v1/mobile/scan"}`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("metrics lack %q", want)
+			}
+		}
+		if strings.Contains(page, "qrlogin_scan_to_push_seconds_count 0\n") {
+			t.Error("no scan-to-push latency was observed")
+		}
+	})
+
 	t.Run("no secret in the log", func(t *testing.T) {
 		log := p.log()
 		if !strings.Contains(log, "desktop signed in") {
