@@ -1,0 +1,45 @@
+package app
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"qrlogin/app/desktop"
+)
+
+// The committed bindings (frontend/wailsjs/go, which a clean clone builds
+// with) declare every method the window may call: regenerate them with
+// `go tool wails generate module` after changing App.
+func TestBindingsAreCurrent(t *testing.T) {
+	src, err := os.ReadFile("../frontend/wailsjs/go/app/App.d.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ := reflect.TypeFor[*App]()
+	for i := range typ.NumMethod() {
+		name := typ.Method(i).Name
+		if name == "Startup" || name == "Shutdown" { // Wails' callbacks, not bound
+			continue
+		}
+		if !strings.Contains(string(src), "export function "+name+"(") {
+			t.Errorf("App.d.ts lacks %s: regenerate the bindings", name)
+		}
+	}
+}
+
+// Before Startup, the window's calls do nothing and the view is loading.
+func TestBeforeStartup(t *testing.T) {
+	a := New(desktop.Options{})
+	a.Refresh()
+	a.Cancel()
+	a.Logout()
+	a.Shown("pending")
+	if err := a.UseServer("http://127.0.0.1:1"); err != nil {
+		t.Error(err)
+	}
+	if v := a.GetView(); v.State != desktop.ViewLoading {
+		t.Errorf("view = %+v", v)
+	}
+}

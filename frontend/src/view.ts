@@ -1,0 +1,60 @@
+/**
+ * What Go says the window shows: the View of app/desktop/view.go, as JSON.
+ * The states are the ticket's states one to one (pending, scanned,
+ * confirmed, denied, expired, cancelled), plus the window around them.
+ */
+export const ViewState = {
+  Loading: "loading",
+  Pending: "pending",
+  Scanned: "scanned",
+  Confirmed: "confirmed",
+  Denied: "denied",
+  Expired: "expired",
+  Cancelled: "cancelled",
+  SignedIn: "signed_in",
+  Unreachable: "unreachable",
+  Error: "error",
+} as const;
+
+export type ViewState = (typeof ViewState)[keyof typeof ViewState];
+
+export const ServerMode = { Embedded: "embedded", Remote: "remote" } as const;
+
+export interface ServerInfo {
+  mode: string;
+  url: string;
+}
+
+/** A QR code: imageUrl is the server's PNG of it, to which the window adds ?px=N. */
+export interface QR {
+  ref: string;
+  payload: string;
+  imageUrl: string;
+  expiresAt: string;
+}
+
+/** The account that scanned, masked; matchCode only when the phone needs it. */
+export interface Scanner {
+  displayName: string;
+  avatarUrl: string;
+  matchCode?: string;
+}
+
+export interface Session {
+  displayName: string;
+  avatarUrl: string;
+  signedInAt: string;
+  expiresAt: string;
+  device: string;
+  app: string;
+  localIp: string;
+}
+
+export interface View {
+  state: ViewState;
+  server: ServerInfo;
+  qr?: QR;
+  scanner?: Scanner;
+  session?: Session;
+  message?: string;
+}

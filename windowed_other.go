@@ -1,0 +1,6 @@
+//go:build !desktop
+
+package main
+
+// windowed: see windowed_desktop.go.
+const windowed = false
