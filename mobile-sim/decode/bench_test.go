@@ -1,0 +1,66 @@
+package decode
+
+import (
+	"errors"
+	"image"
+	"testing"
+)
+
+// screenshotText is the login URL the benchmark screenshot carries.
+const screenshotText = "https://login.example.com/qr/v1?s=4f9c2a7e1b3d5f60a8c9e2b4d6f80a1c&n=Xy7Qp2"
+
+// BenchmarkDecodeScreenshot1080p decodes a synthesized 1920×1080 RGBA
+// screenshot of an app window with one ~300 px QR code: gray conversion
+// plus the plain path.
+func BenchmarkDecodeScreenshot1080p(b *testing.B) {
+	img, _ := screenshot(b, 1920, 1080, screenshotText, 7, 1)
+	for b.Loop() {
+		res, err := Decode(img)
+		if err != nil || res[0].Text != screenshotText {
+			b.Fatalf("got %v, %v", res, err)
+		}
+	}
+}
+
+// BenchmarkDecodeBlackbox decodes every black-box image once per
+// iteration (images loaded beforehand), including the fallback strategies
+// for the hard ones.
+func BenchmarkDecodeBlackbox(b *testing.B) {
+	cases := blackboxCases(b)
+	imgs := make([]image.Image, len(cases))
+	for i, c := range cases {
+		img, err := Load(c.path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		imgs[i] = img
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		for _, img := range imgs {
+			_, _ = Decode(img)
+		}
+	}
+}
+
+// BenchmarkDecodeNoCode1080p is the cost of giving up on a 1920×1080
+// screenshot without a code: all fallback strategies ("full"), or only
+// the plain ones of DecodeGrayQuick ("quick").
+func BenchmarkDecodeNoCode1080p(b *testing.B) {
+	img, _ := screenshot(b, 1920, 1080, "unused", 0, 3) // scale 0: no code drawn
+	pix, w, h := grayPlane(img)
+	b.Run("full", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := DecodeGray(pix, w, h); !errors.Is(err, ErrNotFound) {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("quick", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := DecodeGrayQuick(pix, w, h); !errors.Is(err, ErrNotFound) {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseInterspersed(t *testing.T) {
+	tests := []struct {
+		args    []string
+		pos     []string
+		yes     bool
+		server  string
+		profile string
+	}{
+		{[]string{"shot.png", "--yes"}, []string{"shot.png"}, true, "", "default"},
+		{[]string{"-server", "http://s", "-profile", "alice", "--yes", "a", "b"}, []string{"a", "b"}, true, "http://s", "alice"},
+		{[]string{"a", "-profile=bob", "b", "--server=http://t"}, []string{"a", "b"}, false, "http://t", "bob"},
+		{[]string{"-", "--yes"}, []string{"-"}, true, "", "default"},
+		{[]string{"--yes", "--", "-not-a-flag", "--yes"}, []string{"-not-a-flag", "--yes"}, true, "", "default"},
+		{nil, nil, false, "", "default"},
+		// Session ids are base64url and may start with "-" (revoke -ID).
+		{[]string{"-Xb3kQ9pL0aZ8yT2uV5wR1c", "--yes"}, []string{"-Xb3kQ9pL0aZ8yT2uV5wR1c"}, true, "", "default"},
+		{[]string{"--yes", "--Xb3kQ9pL0aZ8yT2uV5wR1c"}, []string{"--Xb3kQ9pL0aZ8yT2uV5wR1c"}, true, "", "default"},
+	}
+	for _, tt := range tests {
+		f := newFlags("scan", "FILE")
+		yes := f.Bool("yes", false, "")
+		pos, err := f.parse(tt.args, io.Discard)
+		if err != nil {
+			t.Errorf("parse(%q): %v", tt.args, err)
+			continue
+		}
+		if !reflect.DeepEqual(pos, tt.pos) || *yes != tt.yes || f.server != tt.server || f.profile != tt.profile {
+			t.Errorf("parse(%q) = %q yes=%v server=%q profile=%q", tt.args, pos, *yes, f.server, f.profile)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	f := newFlags("scan", "FILE")
+	_, err := f.parse([]string{"file.png", "--bogus"}, io.Discard)
+	var ue *usageError
+	if !errors.As(err, &ue) {
+		t.Fatalf("unknown flag: %v, want a usage error", err)
+	}
+	var out bytes.Buffer
+	_, err = newFlags("scan", "FILE").parse([]string{"-h"}, &out)
+	if !errors.Is(err, errHelp) || !strings.Contains(out.String(), "-profile") {
+		t.Fatalf("-h: %v, output %q", err, out.String())
+	}
+}
+
+// runCmd runs mobile-sim with args and returns its exit code and output.
+func runCmd(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestUsageExitCodes(t *testing.T) {
+	t.Setenv(homeEnv, t.TempDir())
+	tests := []struct {
+		args []string
+		code int
+		err  string
+	}{
+		{nil, exitUsage, "usage: mobile-sim COMMAND"},
+		{[]string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
+		{[]string{"help"}, exitOK, ""},
+		{[]string{"scan", "-h"}, exitOK, ""},
+		{[]string{"scan"}, exitUsage, "give exactly one source"},
+		{[]string{"scan", "a.png", "--screen"}, exitUsage, "give exactly one source"},
+		{[]string{"scan", "a.png", "--yes", "--deny"}, exitUsage, "contradict"},
+		{[]string{"scan", "-"}, exitUsage, "answer with --yes or --deny"},
+		{[]string{"scan", "--camera", "-", "--deny"}, exitFailure, "not logged in"},
+		{[]string{"scan", "--payload", "x", "--timeout", "0s"}, exitUsage, "--timeout must be positive"},
+		{[]string{"login"}, exitUsage, "--username is required"},
+		{[]string{"login", "--username", "a"}, exitUsage, "stdin is not a terminal"},
+		{[]string{"register", "--username", "a"}, exitUsage, "stdin is not a terminal"},
+		{[]string{"login", "--username", "a", "--password", "p", "extra"}, exitUsage, `unexpected argument "extra"`},
+		{[]string{"revoke"}, exitUsage, "exactly one session ID"},
+		{[]string{"decode"}, exitUsage, "at least one image"},
+		{[]string{"sessions", "-profile", "../evil"}, exitFailure, "bad profile name"},
+		{[]string{"sessions"}, exitFailure, "not logged in"},
+		{[]string{"logout"}, exitFailure, "not logged in"},
+	}
+	for _, tt := range tests {
+		code, _, stderr := runCmd(t, "", tt.args...)
+		if code != tt.code || !strings.Contains(stderr, tt.err) {
+			t.Errorf("mobile-sim %q: exit %d, stderr %q; want exit %d and %q", tt.args, code, stderr, tt.code, tt.err)
+		}
+	}
+}
+
+func TestScanPayloadNotQRLogin(t *testing.T) {
+	t.Setenv(homeEnv, t.TempDir())
+	p, err := loadProfile("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Server, p.DeviceToken = "http://127.0.0.1:1", "tok"
+	if err := p.Save(); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCmd(t, "", "scan", "--payload", "WIFI:S:home;;", "--yes")
+	if code != exitNotPayload || !strings.Contains(stderr, `not a qrlogin QR payload: text "WIFI:S:home;;"`) {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// The device token goes only to the server that issued it.
+func TestScanRefusesOtherServer(t *testing.T) {
+	t.Setenv(homeEnv, t.TempDir())
+	p, _ := loadProfile("default")
+	p.Server, p.DeviceToken = "http://127.0.0.1:1", "secret-token"
+	if err := p.Save(); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCmd(t, "", "scan", "--payload", "https://evil.example/q/AAAAAAAAAAAAAAAAAAAAAA", "--yes")
+	if code != exitFailure || !strings.Contains(stderr, "is for https://evil.example") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if strings.Contains(stdout+stderr, "secret-token") {
+		t.Error("the device token was printed")
+	}
+}
+
+func TestSameServer(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		same bool
+	}{
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8080/", true},
+		{"HTTP://Example.com/x/", "http://example.com/x", true},
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8081", false},
+		{"http://example.com", "https://example.com", false},
+		{"http://example.com/a", "http://example.com/b", false},
+	} {
+		if got := sameServer(tt.a, tt.b); got != tt.same {
+			t.Errorf("sameServer(%q, %q) = %v", tt.a, tt.b, got)
+		}
+	}
+}
+
+func TestAgo(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		-time.Second:                         "just now",
+		2*time.Second + 400*time.Millisecond: "2 s ago",
+		3 * time.Minute:                      "3 min ago",
+		5 * time.Hour:                        "5 h ago",
+		72 * time.Hour:                       "3 days ago",
+	} {
+		if got := ago(d); got != want {
+			t.Errorf("ago(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestOneLine(t *testing.T) {
+	if got := oneLine("evil\x1b[2J\nname\u009b"); got != "evil [2J name " {
+		t.Errorf("oneLine = %q", got)
+	}
+}
+
+func TestServerUnreachable(t *testing.T) {
+	t.Setenv(homeEnv, t.TempDir())
+	code, _, stderr := runCmd(t, "", "register", "-server", "http://127.0.0.1:1", "--username", "a", "--password", "p")
+	if code != exitFailure || !strings.HasPrefix(stderr, "mobile-sim: register: cannot reach the server: dial tcp 127.0.0.1:1") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
