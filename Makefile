@@ -43,8 +43,8 @@ server:
 test: desktop
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
-	QRLOGIN_E2E_DESKTOP=1 QRLOGIN_DESKTOP_BIN=$(CURDIR)/$(BIN) $(GO) test -race -timeout 20m ./...
 	cd frontend && npm test --silent
+	QRLOGIN_E2E_DESKTOP=1 QRLOGIN_DESKTOP_BIN=$(CURDIR)/$(BIN) $(GO) test -race -timeout 20m ./...
 
 ## fuzz: run each request-decoder fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s

@@ -175,12 +175,24 @@ type DesktopInfo struct {
 
 // ScanResponse answers a scan: what the phone shows before asking to log in.
 // Warning, when set, is a sentence to show the person (the networks differ).
+// App is set when the login is for a third-party app (the open platform).
 type ScanResponse struct {
 	ScanToken     string      `json:"scan_token"`
 	ExpiresAt     time.Time   `json:"expires_at"`
 	Desktop       DesktopInfo `json:"desktop"`
 	MatchRequired bool        `json:"match_required"`
 	Warning       string      `json:"warning,omitempty"`
+	App           *App        `json:"app,omitempty"`
+}
+
+// App is a third-party app that asks to log the person in: its name, the
+// scopes it asks for, and the host the browser returns to (empty for a
+// device such as a TV).
+type App struct {
+	ClientID     string   `json:"client_id"`
+	Name         string   `json:"name"`
+	Scopes       []string `json:"scopes"`
+	RedirectHost string   `json:"redirect_host,omitempty"`
 }
 
 // ConfirmRequest is the body of POST /api/v1/mobile/confirm. Approve is

@@ -59,3 +59,29 @@ func describe(s string) string {
 	}
 	return fmt.Sprintf("text %q", s)
 }
+
+// PathDevice is the device grant's verification URI; with ?user_code= it is
+// what a device (a TV, a terminal) shows as a QR code.
+const PathDevice = "/device"
+
+// DevicePayload returns the verification_uri_complete of a device grant.
+func DevicePayload(base, userCode string) string {
+	return strings.TrimRight(base, "/") + PathDevice + "?user_code=" + url.QueryEscape(userCode)
+}
+
+// ParseDevicePayload splits a device grant's verification_uri_complete
+// <base>/device?user_code=CODE into the server's base URL and the code. Any
+// other text gets an error wrapping ErrNotPayload.
+func ParseDevicePayload(s string) (base, userCode string, err error) {
+	u, perr := url.Parse(s)
+	if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !strings.HasSuffix(u.Path, PathDevice) {
+		return "", "", fmt.Errorf("%w: %s", ErrNotPayload, describe(s))
+	}
+	code := u.Query().Get("user_code")
+	if !ValidRef(code) {
+		return "", "", fmt.Errorf("%w: a link to %s", ErrNotPayload, u.Redacted())
+	}
+	b := *u
+	b.Path, b.RawPath, b.RawQuery, b.Fragment = strings.TrimSuffix(u.Path, PathDevice), "", "", ""
+	return b.String(), code, nil
+}

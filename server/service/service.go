@@ -45,6 +45,17 @@ type Config struct {
 	Metrics          Metrics               // no-op
 }
 
+// Apps links tickets to third-party apps (the open platform). A server
+// without one has only its own desktop tickets.
+type Apps interface {
+	// App describes the app that ticket id logs in to, or returns nil for a
+	// ticket of the server's own desktop.
+	App(ctx context.Context, ticketID string) (*api.App, error)
+	// RefForUserCode returns the ref of the device-grant ticket whose user
+	// code is code; server.ErrNotFound if there is none.
+	RefForUserCode(ctx context.Context, code string) (string, error)
+}
+
 // Metrics receives what the service measures. Any method may be a no-op.
 type Metrics interface {
 	// Transition counts a ticket entering state.
@@ -124,7 +135,8 @@ type Service struct {
 	Sessions *hub.Hub[api.SessionEvent]
 	Users    *hub.Hub[UserMsg]
 
-	rot rotator
+	rot  rotator
+	apps Apps // nil: no open platform
 
 	// dummyHash is checked against on a login for an unknown username, so
 	// that such a login takes as long as one with a wrong password.
@@ -153,6 +165,9 @@ func New(store server.Store, cfg Config) (*Service, error) {
 	s.rot.init(s)
 	return s, nil
 }
+
+// SetApps links the service to the open platform. Call it before serving.
+func (s *Service) SetApps(a Apps) { s.apps = a }
 
 // Config returns the configuration in force, defaults filled in.
 func (s *Service) Config() Config { return s.cfg }

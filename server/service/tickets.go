@@ -29,6 +29,15 @@ func (s *Service) CreateTicket(ctx context.Context, req api.CreateTicketRequest,
 	if len(d.UserAgent) > 512 {
 		d.UserAgent = d.UserAgent[:512]
 	}
+	_, resp, err := s.NewTicket(ctx, d, 0)
+	return resp, err
+}
+
+// NewTicket starts a ticket for desktop d, whose labels the caller has
+// checked. A lifetime of 0 gives the protocol's: a ref lives TicketTTL and
+// rotates while watched, up to RotateMax; another lifetime (a device grant's)
+// is the pending ticket's whole life.
+func (s *Service) NewTicket(ctx context.Context, d server.Desktop, lifetime time.Duration) (server.Ticket, api.CreateTicketResponse, error) {
 	now := s.cfg.Now().UTC()
 	ref, secret := server.NewRef(), server.NewSecret()
 	t := server.Ticket{
@@ -44,11 +53,14 @@ func (s *Service) CreateTicket(ctx context.Context, req api.CreateTicketRequest,
 		MatchCode:      fmt.Sprintf("%02d", rand.N(100)), // math/rand/v2 is seeded from crypto/rand
 		UpdatedAt:      now,
 	}
+	if lifetime > 0 {
+		t.ExpiresAt, t.RotateUntil = now.Add(lifetime), now.Add(lifetime)
+	}
 	if err := s.store.CreateTicket(ctx, t); err != nil {
-		return api.CreateTicketResponse{}, err
+		return t, api.CreateTicketResponse{}, err
 	}
 	s.cfg.Metrics.Transition(server.StatePending)
-	return api.CreateTicketResponse{
+	return t, api.CreateTicketResponse{
 		Ref: ref, PollSecret: secret, QRPayload: api.Payload(s.cfg.BaseURL, ref),
 		ExpiresAt: t.ExpiresAt, MatchCode: t.MatchCode,
 	}, nil
@@ -169,9 +181,9 @@ func (s *Service) update(ctx context.Context, id string, fn func(t *server.Ticke
 // scans exactly one wins; the rest get conflict.
 func (s *Service) Scan(ctx context.Context, d server.Device, payload, ip string) (api.ScanResponse, error) {
 	at := time.Now()
-	_, ref, err := api.ParsePayload(payload)
+	ref, err := s.refOf(ctx, payload)
 	if err != nil {
-		return api.ScanResponse{}, server.Errorf(server.CodeInvalid, "%v", err)
+		return api.ScanResponse{}, err
 	}
 	t, err := s.store.TicketByRef(ctx, ref)
 	if err != nil {
@@ -216,7 +228,27 @@ func (s *Service) Scan(ctx context.Context, d server.Device, payload, ip string)
 	if !sameNetwork(t.Desktop.IP, ip) {
 		resp.Warning = "This desktop is on a different network from your phone. Log in only if you are sitting at it and asked for this QR code yourself."
 	}
+	if s.apps != nil {
+		if resp.App, err = s.apps.App(ctx, t.ID); err != nil {
+			return api.ScanResponse{}, err
+		}
+	}
 	return resp, nil
+}
+
+// refOf returns the ref a scanned payload names: the ref of <base>/q/<ref>,
+// or the ref of the device grant whose verification_uri_complete it is.
+func (s *Service) refOf(ctx context.Context, payload string) (string, error) {
+	_, ref, err := api.ParsePayload(payload)
+	if err == nil {
+		return ref, nil
+	}
+	if s.apps != nil {
+		if _, code, derr := api.ParseDevicePayload(payload); derr == nil {
+			return s.apps.RefForUserCode(ctx, code)
+		}
+	}
+	return "", server.Errorf(server.CodeInvalid, "%v", err)
 }
 
 // maxMatchFailures is how many wrong match codes deny a ticket.
@@ -275,6 +307,15 @@ func (s *Service) Confirm(ctx context.Context, d server.Device, req api.ConfirmR
 // Redeem hands the desktop its session token, exactly once, for a confirmed
 // ticket; the account's other phones are told of the new session.
 func (s *Service) Redeem(ctx context.Context, t server.Ticket) (api.RedeemResponse, error) {
+	if s.apps != nil {
+		app, err := s.apps.App(ctx, t.ID)
+		if err != nil {
+			return api.RedeemResponse{}, err
+		}
+		if app != nil { // the person approved that app, not a session of ours
+			return api.RedeemResponse{}, server.Errorf(server.CodeForbidden, "this login is for %s, not for a desktop session", app.Name)
+		}
+	}
 	token := server.NewSecret()
 	var sess server.Session
 	t, err := s.update(ctx, t.ID, func(t *server.Ticket, now time.Time) (*server.Session, error) {
@@ -309,6 +350,30 @@ func (s *Service) Redeem(ctx context.Context, t server.Ticket) (api.RedeemRespon
 		SessionToken: token, ExpiresAt: sess.ExpiresAt,
 		User: api.User{ID: u.ID, DisplayName: u.DisplayName, AvatarURL: u.AvatarURL},
 	}, nil
+}
+
+// Consume moves a confirmed ticket to redeemed, exactly once, without a
+// desktop session: the open platform hands out its own grant instead. It
+// returns the ticket, whose UserID is the account that approved.
+func (s *Service) Consume(ctx context.Context, t server.Ticket) (server.Ticket, error) {
+	t, err := s.update(ctx, t.ID, func(t *server.Ticket, now time.Time) (*server.Session, error) {
+		switch t.State {
+		case server.StateConfirmed:
+		case server.StateRedeemed:
+			return nil, server.Errorf(server.CodeExpired, "this login was already used")
+		case server.StatePending, server.StateScanned:
+			return nil, server.Errorf(server.CodeConflict, "the login is not confirmed yet")
+		default:
+			return nil, gone(*t, "consume")
+		}
+		t.State = server.StateRedeemed
+		return nil, nil
+	})
+	if err != nil {
+		return t, err
+	}
+	s.publishState(t, time.Time{})
+	return t, nil
 }
 
 // Cancel ends a ticket that has not ended yet; its watcher is told.
