@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what a bare Debian 12 machine lacks to build, run and test
 # qrlogin: the GTK/WebKit headers Wails needs, Xvfb and the X/image tools
-# the desktop tests use, ffmpeg for camera-clip tests. Go (1.26) and Node 20
+# the desktop tests use, ffmpeg for camera-clip tests, PostgreSQL for the
+# store tests of several nodes on one database. Go (1.26) and Node 20
 # with npm are expected on the machine. Safe to run again: it installs only
 # what is missing. Not root and no sudo: it prints the command to run.
 set -euo pipefail
 
-packages=(libgtk-3-dev libwebkit2gtk-4.0-dev pkg-config xvfb xauth imagemagick ffmpeg x11-utils xdotool dbus-x11 fonts-dejavu-core)
+packages=(libgtk-3-dev libwebkit2gtk-4.0-dev pkg-config xvfb xauth imagemagick ffmpeg x11-utils xdotool dbus-x11 fonts-dejavu-core postgresql-15)
 
 missing=()
 for p in "${packages[@]}"; do

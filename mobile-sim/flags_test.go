@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"qrlogin/server/api"
 )
 
 func TestParseInterspersed(t *testing.T) {
@@ -174,5 +176,26 @@ func TestServerUnreachable(t *testing.T) {
 	code, _, stderr := runCmd(t, "", "register", "-server", "http://127.0.0.1:1", "--username", "a", "--password", "p")
 	if code != exitFailure || !strings.HasPrefix(stderr, "mobile-sim: register: cannot reach the server: dial tcp 127.0.0.1:1") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// An app's login is shown as one: its name, scopes and where it returns.
+func TestShowAppLogin(t *testing.T) {
+	var out strings.Builder
+	now := time.Now()
+	e := &env{stdout: &out, now: func() time.Time { return now }}
+	e.showDesktop(api.ScanResponse{
+		Desktop: api.DesktopInfo{Name: "Web browser", OS: "Linux", IP: "127.0.0.1", CreatedAt: now},
+		App:     &api.App{ClientID: "c", Name: "Demo Site", Scopes: []string{"openid", "profile"}, RedirectHost: "demo.example"},
+	})
+	for _, want := range []string{`The app "Demo Site" asks to log you in`, "openid profile", "demo.example", "Web browser"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	e.showDesktop(api.ScanResponse{Desktop: api.DesktopInfo{Name: "PC", CreatedAt: now}})
+	if !strings.Contains(out.String(), "A desktop asks to log in") || strings.Contains(out.String(), "app") {
+		t.Fatalf("a desktop login shown as:\n%s", out.String())
 	}
 }

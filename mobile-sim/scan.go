@@ -68,7 +68,7 @@ func cmdScan(e *env, args []string) error {
 		return err
 	}
 	e.showDesktop(resp)
-	approve := e.decide(o)
+	approve := e.decide(o, resp)
 	req := api.ConfirmRequest{ScanToken: resp.ScanToken, Approve: &approve}
 	if approve && resp.MatchRequired {
 		if req.MatchCode, err = e.matchCode(f, o); err != nil {
@@ -160,11 +160,24 @@ func sameServer(a, b string) bool {
 }
 
 // showDesktop prints what the server recorded about the desktop, and its
-// warning.
+// warning. A third-party app's login is said to be one, with the app's
+// name, the scopes it asks for and where the browser returns.
 func (e *env) showDesktop(r api.ScanResponse) {
 	d := r.Desktop
-	fmt.Fprintln(e.stdout, "A desktop asks to log in to your account:")
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	if a := r.App; a != nil {
+		where := "a device (" + oneLine(d.Name) + ")"
+		if a.RedirectHost != "" {
+			where = oneLine(a.RedirectHost)
+		}
+		fmt.Fprintf(e.stdout, "The app %q asks to log you in, and to see:\n", oneLine(a.Name))
+		fmt.Fprintf(tw, "  %s\t%s\n", "Scopes", oneLine(strings.Join(a.Scopes, " ")))
+		fmt.Fprintf(tw, "  %s\t%s\n", "Returns to", where)
+		tw.Flush()
+		fmt.Fprintln(e.stdout, "from this browser or device:")
+	} else {
+		fmt.Fprintln(e.stdout, "A desktop asks to log in to your account:")
+	}
 	for _, row := range [][2]string{
 		{"Device", d.Name}, {"OS", d.OS}, {"App", d.App}, {"IP", d.IP},
 		{"User agent", d.UserAgent}, {"Asked", ago(e.now().Sub(d.CreatedAt))},
@@ -182,11 +195,15 @@ func (e *env) showDesktop(r api.ScanResponse) {
 
 // decide returns the answer of --yes or --deny, else asks on stdin; anything
 // but y or yes, the end of input included, is no.
-func (e *env) decide(o scanOpts) bool {
+func (e *env) decide(o scanOpts, r api.ScanResponse) bool {
 	if o.yes || o.deny {
 		return o.yes
 	}
-	fmt.Fprint(e.stderr, "Log in on this desktop? [y/N] ")
+	if r.App != nil {
+		fmt.Fprintf(e.stderr, "Log in to %s? [y/N] ", oneLine(r.App.Name))
+	} else {
+		fmt.Fprint(e.stderr, "Log in on this desktop? [y/N] ")
+	}
 	answer, _ := e.readLine()
 	answer = strings.ToLower(strings.TrimSpace(answer))
 	return answer == "y" || answer == "yes"

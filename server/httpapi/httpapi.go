@@ -3,6 +3,7 @@
 package httpapi
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,11 +12,13 @@ import (
 	"path"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"qrlogin/server"
 	"qrlogin/server/api"
 	"qrlogin/server/metrics"
+	"qrlogin/server/oauth/provider"
 	"qrlogin/server/service"
 )
 
@@ -40,6 +43,12 @@ type Config struct {
 	AuthTimeout time.Duration
 	Logger      *slog.Logger
 	Metrics     *metrics.Metrics
+	// OAuth is the open platform; nil turns its endpoints off.
+	OAuth *provider.Provider
+	// Pages renders the HTML pages (the QR page of an app's login, the
+	// product's browser login); nil serves the authorization endpoint as JSON
+	// only.
+	Pages Pages
 }
 
 // Handler is the server's HTTP handler.
@@ -51,6 +60,7 @@ type Handler struct {
 	metrics *metrics.Metrics
 	origins []string // lower-case origins allowed for WebSockets, with the base URL's
 	mux     *http.ServeMux
+	sockets sync.WaitGroup // WebSocket handlers running (hijacked: http.Server.Shutdown does not wait for them)
 }
 
 // New returns the handler of svc's protocol.
@@ -109,9 +119,25 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST "+api.PathLogout, h.session(h.logout))
 	m.HandleFunc("GET "+api.PathSessionEvents, h.sessionEvents)
 
+	if h.cfg.OAuth != nil {
+		h.oauthRoutes()
+	}
 	m.HandleFunc("GET "+api.PathQRPrefix+"{file}", h.qr)
 	m.HandleFunc("GET /avatars/{file}", h.avatar)
 	m.HandleFunc("/", h.notFound)
+}
+
+// Drain waits until every WebSocket handler has returned (after the
+// service's Close told them to end), or ctx ends.
+func (h *Handler) Drain(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { h.sockets.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // ServeHTTP serves a request: security headers, the route, a log line and

@@ -165,6 +165,8 @@ func final(ev api.TicketEvent) bool {
 
 // ticketEvents serves GET /api/v1/tickets/{ref}/events.
 func (h *Handler) ticketEvents(w http.ResponseWriter, r *http.Request) {
+	h.sockets.Add(1)
+	defer h.sockets.Done()
 	ref := r.PathValue("ref")
 	var sub *hub.Sub[service.TicketMsg]
 	release := func() {}
@@ -209,6 +211,8 @@ func (h *Handler) ticketEvents(w http.ResponseWriter, r *http.Request) {
 // sessionEvents serves GET /api/v1/session/events: {"type":"revoked"} when
 // the session ends, then close.
 func (h *Handler) sessionEvents(w http.ResponseWriter, r *http.Request) {
+	h.sockets.Add(1)
+	defer h.sockets.Done()
 	var token string
 	var sub *hub.Sub[api.SessionEvent]
 	defer func() {
@@ -238,6 +242,8 @@ func (h *Handler) sessionEvents(w http.ResponseWriter, r *http.Request) {
 
 // mobileEvents serves GET /api/v1/mobile/events, the phone's own channel.
 func (h *Handler) mobileEvents(w http.ResponseWriter, r *http.Request) {
+	h.sockets.Add(1)
+	defer h.sockets.Done()
 	var sub *hub.Sub[service.UserMsg]
 	defer func() {
 		if sub != nil {

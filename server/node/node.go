@@ -1,4 +1,5 @@
-// Package node runs a whole login server: the SQLite store, the protocol
+// Package node runs a whole login server: the store (SQLite, or PostgreSQL
+// for several nodes on one database), the protocol
 // service and its HTTP handler on a listener. The standalone command and the
 // desktop app's embedded server both start one.
 package node
@@ -21,6 +22,9 @@ import (
 	"qrlogin/server"
 	"qrlogin/server/httpapi"
 	"qrlogin/server/metrics"
+	"qrlogin/server/oauth"
+	"qrlogin/server/oauth/provider"
+	"qrlogin/server/postgres"
 	"qrlogin/server/service"
 	"qrlogin/server/sqlite"
 )
@@ -28,7 +32,7 @@ import (
 // Config configures a node. Zero values take the protocol's defaults.
 type Config struct {
 	Addr    string // listen address; "127.0.0.1:8080" if empty ("127.0.0.1:0" picks a port)
-	DBPath  string // SQLite file; DefaultDBPath() if empty
+	DBPath  string // SQLite file, or a postgres:// (postgresql://) URL; DefaultDBPath() if empty
 	BaseURL string // public base URL for QR payloads; from the listener if empty
 
 	TicketTTL   time.Duration
@@ -47,6 +51,15 @@ type Config struct {
 	Logger    *slog.Logger
 	// Now is the clock of the protocol's deadlines (time.Now); tests set it.
 	Now func() time.Time
+
+	// The open platform (OAuth 2.0 / OpenID Connect): CodeTTL is the life
+	// of an authorization code (60 s, at most 10 min), DeviceInterval the
+	// device grant's polling interval (5 s).
+	CodeTTL        time.Duration
+	DeviceInterval time.Duration
+	// Pages renders the HTML pages (package web); nil leaves them out and
+	// the authorization endpoint answers JSON.
+	Pages httpapi.Pages
 }
 
 // Node is a running server.
@@ -55,7 +68,8 @@ type Node struct {
 	ln    net.Listener
 	srv   *http.Server
 	svc   *service.Service
-	store *sqlite.DB
+	h     *httpapi.Handler
+	store server.Store
 	log   *slog.Logger
 	done  chan error
 }
@@ -144,7 +158,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("refusing plain HTTP on %s, which is not loopback: give -tls-cert and -tls-key, or an https -base-url when a TLS proxy is in front", ln.Addr())
 	}
 
-	store, err := sqlite.Open(ctx, cfg.DBPath)
+	store, err := OpenStore(ctx, cfg.DBPath)
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -160,12 +174,24 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		ln.Close()
 		return nil, err
 	}
+	var op *provider.Provider
+	if os, ok := store.(oauth.Store); ok {
+		op, err = provider.New(ctx, os, svc, provider.Config{CodeTTL: cfg.CodeTTL, DeviceInterval: cfg.DeviceInterval})
+		if err != nil {
+			store.Close()
+			ln.Close()
+			return nil, err
+		}
+	} else {
+		log.Info("this store has no open platform: OAuth endpoints are off")
+	}
 	h := httpapi.New(svc, httpapi.Config{
+		OAuth: op, Pages: cfg.Pages,
 		AllowedOrigins: cfg.AllowedOrigins, HSTS: useTLS || bu.Scheme == "https",
 		NoLimits: cfg.NoRateLimits, PingEvery: cfg.PingEvery, Logger: log, Metrics: m,
 	})
 	n := &Node{
-		url: base, ln: ln, svc: svc, store: store, log: log, done: make(chan error, 1),
+		url: base, ln: ln, svc: svc, h: h, store: store, log: log, done: make(chan error, 1),
 		srv: &http.Server{
 			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -188,14 +214,52 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		}
 		n.done <- err
 	}()
-	log.Info("listening", "url", base, "addr", ln.Addr().String(), "db", cfg.DBPath)
+	log.Info("listening", "url", base, "addr", ln.Addr().String(), "db", dbName(cfg.DBPath))
 	return n, nil
+}
+
+// OpenStore opens the store that db names: the PostgreSQL database of a
+// postgres:// or postgresql:// URL, else the SQLite file at path db, running
+// the migrations it lacks. The caller closes it.
+func OpenStore(ctx context.Context, db string) (server.Store, error) {
+	if isPostgres(db) {
+		s, err := postgres.Open(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	s, err := sqlite.Open(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func isPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// dbName is db as it may be logged: a URL without its user, password and
+// parameters.
+func dbName(db string) string {
+	if !isPostgres(db) {
+		return db
+	}
+	u, err := url.Parse(db)
+	if err != nil {
+		return "postgres://?"
+	}
+	return u.Scheme + "://" + u.Host + u.Path
 }
 
 func isLoopback(a net.Addr) bool {
 	ta, ok := a.(*net.TCPAddr)
 	return ok && ta.IP.IsLoopback()
 }
+
+// Store returns the node's store.
+func (n *Node) Store() server.Store { return n.store }
 
 // URL returns the server's public base URL.
 func (n *Node) URL() string { return n.url }
@@ -212,5 +276,6 @@ func (n *Node) Done() <-chan error { return n.done }
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.svc.Close()
 	err := n.srv.Shutdown(ctx)
+	err = errors.Join(err, n.h.Drain(ctx))
 	return errors.Join(err, n.store.Close())
 }

@@ -5,6 +5,8 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +23,12 @@ func Run(t *testing.T, open func(t *testing.T) server.Store) {
 		"UpdaterErrorStoresNil": testUpdaterError,
 		"DevicesAndSessions":    testDevicesAndSessions,
 		"DueAndPurge":           testDueAndPurge,
+		"Times":                 testTimes,
+		"DeviceLoginRace":       testDeviceLoginRace,
+		"RaceStoresOneSession":  testRaceStoresOneSession,
+		"OddKeysAndText":        testOddKeysAndText,
+		"TouchNeverGoesBack":    testTouchNeverGoesBack,
+		"DueSkipsFinal":         testDueSkipsFinal,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })
@@ -203,5 +211,226 @@ func testDueAndPurge(t *testing.T, s server.Store) {
 	}
 	if _, err := s.TicketByRef(ctx, "ref1"); !errors.Is(err, server.ErrNotFound) {
 		t.Fatal("the purged ticket's ref still resolves")
+	}
+}
+
+// Times come back equal to the microsecond at least (PostgreSQL keeps no
+// more), in UTC whatever zone they were given in (the API prints them), and
+// an unset time stays the zero time (Live and revocation read it).
+func testTimes(t *testing.T, s server.Store) {
+	base := time.Date(2030, 1, 2, 3, 4, 5, 123456000, time.FixedZone("CET", 3600))
+	checks := func(what string, pairs ...time.Time) {
+		t.Helper()
+		for i := 0; i < len(pairs); i += 2 {
+			got, want := pairs[i], pairs[i+1]
+			if !got.Equal(want) || got.Location() != time.UTC && !got.IsZero() {
+				t.Errorf("%s, time %d: got %v, want %v in UTC", what, i/2, got, want)
+			}
+		}
+	}
+	u := user("u1", "alice")
+	u.CreatedAt = base
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	gu, _ := s.UserByID(ctx, "u1")
+	checks("user", gu.CreatedAt, base)
+
+	d := server.Device{ID: "d1", UserID: "u1", ClientID: "phone", TokenHash: server.HashToken("tok"), CreatedAt: base, LastSeenAt: base.Add(time.Microsecond)}
+	if err := s.CreateDevice(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	gd, _ := s.DeviceByTokenHash(ctx, d.TokenHash)
+	checks("device", gd.CreatedAt, base, gd.LastSeenAt, base.Add(time.Microsecond), gd.RevokedAt, time.Time{})
+
+	tk := ticket("t1", "ref1")
+	tk.CreatedAt, tk.ExpiresAt, tk.RotateUntil, tk.UpdatedAt = base, base.Add(time.Minute+time.Microsecond), base.Add(5*time.Minute), base
+	if err := s.CreateTicket(ctx, tk); err != nil {
+		t.Fatal(err)
+	}
+	gt, _ := s.TicketByRef(ctx, "ref1")
+	checks("new ticket", gt.CreatedAt, base, gt.ExpiresAt, tk.ExpiresAt, gt.RotateUntil, tk.RotateUntil, gt.UpdatedAt, base,
+		gt.ScannedAt, time.Time{}, gt.ConfirmedAt, time.Time{})
+	scanned := base.Add(2 * time.Microsecond)
+	sess := server.Session{ID: "s1", UserID: "u1", DeviceID: "d1", TokenHash: server.HashToken("stok"), CreatedAt: scanned, LastSeenAt: scanned, ExpiresAt: base.Add(time.Hour)}
+	if _, err := s.UpdateTicket(ctx, "t1", func(tk *server.Ticket) (*server.Session, error) {
+		tk.State, tk.ScannedAt, tk.ConfirmedAt, tk.UpdatedAt = server.StateRedeemed, scanned, scanned, scanned
+		return &sess, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	gt, _ = s.TicketByRef(ctx, "ref1")
+	checks("updated ticket", gt.ScannedAt, scanned, gt.ConfirmedAt, scanned, gt.UpdatedAt, scanned, gt.CreatedAt, base)
+	gs, _ := s.SessionByTokenHash(ctx, sess.TokenHash)
+	checks("session", gs.CreatedAt, scanned, gs.LastSeenAt, scanned, gs.ExpiresAt, sess.ExpiresAt, gs.RevokedAt, time.Time{})
+	if !gs.Live(base) {
+		t.Errorf("a new session is not live: %+v", gs)
+	}
+}
+
+// Of logins of one phone at once, exactly one token stays live, as when
+// they come one after the other (each revokes the earlier ones).
+func testDeviceLoginRace(t *testing.T, s server.Store) {
+	s.CreateUser(ctx, user("u1", "alice"))
+	const rounds, n = 5, 12
+	for r := range rounds {
+		client := fmt.Sprint("phone", r)
+		tok := func(i int) []byte { return server.HashToken(fmt.Sprint(client, "tok", i)) }
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				d := server.Device{ID: fmt.Sprint(client, "d", i), UserID: "u1", ClientID: client, TokenHash: tok(i), CreatedAt: t0, LastSeenAt: t0}
+				if err := s.CreateDevice(ctx, d); err != nil {
+					t.Errorf("login %d: %v", i, err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		live := 0
+		for i := range n {
+			d, err := s.DeviceByTokenHash(ctx, tok(i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.RevokedAt.IsZero() {
+				live++
+			}
+		}
+		if live != 1 {
+			t.Fatalf("round %d: %d of %d racing logins of one phone left live, want 1", r, live, n)
+		}
+	}
+}
+
+// Of racing redeems of one ticket, only the winner's session is stored.
+func testRaceStoresOneSession(t *testing.T, s server.Store) {
+	s.CreateUser(ctx, user("u1", "alice"))
+	tk := ticket("t1", "ref1")
+	tk.State = server.StateConfirmed
+	s.CreateTicket(ctx, tk)
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			id := fmt.Sprint("s", i)
+			_, err := s.UpdateTicket(ctx, "t1", func(tk *server.Ticket) (*server.Session, error) {
+				if tk.State != server.StateConfirmed {
+					return nil, server.ErrConflict
+				}
+				tk.State, tk.SessionID = server.StateRedeemed, id
+				return &server.Session{ID: id, UserID: "u1", DeviceID: "d1", TokenHash: server.HashToken(id), CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}, nil
+			})
+			if err != nil && !errors.Is(err, server.ErrConflict) {
+				t.Errorf("redeem %d: %v, want conflict", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	list, err := s.ListSessions(ctx, "u1", t0)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("sessions after racing redeems: %+v %v, want 1", list, err)
+	}
+	if got, _ := s.TicketByRef(ctx, "ref1"); got.SessionID != list[0].ID || got.Version != 2 {
+		t.Fatalf("ticket %+v, session %s", got, list[0].ID)
+	}
+}
+
+// Keys that no row can hold (NUL, invalid UTF-8: a URL path or a header can
+// carry them) find nothing, never an internal error; free text with such
+// bytes (a User-Agent cut mid-character) is stored; and an empty scan token
+// finds no unscanned ticket.
+func testOddKeysAndText(t *testing.T, s server.Store) {
+	s.CreateUser(ctx, user("u1", "alice"))
+	tk := ticket("t1", "ref1")
+	tk.Desktop.UserAgent = "Mozilla/5.0 (caf\xe9) \xe2\x82"
+	if err := s.CreateTicket(ctx, tk); err != nil {
+		t.Fatalf("a User-Agent of odd bytes: %v", err)
+	}
+	got, err := s.TicketByRef(ctx, "ref1")
+	if err != nil || got.Desktop.Name != "PC" || !strings.HasPrefix(got.Desktop.UserAgent, "Mozilla/5.0 (caf") {
+		t.Fatalf("the ticket with odd bytes: %+v %v", got, err)
+	}
+	if _, err := s.TicketByScanToken(ctx, nil); !errors.Is(err, server.ErrNotFound) {
+		t.Fatalf("TicketByScanToken(empty): %v, want not_found", err)
+	}
+	for _, k := range []string{"a\x00b", "\xff\xfe", "nope"} {
+		notFound := func(what string, err error) {
+			t.Helper()
+			if !errors.Is(err, server.ErrNotFound) {
+				t.Errorf("%s(%q): %v, want not_found", what, k, err)
+			}
+		}
+		_, err := s.UserByUsername(ctx, k)
+		notFound("UserByUsername", err)
+		_, err = s.UserByID(ctx, k)
+		notFound("UserByID", err)
+		_, err = s.TicketByRef(ctx, k)
+		notFound("TicketByRef", err)
+		called := false
+		_, err = s.UpdateTicket(ctx, k, func(*server.Ticket) (*server.Session, error) { called = true; return nil, nil })
+		notFound("UpdateTicket", err)
+		if called {
+			t.Errorf("UpdateTicket(%q) called the updater", k)
+		}
+		_, err = s.RevokeSession(ctx, "u1", k, t0)
+		notFound("RevokeSession", err)
+		_, err = s.RevokeSession(ctx, k, "s1", t0)
+		notFound("RevokeSession of account", err)
+		if err := s.TouchSession(ctx, k, t0); err != nil {
+			t.Errorf("TouchSession(%q): %v", k, err)
+		}
+		if list, err := s.ListSessions(ctx, k, t0); err != nil || len(list) != 0 {
+			t.Errorf("ListSessions(%q): %+v %v", k, list, err)
+		}
+		if list, err := s.RevokeDevice(ctx, k, t0); err != nil || len(list) != 0 {
+			t.Errorf("RevokeDevice(%q): %+v %v", k, list, err)
+		}
+	}
+}
+
+// A session's last use never moves back: requests finish out of order.
+func testTouchNeverGoesBack(t *testing.T, s server.Store) {
+	s.CreateUser(ctx, user("u1", "alice"))
+	s.CreateTicket(ctx, ticket("t1", "ref1"))
+	sess := server.Session{ID: "s1", UserID: "u1", DeviceID: "d1", TokenHash: server.HashToken("stok"), CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	s.UpdateTicket(ctx, "t1", func(tk *server.Ticket) (*server.Session, error) { return &sess, nil })
+	for _, at := range []time.Time{t0.Add(2 * time.Minute), t0.Add(time.Minute)} {
+		if err := s.TouchSession(ctx, "s1", at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.SessionByTokenHash(ctx, sess.TokenHash)
+	if err != nil || !got.LastSeenAt.Equal(t0.Add(2*time.Minute)) {
+		t.Fatalf("last seen %v (%v), want the later touch", got.LastSeenAt, err)
+	}
+}
+
+// A final ticket is never due, however old its deadline; limit holds.
+func testDueSkipsFinal(t *testing.T, s server.Store) {
+	for _, id := range []string{"t1", "t2", "t3"} {
+		s.CreateTicket(ctx, ticket(id, "ref-"+id))
+	}
+	s.UpdateTicket(ctx, "t3", func(tk *server.Ticket) (*server.Session, error) {
+		tk.State = server.StateRedeemed
+		return nil, nil
+	})
+	later := t0.Add(time.Hour)
+	due, err := s.DueTickets(ctx, later, 10)
+	if err != nil || len(due) != 2 {
+		t.Fatalf("DueTickets: %+v %v, want t1 and t2", due, err)
+	}
+	for _, tk := range due {
+		if tk.ID == "t3" {
+			t.Fatal("a redeemed ticket is due")
+		}
+	}
+	if due, _ := s.DueTickets(ctx, later, 1); len(due) != 1 {
+		t.Fatalf("DueTickets(limit 1) returned %d", len(due))
+	}
+	counts, _ := s.CountTicketsByState(ctx)
+	if counts[server.StatePending] != 2 || counts[server.StateRedeemed] != 1 {
+		t.Fatalf("counts: %v", counts)
 	}
 }

@@ -1,0 +1,172 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"qrlogin/server"
+)
+
+const ticketColumns = `id, version, state, poll_secret_hash, current_ref, desktop_name, desktop_os, desktop_app, desktop_ip, desktop_user_agent,
+	created_at, expires_at, rotate_until, match_code, match_required, match_failures, user_id, device_id, scan_token_hash,
+	scanned_at, confirmed_at, session_id, updated_at`
+
+// liveStates are the states a ticket can still leave (not State.Final).
+const liveStates = `('pending', 'scanned', 'confirmed')`
+
+func scanTicket(row pgx.Row) (server.Ticket, error) {
+	var t server.Ticket
+	err := row.Scan(&t.ID, &t.Version, &t.State, &t.PollSecretHash, &t.CurrentRef, &t.Desktop.Name, &t.Desktop.OS, &t.Desktop.App, &t.Desktop.IP, &t.Desktop.UserAgent,
+		tm(&t.CreatedAt), tm(&t.ExpiresAt), tm(&t.RotateUntil), &t.MatchCode, &t.MatchRequired, &t.MatchFailures, &t.UserID, &t.DeviceID, &t.ScanTokenHash,
+		tm(&t.ScannedAt), tm(&t.ConfirmedAt), &t.SessionID, tm(&t.UpdatedAt))
+	return t, wrap(err, "ticket")
+}
+
+// CreateTicket implements server.Store: one statement, and so one
+// transaction, stores the ticket and its first ref.
+func (db *DB) CreateTicket(ctx context.Context, t server.Ticket) error {
+	_, err := db.pool.Exec(ctx, `WITH t AS (INSERT INTO tickets (`+ticketColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) RETURNING id)
+		INSERT INTO ticket_refs (ref, ticket_id) SELECT $5, id FROM t`,
+		t.ID, t.Version, string(t.State), t.PollSecretHash, t.CurrentRef, text(t.Desktop.Name), text(t.Desktop.OS), text(t.Desktop.App), text(t.Desktop.IP), text(t.Desktop.UserAgent),
+		at(t.CreatedAt), at(t.ExpiresAt), at(t.RotateUntil), t.MatchCode, t.MatchRequired, t.MatchFailures, t.UserID, t.DeviceID, nullBytes(t.ScanTokenHash),
+		never(t.ScannedAt), never(t.ConfirmedAt), t.SessionID, at(t.UpdatedAt))
+	return wrap(err, "ticket")
+}
+
+// TicketByRef implements server.Store.
+func (db *DB) TicketByRef(ctx context.Context, ref string) (server.Ticket, error) {
+	if !storable(ref) {
+		return server.Ticket{}, notFound("ticket")
+	}
+	return scanTicket(db.pool.QueryRow(ctx, `SELECT `+prefixed("t.", ticketColumns)+` FROM ticket_refs r JOIN tickets t ON t.id = r.ticket_id WHERE r.ref = $1`, ref))
+}
+
+// TicketByScanToken implements server.Store.
+func (db *DB) TicketByScanToken(ctx context.Context, h []byte) (server.Ticket, error) {
+	if len(h) == 0 {
+		return server.Ticket{}, notFound("ticket") // no ticket's hash is empty
+	}
+	return scanTicket(db.pool.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE scan_token_hash = $1`, h))
+}
+
+// UpdateTicket implements server.Store. The ticket's row stays locked from
+// the read to the commit: a racing update waits, then reads what this one
+// stored. The UPDATE still compares the version it read.
+func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server.Ticket) (*server.Session, error)) (server.Ticket, error) {
+	if !storable(id) {
+		return server.Ticket{}, notFound("ticket")
+	}
+	var out server.Ticket
+	err := db.inTx(ctx, "ticket", func(tx pgx.Tx) error {
+		t, err := scanTicket(tx.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return err
+		}
+		oldVersion, oldRef := t.Version, t.CurrentRef
+		sess, err := update(&t)
+		if err != nil {
+			return err
+		}
+		t.ID, t.Version = id, oldVersion+1
+		// The writes go in one round trip.
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE tickets SET version = $1, state = $2, current_ref = $3, expires_at = $4, rotate_until = $5,
+			match_required = $6, match_failures = $7, user_id = $8, device_id = $9, scan_token_hash = $10, scanned_at = $11, confirmed_at = $12,
+			session_id = $13, updated_at = $14 WHERE id = $15 AND version = $16`,
+			t.Version, string(t.State), t.CurrentRef, at(t.ExpiresAt), at(t.RotateUntil),
+			t.MatchRequired, t.MatchFailures, t.UserID, t.DeviceID, nullBytes(t.ScanTokenHash), never(t.ScannedAt), never(t.ConfirmedAt),
+			t.SessionID, at(t.UpdatedAt), id, oldVersion)
+		if t.CurrentRef != oldRef {
+			b.Queue(`INSERT INTO ticket_refs (ref, ticket_id) VALUES ($1, $2)`, t.CurrentRef, id)
+		}
+		if sess != nil {
+			b.Queue(insertSession, sessionArgs(sess)...)
+		}
+		br := tx.SendBatch(ctx, b)
+		defer br.Close()
+		tag, err := br.Exec()
+		if err != nil {
+			return wrap(err, "ticket")
+		}
+		if tag.RowsAffected() != 1 {
+			return server.Errorf(server.CodeConflict, "the ticket changed meanwhile")
+		}
+		for range b.Len() - 1 {
+			if _, err := br.Exec(); err != nil {
+				return wrap(err, "ticket")
+			}
+		}
+		if err := br.Close(); err != nil {
+			return wrap(err, "ticket")
+		}
+		// Read back as stored: times to the microsecond, in UTC.
+		for _, p := range []*time.Time{&t.CreatedAt, &t.ExpiresAt, &t.RotateUntil, &t.ScannedAt, &t.ConfirmedAt, &t.UpdatedAt} {
+			*p = at(*p).UTC()
+		}
+		out = t
+		return nil
+	})
+	if err != nil {
+		return server.Ticket{}, err
+	}
+	return out, nil
+}
+
+// DueTickets implements server.Store.
+func (db *DB) DueTickets(ctx context.Context, t time.Time, limit int) ([]server.Ticket, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE state IN `+liveStates+` AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, at(t), limit)
+	if err != nil {
+		return nil, wrap(err, "ticket")
+	}
+	defer rows.Close()
+	var out []server.Ticket
+	for rows.Next() {
+		tk, err := scanTicket(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tk)
+	}
+	return out, wrap(rows.Err(), "ticket")
+}
+
+// DeleteTicketsBefore implements server.Store. Their refs go with them.
+func (db *DB) DeleteTicketsBefore(ctx context.Context, t time.Time) (int, error) {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM tickets WHERE updated_at < $1 AND (state NOT IN `+liveStates+` OR expires_at < $1)`, at(t))
+	if err != nil {
+		return 0, wrap(err, "ticket")
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// CountTicketsByState implements server.Store.
+func (db *DB) CountTicketsByState(ctx context.Context) (map[server.State]int, error) {
+	rows, err := db.pool.Query(ctx, `SELECT state, count(*) FROM tickets GROUP BY state`)
+	if err != nil {
+		return nil, wrap(err, "ticket")
+	}
+	defer rows.Close()
+	out := map[server.State]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, wrap(err, "ticket")
+		}
+		out[server.State(s)] = n
+	}
+	return out, wrap(rows.Err(), "ticket")
+}
+
+// prefixed qualifies each name of a comma-separated column list with p.
+func prefixed(p, columns string) string {
+	names := strings.Split(columns, ",")
+	for i, n := range names {
+		names[i] = p + strings.TrimSpace(n)
+	}
+	return strings.Join(names, ", ")
+}

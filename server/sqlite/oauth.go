@@ -1,0 +1,245 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"qrlogin/server"
+	"qrlogin/server/oauth"
+)
+
+var _ oauth.Store = (*DB)(nil)
+
+// CreateClient implements oauth.Store.
+func (db *DB) CreateClient(ctx context.Context, c oauth.Client) error {
+	uris, _ := json.Marshal(c.RedirectURIs)
+	_, err := db.w.ExecContext(ctx, `INSERT INTO oauth_clients (id, name, secret_hash, redirect_uris, public, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.ID, c.Name, nullBytes(c.SecretHash), string(uris), c.Public, nanos(c.CreatedAt))
+	if isUnique(err) {
+		return server.Errorf(server.CodeConflict, "client %s exists", c.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: create client: %w", err)
+	}
+	return nil
+}
+
+const clientColumns = `id, name, secret_hash, redirect_uris, public, created_at`
+
+func scanClient(row rowScanner) (oauth.Client, error) {
+	var c oauth.Client
+	var uris string
+	var created int64
+	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &uris, &c.Public, &created)
+	if err != nil {
+		return c, notFound(err, "client")
+	}
+	c.CreatedAt = fromNanos(created)
+	if err := json.Unmarshal([]byte(uris), &c.RedirectURIs); err != nil {
+		return c, fmt.Errorf("sqlite: client %s redirect URIs: %w", c.ID, err)
+	}
+	return c, nil
+}
+
+// ClientByID implements oauth.Store.
+func (db *DB) ClientByID(ctx context.Context, id string) (oauth.Client, error) {
+	return scanClient(db.r.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM oauth_clients WHERE id = ?`, id))
+}
+
+// ListClients implements oauth.Store.
+func (db *DB) ListClients(ctx context.Context) ([]oauth.Client, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+clientColumns+` FROM oauth_clients ORDER BY created_at`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list clients: %w", err)
+	}
+	defer rows.Close()
+	var out []oauth.Client
+	for rows.Next() {
+		c, err := scanClient(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// DeleteClient implements oauth.Store; its codes, requests and tokens go with
+// it (ON DELETE CASCADE).
+func (db *DB) DeleteClient(ctx context.Context, id string) error {
+	res, err := db.w.ExecContext(ctx, `DELETE FROM oauth_clients WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("sqlite: delete client: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return server.Errorf(server.CodeNotFound, "no such client")
+	}
+	return nil
+}
+
+const requestColumns = `ticket_id, ref, client_id, redirect_uri, scope, state, nonce, code_challenge, user_code, device_code_hash, interval_ns, last_poll_at, created_at`
+
+// CreateRequest implements oauth.Store.
+func (db *DB) CreateRequest(ctx context.Context, r oauth.Request) error {
+	var userCode any
+	if r.UserCode != "" {
+		userCode = r.UserCode
+	}
+	_, err := db.w.ExecContext(ctx, `INSERT INTO oauth_requests (`+requestColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		r.TicketID, r.Ref, r.ClientID, r.RedirectURI, r.Scope, r.State, r.Nonce, r.CodeChallenge, userCode, nullBytes(r.DeviceCodeHash),
+		int64(r.Interval), nanos(r.LastPollAt), nanos(r.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("sqlite: create request: %w", err)
+	}
+	return nil
+}
+
+func scanRequest(row *sql.Row) (oauth.Request, error) {
+	var r oauth.Request
+	var userCode sql.NullString
+	var interval, lastPoll, created int64
+	err := row.Scan(&r.TicketID, &r.Ref, &r.ClientID, &r.RedirectURI, &r.Scope, &r.State, &r.Nonce, &r.CodeChallenge, &userCode, &r.DeviceCodeHash,
+		&interval, &lastPoll, &created)
+	r.UserCode, r.Interval, r.LastPollAt, r.CreatedAt = userCode.String, time.Duration(interval), fromNanos(lastPoll), fromNanos(created)
+	return r, notFound(err, "request")
+}
+
+// RequestByTicket implements oauth.Store.
+func (db *DB) RequestByTicket(ctx context.Context, ticketID string) (oauth.Request, error) {
+	return scanRequest(db.r.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM oauth_requests WHERE ticket_id = ?`, ticketID))
+}
+
+// RequestByUserCode implements oauth.Store.
+func (db *DB) RequestByUserCode(ctx context.Context, code string) (oauth.Request, error) {
+	return scanRequest(db.r.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM oauth_requests WHERE user_code = ?`, code))
+}
+
+// RequestByDeviceCode implements oauth.Store.
+func (db *DB) RequestByDeviceCode(ctx context.Context, hash []byte) (oauth.Request, error) {
+	return scanRequest(db.r.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM oauth_requests WHERE device_code_hash = ?`, hash))
+}
+
+// PollDevice implements oauth.Store.
+func (db *DB) PollDevice(ctx context.Context, ticketID string, at time.Time, slowDown time.Duration) (bool, error) {
+	tooFast := false
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var interval, last int64
+		err := tx.QueryRowContext(ctx, `SELECT interval_ns, last_poll_at FROM oauth_requests WHERE ticket_id = ?`, ticketID).Scan(&interval, &last)
+		if err != nil {
+			return notFound(err, "request")
+		}
+		if last != 0 && at.Sub(fromNanos(last)) < time.Duration(interval) {
+			tooFast = true
+			interval += int64(slowDown)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE oauth_requests SET interval_ns = ?, last_poll_at = ? WHERE ticket_id = ?`, interval, nanos(at), ticketID)
+		return err
+	})
+	return tooFast, err
+}
+
+// CreateCode implements oauth.Store.
+func (db *DB) CreateCode(ctx context.Context, c oauth.Code) error {
+	_, err := db.w.ExecContext(ctx, `INSERT INTO oauth_codes (hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, family_id, auth_time, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+		c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, c.Nonce, c.CodeChallenge, c.FamilyID, nanos(c.AuthTime), nanos(c.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("sqlite: create code: %w", err)
+	}
+	return nil
+}
+
+// UseCode implements oauth.Store.
+func (db *DB) UseCode(ctx context.Context, hash []byte, at time.Time) (oauth.Code, bool, error) {
+	var c oauth.Code
+	first := false
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var authTime, expires, used int64
+		err := tx.QueryRowContext(ctx, `SELECT hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, family_id, auth_time, expires_at, used_at FROM oauth_codes WHERE hash = ?`, hash).
+			Scan(&c.Hash, &c.ClientID, &c.UserID, &c.RedirectURI, &c.Scope, &c.Nonce, &c.CodeChallenge, &c.FamilyID, &authTime, &expires, &used)
+		if err != nil {
+			return notFound(err, "code")
+		}
+		c.AuthTime, c.ExpiresAt, c.UsedAt = fromNanos(authTime), fromNanos(expires), fromNanos(used)
+		if used != 0 {
+			return nil
+		}
+		first = true
+		c.UsedAt = at
+		_, err = tx.ExecContext(ctx, `UPDATE oauth_codes SET used_at = ? WHERE hash = ?`, nanos(at), hash)
+		return err
+	})
+	return c, first, err
+}
+
+const tokenColumns = `hash, kind, client_id, user_id, scope, family_id, auth_time, expires_at, revoked_at, created_at`
+
+func insertTokens(ctx context.Context, tx *sql.Tx, ts []oauth.Token) error {
+	for _, t := range ts {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO oauth_tokens (`+tokenColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+			t.Hash, t.Kind, t.ClientID, t.UserID, t.Scope, t.FamilyID, nanos(t.AuthTime), nanos(t.ExpiresAt), nanos(t.RevokedAt), nanos(t.CreatedAt)); err != nil {
+			return fmt.Errorf("sqlite: create token: %w", err)
+		}
+	}
+	return nil
+}
+
+// CreateTokens implements oauth.Store.
+func (db *DB) CreateTokens(ctx context.Context, ts ...oauth.Token) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error { return insertTokens(ctx, tx, ts) })
+}
+
+// TokenByHash implements oauth.Store.
+func (db *DB) TokenByHash(ctx context.Context, hash []byte) (oauth.Token, error) {
+	var t oauth.Token
+	var authTime, expires, revoked, created int64
+	err := db.r.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM oauth_tokens WHERE hash = ?`, hash).
+		Scan(&t.Hash, &t.Kind, &t.ClientID, &t.UserID, &t.Scope, &t.FamilyID, &authTime, &expires, &revoked, &created)
+	t.AuthTime, t.ExpiresAt, t.RevokedAt, t.CreatedAt = fromNanos(authTime), fromNanos(expires), fromNanos(revoked), fromNanos(created)
+	return t, notFound(err, "token")
+}
+
+// RotateRefresh implements oauth.Store.
+func (db *DB) RotateRefresh(ctx context.Context, old []byte, at time.Time, next ...oauth.Token) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE oauth_tokens SET revoked_at = ? WHERE hash = ? AND kind = 'refresh' AND revoked_at = 0`, nanos(at), old)
+		if err != nil {
+			return fmt.Errorf("sqlite: rotate refresh token: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return server.Errorf(server.CodeConflict, "the refresh token was already used")
+		}
+		return insertTokens(ctx, tx, next)
+	})
+}
+
+// RevokeFamily implements oauth.Store.
+func (db *DB) RevokeFamily(ctx context.Context, familyID string, at time.Time) error {
+	if _, err := db.w.ExecContext(ctx, `UPDATE oauth_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at = 0`, nanos(at), familyID); err != nil {
+		return fmt.Errorf("sqlite: revoke token family: %w", err)
+	}
+	return nil
+}
+
+// SigningKey implements oauth.Store.
+func (db *DB) SigningKey(ctx context.Context, create func() ([]byte, error)) ([]byte, error) {
+	var pem []byte
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT pem FROM oauth_keys WHERE id = 1`).Scan(&pem)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if pem, err = create(); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO oauth_keys (id, pem, created_at) VALUES (1, ?, ?)`, pem, time.Now().UnixNano())
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: signing key: %w", err)
+	}
+	return pem, nil
+}
