@@ -24,6 +24,7 @@ import (
 	"qrlogin/server/metrics"
 	"qrlogin/server/oauth"
 	"qrlogin/server/oauth/provider"
+	"qrlogin/server/pgbus"
 	"qrlogin/server/postgres"
 	"qrlogin/server/service"
 	"qrlogin/server/sqlite"
@@ -70,8 +71,10 @@ type Node struct {
 	svc   *service.Service
 	h     *httpapi.Handler
 	store server.Store
-	log   *slog.Logger
-	done  chan error
+	// stopBus stops listening to other nodes (a no-op on SQLite).
+	stopBus func()
+	log     *slog.Logger
+	done    chan error
 }
 
 // DefaultDBPath is the database in the user's data folder:
@@ -174,10 +177,29 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		ln.Close()
 		return nil, err
 	}
+	stopBus := func() {}
+	if pg, ok := store.(*postgres.DB); ok {
+		// Several nodes may share this database: carry events between them.
+		bus := pgbus.New(pg.Pool(), log)
+		svc.SetBus(bus)
+		bctx, cancel := context.WithCancel(context.Background())
+		ready, done := make(chan struct{}), make(chan struct{})
+		go func() { defer close(done); bus.Listen(bctx, svc.Deliver, ready) }()
+		stopBus = func() { cancel(); <-done }
+		select {
+		case <-ready:
+		case <-time.After(10 * time.Second):
+			stopBus()
+			store.Close()
+			ln.Close()
+			return nil, errors.New("pgbus: could not LISTEN within 10 s")
+		}
+	}
 	var op *provider.Provider
 	if os, ok := store.(oauth.Store); ok {
 		op, err = provider.New(ctx, os, svc, provider.Config{CodeTTL: cfg.CodeTTL, DeviceInterval: cfg.DeviceInterval})
 		if err != nil {
+			stopBus()
 			store.Close()
 			ln.Close()
 			return nil, err
@@ -191,7 +213,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		NoLimits: cfg.NoRateLimits, PingEvery: cfg.PingEvery, Logger: log, Metrics: m,
 	})
 	n := &Node{
-		url: base, ln: ln, svc: svc, h: h, store: store, log: log, done: make(chan error, 1),
+		url: base, ln: ln, svc: svc, h: h, store: store, stopBus: stopBus, log: log, done: make(chan error, 1),
 		srv: &http.Server{
 			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -277,5 +299,6 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	n.svc.Close()
 	err := n.srv.Shutdown(ctx)
 	err = errors.Join(err, n.h.Drain(ctx))
+	n.stopBus()
 	return errors.Join(err, n.store.Close())
 }

@@ -253,3 +253,7 @@ func nullBytes(b []byte) []byte {
 	}
 	return b
 }
+
+// Pool returns the connection pool, for what shares the database (the
+// event bus between nodes).
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }

@@ -120,9 +120,9 @@ func (s *Service) MobileLogout(ctx context.Context, d server.Device) error {
 // announceRevoked tells a session's desktop and the account's phones (but
 // except) that the session ended.
 func (s *Service) announceRevoked(sess server.Session, except string) {
-	s.Sessions.Publish(sess.ID, api.SessionEvent{Type: api.EventRevoked})
+	s.publishRevoked(sess.ID)
 	as := apiSession(sess)
-	s.Users.Publish(sess.UserID, UserMsg{Event: api.MobileEvent{Type: api.EventSessionRevoked, Session: &as}, Except: except})
+	s.publishUser(sess.UserID, api.MobileEvent{Type: api.EventSessionRevoked, Session: &as}, except)
 }
 
 func apiSession(sess server.Session) api.Session {

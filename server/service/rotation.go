@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -14,10 +15,12 @@ import (
 // WebSocket's reconnect.
 const watchGrace = 10 * time.Second
 
-// rotator replaces the QR of watched pending tickets every RotateEvery, at
-// fixed multiples of it from the ticket's creation, and expires them at
-// RotateUntil. Tickets nobody watches are not rotated: they expire after one
-// TicketTTL (by the sweep).
+// rotator replaces the QR of watched pending tickets at the slots
+// created + k*RotateEvery, and expires them at RotateUntil. Tickets nobody
+// watches are not rotated: they expire after one TicketTTL (by the sweep).
+// Where several nodes watch one ticket (long-polls that land on different
+// nodes), each runs a timer, and the first to reach a slot rotates it: a
+// rotation is skipped when the ticket changed at or after the slot began.
 type rotator struct {
 	s      *Service
 	mu     sync.Mutex
@@ -26,9 +29,11 @@ type rotator struct {
 }
 
 type watch struct {
-	watchers int
-	left     time.Time // when the last watcher left
-	timer    *time.Timer
+	watchers       int
+	left           time.Time // when the last watcher left
+	created, until time.Time // the ticket's CreatedAt and RotateUntil
+	slot           time.Time // the slot the timer is set for
+	timer          *time.Timer
 }
 
 func (r *rotator) init(s *Service) {
@@ -45,9 +50,10 @@ func (s *Service) Watch(t server.Ticket) (release func()) {
 	defer r.mu.Unlock()
 	w := r.w[t.ID]
 	if w == nil && !r.closed && t.State == server.StatePending {
-		w = &watch{}
+		w = &watch{created: t.CreatedAt, until: t.RotateUntil}
 		id := t.ID
-		w.timer = time.AfterFunc(r.next(t, r.s.cfg.Now()), func() { r.fire(id) })
+		w.slot = r.nextSlot(w, r.s.cfg.Now())
+		w.timer = time.AfterFunc(max(w.slot.Sub(r.s.cfg.Now()), 0), func() { r.fire(id) })
 		r.w[id] = w
 	}
 	if w == nil {
@@ -65,20 +71,19 @@ func (s *Service) Watch(t server.Ticket) (release func()) {
 	}
 }
 
-// next returns how long from now until t's next rotation: the next multiple
-// of RotateEvery since creation, or RotateUntil, whichever comes first.
-func (r *rotator) next(t server.Ticket, now time.Time) time.Duration {
+// nextSlot returns the first slot after now: the next multiple of
+// RotateEvery since creation, or RotateUntil, whichever comes first.
+func (r *rotator) nextSlot(w *watch, now time.Time) time.Time {
 	every := r.s.cfg.RotateEvery
-	k := now.Sub(t.CreatedAt)/every + 1
-	at := t.CreatedAt.Add(k * every)
-	if at.After(t.RotateUntil) {
-		at = t.RotateUntil
+	at := w.created.Add((now.Sub(w.created)/every + 1) * every)
+	if at.After(w.until) {
+		at = w.until
 	}
-	return max(at.Sub(now), 0)
+	return at
 }
 
-// fire rotates (or expires) ticket id and schedules the next rotation while
-// it is pending and watched.
+// fire rotates (or expires) ticket id at its slot and schedules the next
+// while the ticket is pending and watched.
 func (r *rotator) fire(id string) {
 	r.mu.Lock()
 	w := r.w[id]
@@ -91,19 +96,22 @@ func (r *rotator) fire(id string) {
 		r.mu.Unlock()
 		return
 	}
+	slot := w.slot
 	r.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	t, err := r.s.rotate(ctx, id)
+	pending, err := r.s.rotate(ctx, id, slot)
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err != nil || t.State != server.StatePending || r.closed {
+	if err != nil || !pending || r.closed {
 		delete(r.w, id)
 		return
 	}
-	w.timer.Reset(r.next(t, r.s.cfg.Now()))
+	now := r.s.cfg.Now()
+	w.slot = r.nextSlot(w, now)
+	w.timer.Reset(max(w.slot.Sub(now), 0))
 }
 
 // close stops every rotation timer.
@@ -117,14 +125,23 @@ func (r *rotator) close() {
 	}
 }
 
-// rotate gives pending ticket id a new ref that lives TicketTTL (not past
-// RotateUntil), retiring the old one, and tells the watcher. Past its
-// deadline the ticket expires instead.
-func (s *Service) rotate(ctx context.Context, id string) (server.Ticket, error) {
+// errRotated is returned by a rotation's updater that finds the slot's
+// rotation done already (by another node).
+var errRotated = errors.New("rotated already")
+
+// rotate gives pending ticket id a new ref for the slot that began at slot,
+// unless the ticket changed since (another node rotated it); the ref lives
+// TicketTTL but not past RotateUntil, and the old one is retired. Past its
+// deadline the ticket expires instead. It reports whether the ticket is
+// still pending.
+func (s *Service) rotate(ctx context.Context, id string, slot time.Time) (pending bool, err error) {
 	ref := server.NewRef()
 	t, err := s.update(ctx, id, func(t *server.Ticket, now time.Time) (*server.Session, error) {
 		if t.State != server.StatePending {
 			return nil, gone(*t, "rotate")
+		}
+		if !t.UpdatedAt.Before(slot) {
+			return nil, errRotated
 		}
 		t.CurrentRef = ref
 		t.ExpiresAt = now.Add(s.cfg.TicketTTL)
@@ -133,12 +150,15 @@ func (s *Service) rotate(ctx context.Context, id string) (server.Ticket, error) 
 		}
 		return nil, nil
 	})
+	if errors.Is(err, errRotated) {
+		return true, nil
+	}
 	if err != nil {
-		return t, err
+		return false, err
 	}
 	exp := t.ExpiresAt
-	s.Tickets.Publish(t.ID, TicketMsg{Event: api.TicketEvent{
+	s.publishTicket(t, api.TicketEvent{
 		Type: api.EventRotated, Ref: ref, QRPayload: api.Payload(s.cfg.BaseURL, ref), ExpiresAt: &exp,
-	}})
-	return t, nil
+	}, time.Time{})
+	return true, nil
 }

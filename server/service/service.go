@@ -137,6 +137,7 @@ type Service struct {
 
 	rot  rotator
 	apps Apps // nil: no open platform
+	bus  Bus  // nil: a single node
 
 	// dummyHash is checked against on a login for an unknown username, so
 	// that such a login takes as long as one with a wrong password.

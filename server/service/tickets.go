@@ -138,7 +138,7 @@ func (s *Service) publishState(t server.Ticket, at time.Time) {
 		s.log.Error("ticket event", "err", err)
 		return
 	}
-	s.Tickets.Publish(t.ID, TicketMsg{Event: ev, At: at})
+	s.publishTicket(t, ev, at)
 }
 
 // gone is the error for a call on a ticket in a state it cannot leave the
@@ -215,7 +215,7 @@ func (s *Service) Scan(ctx context.Context, d server.Device, payload, ip string)
 	ev := api.TicketEvent{Type: api.EventState, State: api.StateScanned}
 	scannedEvent(&ev, t, u)
 	s.cfg.Metrics.Transition(t.State)
-	s.Tickets.Publish(t.ID, TicketMsg{Event: ev, At: at})
+	s.publishTicket(t, ev, at)
 	resp := api.ScanResponse{
 		ScanToken: token,
 		ExpiresAt: t.ExpiresAt,
@@ -340,7 +340,7 @@ func (s *Service) Redeem(ctx context.Context, t server.Ticket) (api.RedeemRespon
 	}
 	s.publishState(t, time.Time{})
 	as := apiSession(sess)
-	s.Users.Publish(sess.UserID, UserMsg{Event: api.MobileEvent{Type: api.EventSessionCreated, Session: &as}, Except: sess.DeviceID})
+	s.publishUser(sess.UserID, api.MobileEvent{Type: api.EventSessionCreated, Session: &as}, sess.DeviceID)
 	u, err := s.store.UserByID(ctx, sess.UserID)
 	if err != nil {
 		return api.RedeemResponse{}, err

@@ -57,7 +57,8 @@ func (e *buildError) Error() string { return "go build: " + e.err.Error() + "\n"
 // proc is the real command running.
 type proc struct {
 	cmd    *exec.Cmd
-	url    string
+	url    string // the public base URL
+	addr   string // where it listens
 	mu     sync.Mutex
 	stderr bytes.Buffer
 	exited chan struct{}
@@ -69,7 +70,7 @@ func (p *proc) log() string {
 	return p.stderr.String()
 }
 
-var listening = regexp.MustCompile(`msg=listening url=(\S+)`)
+var listening = regexp.MustCompile(`msg=listening url=(\S+) addr=(\S+)`)
 
 // startServer starts the command with args on a free loopback port and the database
 // db, and waits for it to listen.
@@ -84,7 +85,7 @@ func startServer(t *testing.T, db string, args ...string) *proc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	urls := make(chan string, 1)
+	urls := make(chan []string, 1)
 	go func() {
 		defer close(p.exited)
 		sc := bufio.NewScanner(pipe)
@@ -93,7 +94,7 @@ func startServer(t *testing.T, db string, args ...string) *proc {
 			p.stderr.WriteString(sc.Text() + "\n")
 			p.mu.Unlock()
 			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				urls <- m[1]
+				urls <- m[1:]
 			}
 		}
 		p.cmd.Wait()
@@ -103,7 +104,8 @@ func startServer(t *testing.T, db string, args ...string) *proc {
 		<-p.exited
 	})
 	select {
-	case p.url = <-urls:
+	case m := <-urls:
+		p.url, p.addr = m[0], m[1]
 	case <-p.exited:
 		t.Fatalf("server exited: %s", p.log())
 	case <-time.After(30 * time.Second):
@@ -120,14 +122,35 @@ const (
 // TestEndToEnd walks the whole flow against the real command over real
 // HTTP and WebSockets, with -ticket-ttl 2s -rotate-every 1s -rotate-max 4s.
 func TestEndToEnd(t *testing.T) {
-	p := startServer(t, filepath.Join(t.TempDir(), "qrlogin.db"), "-ticket-ttl", "2s", "-rotate-every", "1s", "-rotate-max", "4s", "-match", "never")
-	c := protocoltest.New(t, p.url)
+	p := startServer(t, filepath.Join(t.TempDir(), "qrlogin.db"), shortTimes...)
+	walk(t, p.url, p.log)
+	// One node's metrics saw the whole walk.
+	t.Run("metrics", func(t *testing.T) {
+		page := string(protocoltest.New(t, p.url).Do("GET", api.PathMetrics, protocoltest.Auth{}, nil).Body)
+		for _, want := range []string{`qrlogin_tickets{state="redeemed"} `, `qrlogin_sockets_open{kind="ticket_ws"} `, "qrlogin_scan_to_push_seconds_count ", `qrlogin_http_requests_total{code="200",route="POST /api/v1/mobile/scan"}`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("metrics lack %q", want)
+			}
+		}
+		if strings.Contains(page, "qrlogin_scan_to_push_seconds_count 0\n") {
+			t.Error("no scan-to-push latency was observed")
+		}
+	})
+}
+
+// shortTimes are the flags of the end-to-end walks.
+var shortTimes = []string{"-ticket-ttl", "2s", "-rotate-every", "1s", "-rotate-max", "4s", "-match", "never"}
+
+// walk drives the whole protocol against the server at base; log returns
+// what the server has logged so far.
+func walk(t *testing.T, base string, log func() string) {
+	c := protocoltest.New(t, base)
 	protocoltest.Want(t, c.Do("GET", api.PathHealth, protocoltest.Auth{}, nil), http.StatusOK, "")
 	alice := c.NewPhone("Alice")
 	var secrets []string
 
 	t.Run("login over WebSocket", func(t *testing.T) {
-		c := protocoltest.New(t, p.url)
+		c := protocoltest.New(t, base)
 		tk := c.NewTicket()
 		ws, _ := c.Dial(events(tk.Ref), tk.Secret(), "")
 		ws.Expect("state", "pending", withinTTL)
@@ -151,7 +174,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("100 concurrent scans of one ticket", func(t *testing.T) {
-		c := protocoltest.New(t, p.url)
+		c := protocoltest.New(t, base)
 		phones := make([]protocoltest.Phone, 100)
 		for i := range phones {
 			phones[i] = c.NewPhone("Racer")
@@ -174,7 +197,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("long-poll", func(t *testing.T) {
-		c := protocoltest.New(t, p.url)
+		c := protocoltest.New(t, base)
 		tk := c.NewTicket()
 		r := c.Do("GET", wait(tk.Ref, ""), tk.Secret(), nil)
 		if m := r.Map(); m["state"] != "pending" || m["qr_payload"] != tk.QRPayload {
@@ -205,7 +228,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("rotation and expiry", func(t *testing.T) {
-		c := protocoltest.New(t, p.url)
+		c := protocoltest.New(t, base)
 		tk := c.NewTicket()
 		ws, _ := c.Dial(events(tk.Ref), tk.Secret(), "")
 		ws.Expect("state", "pending", withinTTL)
@@ -224,7 +247,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("deny and cancel", func(t *testing.T) {
-		c := protocoltest.New(t, p.url)
+		c := protocoltest.New(t, base)
 		tk := c.NewTicket()
 		ws, _ := c.Dial(events(tk.Ref), tk.Secret(), "")
 		ws.Expect("state", "pending", withinTTL)
@@ -243,7 +266,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("remote revoke and mobile logout", func(t *testing.T) {
-		c := protocoltest.New(t, p.url)
+		c := protocoltest.New(t, base)
 		bob := c.NewPhone("Bob")
 		rr := c.SignIn(bob, c.NewTicket())
 		sws, _ := c.Dial(api.PathSessionEvents, protocoltest.Auth{Bearer: rr.SessionToken}, "")
@@ -263,20 +286,8 @@ func TestEndToEnd(t *testing.T) {
 		protocoltest.Want(t, c.Do("GET", api.PathMe, protocoltest.Auth{Bearer: rr.SessionToken}, nil), http.StatusUnauthorized, "unauthorized")
 	})
 
-	t.Run("metrics", func(t *testing.T) {
-		page := string(c.Do("GET", api.PathMetrics, protocoltest.Auth{}, nil).Body)
-		for _, want := range []string{`qrlogin_tickets{state="redeemed"} `, `qrlogin_sockets_open{kind="ticket_ws"} `, "qrlogin_scan_to_push_seconds_count ", `qrlogin_http_requests_total{code="200",route="POST /api/v1/mobile/scan"}`} {
-			if !strings.Contains(page, want) {
-				t.Errorf("metrics lack %q", want)
-			}
-		}
-		if strings.Contains(page, "qrlogin_scan_to_push_seconds_count 0\n") {
-			t.Error("no scan-to-push latency was observed")
-		}
-	})
-
 	t.Run("no secret in the log", func(t *testing.T) {
-		log := p.log()
+		log := log()
 		if !strings.Contains(log, "desktop signed in") {
 			t.Fatalf("the log is not being read: %s", log)
 		}

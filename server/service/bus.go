@@ -1,0 +1,111 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"qrlogin/server"
+	"qrlogin/server/api"
+)
+
+// Bus carries events to the other nodes of a cluster that share one
+// database, so that each pushes to the sockets it holds. A single node has
+// none.
+type Bus interface {
+	// Notify sends n to every other node. It is called after the change it
+	// tells of was committed.
+	Notify(ctx context.Context, n Notice) error
+}
+
+// Notice kinds.
+const (
+	NoticeState   = "t" // a ticket entered State
+	NoticeRotated = "r" // a ticket's QR was replaced by Ref until Expires
+	NoticeRevoked = "s" // session ID ended
+	NoticeUser    = "u" // an event for account ID's phones
+)
+
+// Notice is a small message between nodes: what changed, not the data. A
+// receiving node reads what it needs from the store.
+type Notice struct {
+	Kind    string           `json:"k"`
+	ID      string           `json:"id"`           // ticket, session or user id
+	State   string           `json:"st,omitempty"` // NoticeState
+	Ref     string           `json:"r,omitempty"`  // the ticket's current ref
+	Expires time.Time        `json:"e,omitzero"`   // NoticeRotated
+	Event   *api.MobileEvent `json:"ev,omitempty"` // NoticeUser
+	Except  string           `json:"x,omitempty"`  // NoticeUser: the device not to tell
+}
+
+// SetBus makes the service tell other nodes of its events. Call it before
+// serving.
+func (s *Service) SetBus(b Bus) { s.bus = b }
+
+// notify sends n on the bus, if any; a failure is logged, not returned: the
+// change is committed, and long-polls and reconnects still see it.
+func (s *Service) notify(n Notice) {
+	if s.bus == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.bus.Notify(ctx, n); err != nil {
+		s.log.Error("notify other nodes", "kind", n.Kind, "err", err)
+	}
+}
+
+// publishTicket hands ev to t's local watchers and tells the other nodes.
+func (s *Service) publishTicket(t server.Ticket, ev api.TicketEvent, at time.Time) {
+	s.Tickets.Publish(t.ID, TicketMsg{Event: ev, At: at})
+	n := Notice{Kind: NoticeState, ID: t.ID, State: ev.State, Ref: t.CurrentRef}
+	if ev.Type == api.EventRotated {
+		n = Notice{Kind: NoticeRotated, ID: t.ID, Ref: ev.Ref, Expires: *ev.ExpiresAt}
+	}
+	s.notify(n)
+}
+
+// publishRevoked tells session id's desktop, here and on other nodes.
+func (s *Service) publishRevoked(id string) {
+	s.Sessions.Publish(id, api.SessionEvent{Type: api.EventRevoked})
+	s.notify(Notice{Kind: NoticeRevoked, ID: id})
+}
+
+// publishUser tells account userID's phones (but except), here and on
+// other nodes.
+func (s *Service) publishUser(userID string, ev api.MobileEvent, except string) {
+	s.Users.Publish(userID, UserMsg{Event: ev, Except: except})
+	s.notify(Notice{Kind: NoticeUser, ID: userID, Event: &ev, Except: except})
+}
+
+// Deliver publishes a notice from another node to this node's watchers.
+func (s *Service) Deliver(ctx context.Context, n Notice) {
+	switch n.Kind {
+	case NoticeState:
+		ev := api.TicketEvent{Type: api.EventState, State: n.State}
+		if n.State == api.StateScanned {
+			t, err := s.store.TicketByRef(ctx, n.Ref)
+			if err != nil {
+				s.log.Error("deliver: ticket", "err", err)
+				return
+			}
+			u, err := s.store.UserByID(ctx, t.UserID)
+			if err != nil {
+				s.log.Error("deliver: user", "err", err)
+				return
+			}
+			scannedEvent(&ev, t, u)
+		}
+		s.Tickets.Publish(n.ID, TicketMsg{Event: ev})
+	case NoticeRotated:
+		exp := n.Expires
+		s.Tickets.Publish(n.ID, TicketMsg{Event: api.TicketEvent{
+			Type: api.EventRotated, Ref: n.Ref, QRPayload: api.Payload(s.cfg.BaseURL, n.Ref), ExpiresAt: &exp,
+		}})
+	case NoticeRevoked:
+		s.Sessions.Publish(n.ID, api.SessionEvent{Type: api.EventRevoked})
+	case NoticeUser:
+		if n.Event != nil {
+			s.Users.Publish(n.ID, UserMsg{Event: *n.Event, Except: n.Except})
+		}
+	}
+}
