@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path"
 	"runtime/debug"
@@ -43,6 +44,11 @@ type Config struct {
 	AuthTimeout time.Duration
 	Logger      *slog.Logger
 	Metrics     *metrics.Metrics
+	// TrustedProxies are the load balancers whose X-Forwarded-For names the
+	// client: from them, the client's address is the rightmost one in that
+	// header that is not itself a trusted proxy. From anywhere else the
+	// header is ignored.
+	TrustedProxies []netip.Prefix
 	// OAuth is the open platform; nil turns its endpoints off.
 	OAuth *provider.Provider
 	// Pages renders the HTML pages (the QR page of an app's login, the
@@ -153,6 +159,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.HSTS {
 		hdr.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 	}
+	r = r.WithContext(context.WithValue(r.Context(), ipKey{}, h.realIP(r)))
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() {
 		if p := recover(); p != nil {
@@ -197,13 +204,57 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// clientIP is the address the request came from, without the port.
+// ipKey keys the client's address in a request's context.
+type ipKey struct{}
+
+// clientIP is the client's address, without the port, as ServeHTTP found it.
 func clientIP(r *http.Request) string {
+	if ip, ok := r.Context().Value(ipKey{}).(string); ok {
+		return ip
+	}
+	return peerIP(r)
+}
+
+// peerIP is the address of the connection's other end.
+func peerIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// realIP is the client's address: the peer's, unless the peer is a trusted
+// proxy; then the rightmost address of X-Forwarded-For that is not one.
+func (h *Handler) realIP(r *http.Request) string {
+	peer := peerIP(r)
+	if !h.trusted(peer) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if _, err := netip.ParseAddr(hop); err != nil {
+			break // a malformed hop: trust nothing to its left
+		}
+		if !h.trusted(hop) {
+			return hop
+		}
+	}
+	return peer
+}
+
+func (h *Handler) trusted(ip string) bool {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	for _, p := range h.cfg.TrustedProxies {
+		if p.Contains(a.Unmap()) {
+			return true
+		}
+	}
+	return false
 }
 
 // bearer returns the token of an "Authorization: Bearer" header, or "".

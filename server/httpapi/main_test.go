@@ -3,7 +3,9 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -89,3 +91,5 @@ func start(t testing.TB, mod func(*node.Config)) *harness {
 	})
 	return &harness{Client: protocoltest.New(t, n.URL()), node: n, logs: logs}
 }
+
+func jsonDecode(res *http.Response, v any) error { return json.NewDecoder(res.Body).Decode(v) }

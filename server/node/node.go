@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -61,6 +62,9 @@ type Config struct {
 	// Pages renders the HTML pages (package web); nil leaves them out and
 	// the authorization endpoint answers JSON.
 	Pages httpapi.Pages
+	// TrustedProxies are the addresses or CIDR ranges of load balancers
+	// whose X-Forwarded-For names the client.
+	TrustedProxies []string
 }
 
 // Node is a running server.
@@ -177,6 +181,21 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		ln.Close()
 		return nil, err
 	}
+	var proxies []netip.Prefix
+	for _, p := range cfg.TrustedProxies {
+		pf, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				svc.Close()
+				store.Close()
+				ln.Close()
+				return nil, fmt.Errorf("trusted proxy %q: want an address or a CIDR range", p)
+			}
+			pf = netip.PrefixFrom(a, a.BitLen())
+		}
+		proxies = append(proxies, pf)
+	}
 	stopBus := func() {}
 	if pg, ok := store.(*postgres.DB); ok {
 		// Several nodes may share this database: carry events between them.
@@ -208,7 +227,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		log.Info("this store has no open platform: OAuth endpoints are off")
 	}
 	h := httpapi.New(svc, httpapi.Config{
-		OAuth: op, Pages: cfg.Pages,
+		OAuth: op, Pages: cfg.Pages, TrustedProxies: proxies,
 		AllowedOrigins: cfg.AllowedOrigins, HSTS: useTLS || bu.Scheme == "https",
 		NoLimits: cfg.NoRateLimits, PingEvery: cfg.PingEvery, Logger: log, Metrics: m,
 	})

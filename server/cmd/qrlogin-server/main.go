@@ -45,6 +45,7 @@ func run(args []string, stderr io.Writer) int {
 		origins    = fs.String("allowed-origins", "", "comma-separated browser `origins` allowed to open WebSockets besides the server's own (* wildcards allowed)")
 		tlsCert    = fs.String("tls-cert", "", "TLS certificate `file` (PEM); required off loopback unless -base-url is https behind a TLS proxy")
 		tlsKey     = fs.String("tls-key", "", "TLS private key `file` (PEM)")
+		proxies    = fs.String("trusted-proxies", "", "comma-separated `addresses or CIDRs` of load balancers whose X-Forwarded-For names the client")
 		noLimits   = fs.Bool("no-rate-limits", false, "turn rate limits off (load tests on loopback only)")
 		pingEvery  = fs.Duration("ping-every", 30*time.Second, "WebSocket ping interval; a peer silent for half of it is dropped")
 		logLevel   = fs.String("log-level", "info", "log `level`: debug, info, warn or error")
@@ -83,19 +84,14 @@ func run(args []string, stderr io.Writer) int {
 	log := slog.New(h)
 	slog.SetDefault(log)
 
-	var allowed []string
-	for _, o := range strings.Split(*origins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			allowed = append(allowed, o)
-		}
-	}
+	allowed, trusted := list(*origins), list(*proxies)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	n, err := node.Start(ctx, node.Config{
 		Addr: *addr, DBPath: *db, BaseURL: *baseURL,
 		TicketTTL: *ttl, RotateEvery: *rotEvery, RotateMax: *rotMax, Match: service.MatchPolicy(*match),
 		ClosedRegistration: !*openReg, AllowedOrigins: allowed, TLSCert: *tlsCert, TLSKey: *tlsKey,
-		NoRateLimits: *noLimits, PingEvery: *pingEvery, Logger: log,
+		NoRateLimits: *noLimits, PingEvery: *pingEvery, Logger: log, TrustedProxies: trusted,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "qrlogin-server:", err)
@@ -115,6 +111,17 @@ func run(args []string, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// list splits a comma-separated flag value, dropping empty items.
+func list(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // applyEnv sets each flag from QRLOGIN_<NAME> where that is set.
