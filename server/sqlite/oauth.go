@@ -92,6 +92,9 @@ func (db *DB) CreateRequest(ctx context.Context, r oauth.Request) error {
 	_, err := db.w.ExecContext(ctx, `INSERT INTO oauth_requests (`+requestColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		r.TicketID, r.Ref, r.ClientID, r.RedirectURI, r.Scope, r.State, r.Nonce, r.CodeChallenge, userCode, nullBytes(r.DeviceCodeHash),
 		int64(r.Interval), nanos(r.LastPollAt), nanos(r.CreatedAt))
+	if isUnique(err) {
+		return server.Errorf(server.CodeConflict, "the request exists")
+	}
 	if err != nil {
 		return fmt.Errorf("sqlite: create request: %w", err)
 	}
@@ -146,6 +149,9 @@ func (db *DB) PollDevice(ctx context.Context, ticketID string, at time.Time, slo
 func (db *DB) CreateCode(ctx context.Context, c oauth.Code) error {
 	_, err := db.w.ExecContext(ctx, `INSERT INTO oauth_codes (hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, family_id, auth_time, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?)`,
 		c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, c.Nonce, c.CodeChallenge, c.FamilyID, nanos(c.AuthTime), nanos(c.ExpiresAt))
+	if isUnique(err) {
+		return server.Errorf(server.CodeConflict, "the code exists")
+	}
 	if err != nil {
 		return fmt.Errorf("sqlite: create code: %w", err)
 	}
@@ -168,7 +174,7 @@ func (db *DB) UseCode(ctx context.Context, hash []byte, at time.Time) (oauth.Cod
 			return nil
 		}
 		first = true
-		c.UsedAt = at
+		c.UsedAt = fromNanos(nanos(at)) // as stored: in UTC
 		_, err = tx.ExecContext(ctx, `UPDATE oauth_codes SET used_at = ? WHERE hash = ?`, nanos(at), hash)
 		return err
 	})
@@ -180,7 +186,9 @@ const tokenColumns = `hash, kind, client_id, user_id, scope, family_id, auth_tim
 func insertTokens(ctx context.Context, tx *sql.Tx, ts []oauth.Token) error {
 	for _, t := range ts {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO oauth_tokens (`+tokenColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?)`,
-			t.Hash, t.Kind, t.ClientID, t.UserID, t.Scope, t.FamilyID, nanos(t.AuthTime), nanos(t.ExpiresAt), nanos(t.RevokedAt), nanos(t.CreatedAt)); err != nil {
+			t.Hash, t.Kind, t.ClientID, t.UserID, t.Scope, t.FamilyID, nanos(t.AuthTime), nanos(t.ExpiresAt), nanos(t.RevokedAt), nanos(t.CreatedAt)); isUnique(err) {
+			return server.Errorf(server.CodeConflict, "the token exists")
+		} else if err != nil {
 			return fmt.Errorf("sqlite: create token: %w", err)
 		}
 	}
