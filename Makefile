@@ -6,7 +6,7 @@ BIN      := build/bin/qrlogin
 ARTIFACTS ?= $(CURDIR)/test-output
 export QRLOGIN_ARTIFACTS := $(ARTIFACTS)
 
-.PHONY: all deps frontend desktop run server test test-go test-frontend test-desktop fuzz bench lint clean
+.PHONY: all deps frontend web desktop run server test test-go test-frontend test-desktop fuzz bench lint clean
 
 all: desktop
 
@@ -18,6 +18,11 @@ deps:
 ## frontend: build frontend/dist, which the desktop binary embeds
 frontend: deps
 	cd frontend && npm run build --silent
+
+## web: rebuild the server's browser pages (server/web/static, committed)
+## from the frontend's sources
+web: deps
+	cd frontend && npm run build:web --silent
 
 ## desktop: build the desktop app into build/bin/qrlogin
 desktop: frontend
@@ -44,7 +49,7 @@ test: desktop
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	cd frontend && npm test --silent
-	QRLOGIN_REQUIRE_POSTGRES=1 QRLOGIN_E2E_DESKTOP=1 QRLOGIN_DESKTOP_BIN=$(CURDIR)/$(BIN) $(GO) test -race -timeout 20m ./...
+	QRLOGIN_REQUIRE_POSTGRES=1 QRLOGIN_E2E_BROWSER=1 QRLOGIN_E2E_DESKTOP=1 QRLOGIN_DESKTOP_BIN=$(CURDIR)/$(BIN) $(GO) test -race -timeout 20m ./...
 
 ## fuzz: run each request-decoder fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s

@@ -2,12 +2,13 @@
 # Installs what a bare Debian 12 machine lacks to build, run and test
 # qrlogin: the GTK/WebKit headers Wails needs, Xvfb and the X/image tools
 # the desktop tests use, ffmpeg for camera-clip tests, PostgreSQL for the
-# store tests of several nodes on one database. Go (1.26) and Node 20
+# store tests of several nodes on one database, Chromium for the browser
+# tests (driven by playwright-core from npm). Go (1.26) and Node 20
 # with npm are expected on the machine. Safe to run again: it installs only
 # what is missing. Not root and no sudo: it prints the command to run.
 set -euo pipefail
 
-packages=(libgtk-3-dev libwebkit2gtk-4.0-dev pkg-config xvfb xauth imagemagick ffmpeg x11-utils xdotool dbus-x11 fonts-dejavu-core postgresql-15)
+packages=(libgtk-3-dev libwebkit2gtk-4.0-dev pkg-config xvfb xauth imagemagick ffmpeg x11-utils xdotool dbus-x11 fonts-dejavu-core postgresql-15 chromium)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -19,6 +19,7 @@ import (
 
 	"qrlogin/server/node"
 	"qrlogin/server/service"
+	"qrlogin/server/web"
 )
 
 func main() {
@@ -45,6 +46,8 @@ func run(args []string, stderr io.Writer) int {
 		origins    = fs.String("allowed-origins", "", "comma-separated browser `origins` allowed to open WebSockets besides the server's own (* wildcards allowed)")
 		tlsCert    = fs.String("tls-cert", "", "TLS certificate `file` (PEM); required off loopback unless -base-url is https behind a TLS proxy")
 		tlsKey     = fs.String("tls-key", "", "TLS private key `file` (PEM)")
+		codeTTL    = fs.Duration("code-ttl", time.Minute, "life of an OAuth authorization code (at most 10m)")
+		devPoll    = fs.Duration("device-interval", 5*time.Second, "how often a device-grant client may poll the token endpoint")
 		proxies    = fs.String("trusted-proxies", "", "comma-separated `addresses or CIDRs` of load balancers whose X-Forwarded-For names the client")
 		noLimits   = fs.Bool("no-rate-limits", false, "turn rate limits off (load tests on loopback only)")
 		pingEvery  = fs.Duration("ping-every", 30*time.Second, "WebSocket ping interval; a peer silent for half of it is dropped")
@@ -92,6 +95,7 @@ func run(args []string, stderr io.Writer) int {
 		TicketTTL: *ttl, RotateEvery: *rotEvery, RotateMax: *rotMax, Match: service.MatchPolicy(*match),
 		ClosedRegistration: !*openReg, AllowedOrigins: allowed, TLSCert: *tlsCert, TLSKey: *tlsKey,
 		NoRateLimits: *noLimits, PingEvery: *pingEvery, Logger: log, TrustedProxies: trusted,
+		CodeTTL: *codeTTL, DeviceInterval: *devPoll, Pages: web.Pages{},
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "qrlogin-server:", err)
