@@ -157,20 +157,30 @@ func credentials(r *http.Request, f url.Values) (provider.ClientCredentials, err
 	return provider.ClientCredentials{ID: f.Get("client_id"), Secret: f.Get("client_secret")}, nil
 }
 
-// token serves POST /oauth/token.
-func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
-	if err := h.limits.ip(classRedeem, clientIP(r)); err != nil {
+// clientRequest reads a token or device request: the class's rate limit,
+// the form and the client's credentials. It returns false if it answered.
+func (h *Handler) clientRequest(w http.ResponseWriter, r *http.Request, class string) (url.Values, provider.ClientCredentials, bool) {
+	if err := h.limits.ip(class, clientIP(r)); err != nil {
 		h.writeError(w, r, err)
-		return
+		return nil, provider.ClientCredentials{}, false
 	}
 	f, err := form(r)
 	if err != nil {
 		h.writeOAuth(w, r, nil, err)
-		return
+		return nil, provider.ClientCredentials{}, false
 	}
 	cc, err := credentials(r, f)
 	if err != nil {
 		h.writeOAuth(w, r, nil, err)
+		return nil, provider.ClientCredentials{}, false
+	}
+	return f, cc, true
+}
+
+// token serves POST /oauth/token.
+func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
+	f, cc, ok := h.clientRequest(w, r, classRedeem)
+	if !ok {
 		return
 	}
 	resp, err := h.cfg.OAuth.Token(r.Context(), f, cc)
@@ -179,18 +189,8 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 
 // deviceCode serves POST /oauth/device/code.
 func (h *Handler) deviceCode(w http.ResponseWriter, r *http.Request) {
-	if err := h.limits.ip(classCreate, clientIP(r)); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	f, err := form(r)
-	if err != nil {
-		h.writeOAuth(w, r, nil, err)
-		return
-	}
-	cc, err := credentials(r, f)
-	if err != nil {
-		h.writeOAuth(w, r, nil, err)
+	f, cc, ok := h.clientRequest(w, r, classCreate)
+	if !ok {
 		return
 	}
 	resp, err := h.cfg.OAuth.DeviceAuthorize(r.Context(), cc, f.Get("scope"), server.Desktop{IP: clientIP(r), UserAgent: r.UserAgent(), OS: browserOS(r.UserAgent())})
