@@ -17,7 +17,7 @@ var _ oauth.Store = (*DB)(nil)
 // CreateClient implements oauth.Store.
 func (db *DB) CreateClient(ctx context.Context, c oauth.Client) error {
 	uris, _ := json.Marshal(c.RedirectURIs)
-	_, err := db.w.ExecContext(ctx, `INSERT INTO oauth_clients (id, name, secret_hash, redirect_uris, public, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, `INSERT INTO oauth_clients (id, name, secret_hash, redirect_uris, public, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Name, nullBytes(c.SecretHash), string(uris), c.Public, nanos(c.CreatedAt))
 	if isUnique(err) {
 		return server.Errorf(server.CodeConflict, "client %s exists", c.ID)
@@ -47,12 +47,12 @@ func scanClient(row rowScanner) (oauth.Client, error) {
 
 // ClientByID implements oauth.Store.
 func (db *DB) ClientByID(ctx context.Context, id string) (oauth.Client, error) {
-	return scanClient(db.r.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM oauth_clients WHERE id = ?`, id))
+	return scanClient(db.row(ctx, `SELECT `+clientColumns+` FROM oauth_clients WHERE id = ?`, id))
 }
 
 // ListClients implements oauth.Store.
 func (db *DB) ListClients(ctx context.Context) ([]oauth.Client, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+clientColumns+` FROM oauth_clients ORDER BY created_at`)
+	rows, err := db.rows(ctx, `SELECT `+clientColumns+` FROM oauth_clients ORDER BY created_at`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list clients: %w", err)
 	}
@@ -71,7 +71,7 @@ func (db *DB) ListClients(ctx context.Context) ([]oauth.Client, error) {
 // DeleteClient implements oauth.Store; its codes, requests and tokens go with
 // it (ON DELETE CASCADE).
 func (db *DB) DeleteClient(ctx context.Context, id string) error {
-	res, err := db.w.ExecContext(ctx, `DELETE FROM oauth_clients WHERE id = ?`, id)
+	res, err := db.exec(ctx, `DELETE FROM oauth_clients WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("sqlite: delete client: %w", err)
 	}
@@ -89,7 +89,7 @@ func (db *DB) CreateRequest(ctx context.Context, r oauth.Request) error {
 	if r.UserCode != "" {
 		userCode = r.UserCode
 	}
-	_, err := db.w.ExecContext(ctx, `INSERT INTO oauth_requests (`+requestColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := db.exec(ctx, `INSERT INTO oauth_requests (`+requestColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		r.TicketID, r.Ref, r.ClientID, r.RedirectURI, r.Scope, r.State, r.Nonce, r.CodeChallenge, userCode, nullBytes(r.DeviceCodeHash),
 		int64(r.Interval), nanos(r.LastPollAt), nanos(r.CreatedAt))
 	if isUnique(err) {
@@ -113,17 +113,17 @@ func scanRequest(row *sql.Row) (oauth.Request, error) {
 
 // RequestByTicket implements oauth.Store.
 func (db *DB) RequestByTicket(ctx context.Context, ticketID string) (oauth.Request, error) {
-	return scanRequest(db.r.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM oauth_requests WHERE ticket_id = ?`, ticketID))
+	return scanRequest(db.row(ctx, `SELECT `+requestColumns+` FROM oauth_requests WHERE ticket_id = ?`, ticketID))
 }
 
 // RequestByUserCode implements oauth.Store.
 func (db *DB) RequestByUserCode(ctx context.Context, code string) (oauth.Request, error) {
-	return scanRequest(db.r.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM oauth_requests WHERE user_code = ?`, code))
+	return scanRequest(db.row(ctx, `SELECT `+requestColumns+` FROM oauth_requests WHERE user_code = ?`, code))
 }
 
 // RequestByDeviceCode implements oauth.Store.
 func (db *DB) RequestByDeviceCode(ctx context.Context, hash []byte) (oauth.Request, error) {
-	return scanRequest(db.r.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM oauth_requests WHERE device_code_hash = ?`, hash))
+	return scanRequest(db.row(ctx, `SELECT `+requestColumns+` FROM oauth_requests WHERE device_code_hash = ?`, hash))
 }
 
 // PollDevice implements oauth.Store.
@@ -147,7 +147,7 @@ func (db *DB) PollDevice(ctx context.Context, ticketID string, at time.Time, slo
 
 // CreateCode implements oauth.Store.
 func (db *DB) CreateCode(ctx context.Context, c oauth.Code) error {
-	_, err := db.w.ExecContext(ctx, `INSERT INTO oauth_codes (hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, family_id, auth_time, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+	_, err := db.exec(ctx, `INSERT INTO oauth_codes (hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, family_id, auth_time, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?)`,
 		c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, c.Nonce, c.CodeChallenge, c.FamilyID, nanos(c.AuthTime), nanos(c.ExpiresAt))
 	if isUnique(err) {
 		return server.Errorf(server.CodeConflict, "the code exists")
@@ -204,7 +204,7 @@ func (db *DB) CreateTokens(ctx context.Context, ts ...oauth.Token) error {
 func (db *DB) TokenByHash(ctx context.Context, hash []byte) (oauth.Token, error) {
 	var t oauth.Token
 	var authTime, expires, revoked, created int64
-	err := db.r.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM oauth_tokens WHERE hash = ?`, hash).
+	err := db.row(ctx, `SELECT `+tokenColumns+` FROM oauth_tokens WHERE hash = ?`, hash).
 		Scan(&t.Hash, &t.Kind, &t.ClientID, &t.UserID, &t.Scope, &t.FamilyID, &authTime, &expires, &revoked, &created)
 	t.AuthTime, t.ExpiresAt, t.RevokedAt, t.CreatedAt = fromNanos(authTime), fromNanos(expires), fromNanos(revoked), fromNanos(created)
 	return t, notFound(err, "token")
@@ -226,7 +226,7 @@ func (db *DB) RotateRefresh(ctx context.Context, old []byte, at time.Time, next 
 
 // RevokeFamily implements oauth.Store.
 func (db *DB) RevokeFamily(ctx context.Context, familyID string, at time.Time) error {
-	if _, err := db.w.ExecContext(ctx, `UPDATE oauth_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at = 0`, nanos(at), familyID); err != nil {
+	if _, err := db.exec(ctx, `UPDATE oauth_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at = 0`, nanos(at), familyID); err != nil {
 		return fmt.Errorf("sqlite: revoke token family: %w", err)
 	}
 	return nil

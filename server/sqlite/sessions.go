@@ -33,8 +33,10 @@ func scanSessions(rows *sql.Rows) ([]server.Session, error) {
 	return out, rows.Err()
 }
 
-func insertSession(ctx context.Context, tx *sql.Tx, s *server.Session) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+var qInsertSession = `INSERT INTO sessions (` + sessionColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`
+
+func (db *DB) insertSession(ctx context.Context, tx *sql.Tx, s *server.Session) error {
+	_, err := db.txExec(ctx, tx, qInsertSession,
 		s.ID, s.UserID, s.DeviceID, s.TokenHash, s.Desktop.Name, s.Desktop.OS, s.Desktop.App, s.Desktop.IP,
 		nanos(s.CreatedAt), nanos(s.LastSeenAt), nanos(s.ExpiresAt), nanos(s.RevokedAt))
 	if err != nil {
@@ -45,12 +47,12 @@ func insertSession(ctx context.Context, tx *sql.Tx, s *server.Session) error {
 
 // SessionByTokenHash implements server.Store.
 func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (server.Session, error) {
-	return scanSession(db.r.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`, h))
+	return scanSession(db.row(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`, h))
 }
 
 // ListSessions implements server.Store.
 func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([]server.Session, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = ? AND revoked_at = 0 AND expires_at > ? ORDER BY created_at DESC`, userID, nanos(now))
+	rows, err := db.rows(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = ? AND revoked_at = 0 AND expires_at > ? ORDER BY created_at DESC`, userID, nanos(now))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list sessions: %w", err)
 	}
@@ -77,7 +79,7 @@ func (db *DB) RevokeSession(ctx context.Context, userID, sessionID string, at ti
 
 // TouchSession implements server.Store.
 func (db *DB) TouchSession(ctx context.Context, id string, t time.Time) error {
-	if _, err := db.w.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?`, nanos(t), id, nanos(t)); err != nil {
+	if _, err := db.exec(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?`, nanos(t), id, nanos(t)); err != nil {
 		return fmt.Errorf("sqlite: touch session: %w", err)
 	}
 	return nil

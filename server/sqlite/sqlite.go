@@ -29,8 +29,10 @@ var migrations embed.FS
 
 // DB is a server.Store on one SQLite file.
 type DB struct {
-	w *sql.DB // one connection: every write transaction
-	r *sql.DB // readers
+	w  *sql.DB // one connection: every write transaction
+	r  *sql.DB // readers
+	wp *prepared
+	rp *prepared
 }
 
 var _ server.Store = (*DB)(nil)
@@ -75,12 +77,33 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	db.r.SetMaxOpenConns(4)
 	db.r.SetMaxIdleConns(4)
+	db.wp, db.rp = newPrepared(db.w), newPrepared(db.r)
+	// Statements run inside write transactions are prepared now: a
+	// transaction holds the writer's only connection, so it cannot prepare.
+	for _, q := range txStatements {
+		if _, err := db.wp.stmt(ctx, q); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("sqlite: prepare: %w", err)
+		}
+	}
 	return db, nil
 }
 
+// txStatements are the statements of the hot write transactions (a login's
+// four, and rotation).
+var txStatements = []string{qInsertTicket, qInsertRef, qTicketByID, qUpdateTicket, qInsertSession}
+
 // Close closes both pools.
 func (db *DB) Close() error {
-	return errors.Join(db.r.Close(), db.w.Close())
+	if db.wp != nil {
+		db.wp.close()
+		db.rp.close()
+	}
+	var rerr error
+	if db.r != nil {
+		rerr = db.r.Close()
+	}
+	return errors.Join(rerr, db.w.Close())
 }
 
 // Ping runs a query on the file.

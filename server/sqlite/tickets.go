@@ -37,13 +37,24 @@ func ticketArgs(t *server.Ticket) []any {
 		nanos(t.ScannedAt), nanos(t.ConfirmedAt), t.SessionID, nanos(t.UpdatedAt)}
 }
 
+// The statements of the hot write transactions (prepared at Open).
+var (
+	qInsertTicket = `INSERT INTO tickets (` + ticketColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	qInsertRef    = `INSERT INTO ticket_refs (ref, ticket_id) VALUES (?, ?)`
+	qTicketByID   = `SELECT ` + ticketColumns + ` FROM tickets WHERE id = ?`
+	qUpdateTicket = `UPDATE tickets SET version = ?, state = ?, current_ref = ?, expires_at = ?, rotate_until = ?,
+			match_required = ?, match_failures = ?, user_id = ?, device_id = ?, scan_token_hash = ?, scanned_at = ?, confirmed_at = ?,
+			session_id = ?, updated_at = ? WHERE id = ? AND version = ?`
+	qTicketByRef = `SELECT ` + prefixed("t.", ticketColumns) + ` FROM ticket_refs r JOIN tickets t ON t.id = r.ticket_id WHERE r.ref = ?`
+)
+
 // CreateTicket implements server.Store.
 func (db *DB) CreateTicket(ctx context.Context, t server.Ticket) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO tickets (`+ticketColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, ticketArgs(&t)...); err != nil {
+		if _, err := db.txExec(ctx, tx, qInsertTicket, ticketArgs(&t)...); err != nil {
 			return fmt.Errorf("sqlite: create ticket: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_refs (ref, ticket_id) VALUES (?, ?)`, t.CurrentRef, t.ID); err != nil {
+		if _, err := db.txExec(ctx, tx, qInsertRef, t.CurrentRef, t.ID); err != nil {
 			return fmt.Errorf("sqlite: create ticket ref: %w", err)
 		}
 		return nil
@@ -52,19 +63,19 @@ func (db *DB) CreateTicket(ctx context.Context, t server.Ticket) error {
 
 // TicketByRef implements server.Store.
 func (db *DB) TicketByRef(ctx context.Context, ref string) (server.Ticket, error) {
-	return scanTicket(db.r.QueryRowContext(ctx, `SELECT `+prefixed("t.", ticketColumns)+` FROM ticket_refs r JOIN tickets t ON t.id = r.ticket_id WHERE r.ref = ?`, ref))
+	return scanTicket(db.row(ctx, qTicketByRef, ref))
 }
 
 // TicketByScanToken implements server.Store.
 func (db *DB) TicketByScanToken(ctx context.Context, h []byte) (server.Ticket, error) {
-	return scanTicket(db.r.QueryRowContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE scan_token_hash = ?`, h))
+	return scanTicket(db.row(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE scan_token_hash = ?`, h))
 }
 
 // UpdateTicket implements server.Store.
 func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server.Ticket) (*server.Session, error)) (server.Ticket, error) {
 	var out server.Ticket
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		t, err := scanTicket(tx.QueryRowContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE id = ?`, id))
+		t, err := scanTicket(db.txRow(ctx, tx, qTicketByID, id))
 		if err != nil {
 			return err
 		}
@@ -74,9 +85,7 @@ func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server
 			return err
 		}
 		t.ID, t.Version = id, oldVersion+1
-		res, err := tx.ExecContext(ctx, `UPDATE tickets SET version = ?, state = ?, current_ref = ?, expires_at = ?, rotate_until = ?,
-			match_required = ?, match_failures = ?, user_id = ?, device_id = ?, scan_token_hash = ?, scanned_at = ?, confirmed_at = ?,
-			session_id = ?, updated_at = ? WHERE id = ? AND version = ?`,
+		res, err := db.txExec(ctx, tx, qUpdateTicket,
 			t.Version, string(t.State), t.CurrentRef, nanos(t.ExpiresAt), nanos(t.RotateUntil),
 			t.MatchRequired, t.MatchFailures, t.UserID, t.DeviceID, nullBytes(t.ScanTokenHash), nanos(t.ScannedAt), nanos(t.ConfirmedAt),
 			t.SessionID, nanos(t.UpdatedAt), id, oldVersion)
@@ -87,12 +96,12 @@ func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server
 			return server.Errorf(server.CodeConflict, "the ticket changed meanwhile")
 		}
 		if t.CurrentRef != oldRef {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_refs (ref, ticket_id) VALUES (?, ?)`, t.CurrentRef, id); err != nil {
+			if _, err := db.txExec(ctx, tx, qInsertRef, t.CurrentRef, id); err != nil {
 				return fmt.Errorf("sqlite: add ticket ref: %w", err)
 			}
 		}
 		if sess != nil {
-			if err := insertSession(ctx, tx, sess); err != nil {
+			if err := db.insertSession(ctx, tx, sess); err != nil {
 				return err
 			}
 		}
@@ -104,7 +113,7 @@ func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server
 
 // DueTickets implements server.Store.
 func (db *DB) DueTickets(ctx context.Context, t time.Time, limit int) ([]server.Ticket, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE state IN ('pending', 'scanned', 'confirmed') AND expires_at <= ? ORDER BY expires_at LIMIT ?`, nanos(t), limit)
+	rows, err := db.rows(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE state IN ('pending', 'scanned', 'confirmed') AND expires_at <= ? ORDER BY expires_at LIMIT ?`, nanos(t), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: due tickets: %w", err)
 	}
@@ -122,7 +131,7 @@ func (db *DB) DueTickets(ctx context.Context, t time.Time, limit int) ([]server.
 
 // DeleteTicketsBefore implements server.Store.
 func (db *DB) DeleteTicketsBefore(ctx context.Context, t time.Time) (int, error) {
-	res, err := db.w.ExecContext(ctx, `DELETE FROM tickets WHERE updated_at < ? AND (state NOT IN ('pending', 'scanned', 'confirmed') OR expires_at < ?)`, nanos(t), nanos(t))
+	res, err := db.exec(ctx, `DELETE FROM tickets WHERE updated_at < ? AND (state NOT IN ('pending', 'scanned', 'confirmed') OR expires_at < ?)`, nanos(t), nanos(t))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete old tickets: %w", err)
 	}
@@ -132,7 +141,7 @@ func (db *DB) DeleteTicketsBefore(ctx context.Context, t time.Time) (int, error)
 
 // CountTicketsByState implements server.Store.
 func (db *DB) CountTicketsByState(ctx context.Context) (map[server.State]int, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT state, count(*) FROM tickets GROUP BY state`)
+	rows, err := db.rows(ctx, `SELECT state, count(*) FROM tickets GROUP BY state`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: count tickets: %w", err)
 	}

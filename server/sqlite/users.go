@@ -11,7 +11,7 @@ import (
 
 // CreateUser implements server.Store.
 func (db *DB) CreateUser(ctx context.Context, u server.User) error {
-	_, err := db.w.ExecContext(ctx, `INSERT INTO users (id, username, display_name, avatar_url, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, `INSERT INTO users (id, username, display_name, avatar_url, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Username, u.DisplayName, u.AvatarURL, u.PasswordHash, nanos(u.CreatedAt))
 	if isUnique(err) {
 		return server.Errorf(server.CodeConflict, "the username %q is taken", u.Username)
@@ -34,12 +34,12 @@ func scanUser(row *sql.Row) (server.User, error) {
 
 // UserByUsername implements server.Store.
 func (db *DB) UserByUsername(ctx context.Context, username string) (server.User, error) {
-	return scanUser(db.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE username = ?`, username))
+	return scanUser(db.row(ctx, `SELECT `+userColumns+` FROM users WHERE username = ?`, username))
 }
 
 // UserByID implements server.Store.
 func (db *DB) UserByID(ctx context.Context, id string) (server.User, error) {
-	return scanUser(db.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	return scanUser(db.row(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 }
 
 // CreateDevice implements server.Store.
@@ -62,7 +62,7 @@ func (db *DB) CreateDevice(ctx context.Context, d server.Device) error {
 func (db *DB) DeviceByTokenHash(ctx context.Context, h []byte) (server.Device, error) {
 	var d server.Device
 	var created, seen, revoked int64
-	err := db.r.QueryRowContext(ctx, `SELECT id, user_id, client_id, name, platform, token_hash, created_at, last_seen_at, revoked_at FROM devices WHERE token_hash = ?`, h).
+	err := db.row(ctx, `SELECT id, user_id, client_id, name, platform, token_hash, created_at, last_seen_at, revoked_at FROM devices WHERE token_hash = ?`, h).
 		Scan(&d.ID, &d.UserID, &d.ClientID, &d.Name, &d.Platform, &d.TokenHash, &created, &seen, &revoked)
 	d.CreatedAt, d.LastSeenAt, d.RevokedAt = fromNanos(created), fromNanos(seen), fromNanos(revoked)
 	return d, notFound(err, "device")
