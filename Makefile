@@ -35,7 +35,7 @@ run: desktop
 		./$(BIN) $(ARGS); \
 	else \
 		echo "no display: running under Xvfb on :99 (screenshot: DISPLAY=:99 import -window root shot.png)"; \
-		xvfb-run -n 99 -s "-screen 0 1280x800x24" ./$(BIN) $(ARGS); \
+		xvfb-run -n 99 -s "-screen 0 1280x800x24 -ac" ./$(BIN) $(ARGS); \
 	fi
 
 ## server: run the standalone login server on 127.0.0.1:8080

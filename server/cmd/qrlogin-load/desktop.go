@@ -53,7 +53,7 @@ func (l *loader) createTicket(ctx context.Context, ep *endpoint) (api.CreateTick
 	ctx, cancel := context.WithTimeout(ctx, l.cfg.RequestTimeout)
 	defer cancel()
 	var t api.CreateTicketResponse
-	err := call(ctx, ep.hc, http.MethodPost, l.base+api.PathTickets, creds{},
+	err := call(ctx, ep.hc, http.MethodPost, l.nodes.base()+api.PathTickets, creds{},
 		api.CreateTicketRequest{Device: api.DesktopDevice{Name: "Load PC", OS: "linux", App: "qrlogin-load"}}, &t)
 	if err != nil {
 		return t, &stepError{"create", err}
@@ -66,16 +66,21 @@ func (l *loader) createTicket(ctx context.Context, ep *endpoint) (api.CreateTick
 // change, and rotated events) until fn returns true, ctx ends (it returns
 // ctx.Err()) or the channel fails (a *stepError: ws_dial, ws_closed,
 // longpoll).
-func (l *loader) watch(ctx context.Context, ep *endpoint, t api.CreateTicketResponse, longPoll bool, fn func(event) bool) error {
+// With several nodes, the WebSocket goes to node (-1: one at random), and
+// each long-poll to a node at random.
+func (l *loader) watch(ctx context.Context, ep *endpoint, t api.CreateTicketResponse, longPoll bool, node int, fn func(event) bool) error {
 	if longPoll {
 		return l.watchLongPoll(ctx, ep, t, fn)
 	}
-	return l.watchWS(ctx, ep, t, fn)
+	if node < 0 {
+		node = l.nodes.pick()
+	}
+	return l.watchWS(ctx, ep, t, node, fn)
 }
 
-func (l *loader) watchWS(ctx context.Context, ep *endpoint, t api.CreateTicketResponse, fn func(event) bool) error {
+func (l *loader) watchWS(ctx context.Context, ep *endpoint, t api.CreateTicketResponse, node int, fn func(event) bool) error {
 	dctx, cancel := context.WithTimeout(ctx, l.cfg.RequestTimeout)
-	conn, err := dialWS(dctx, ep.hc, l.wsBase+api.PathTickets+"/"+t.Ref+"/events", creds{bearer: t.PollSecret})
+	conn, err := dialWS(dctx, ep.hc, l.nodes.wsBases[node]+api.PathTickets+"/"+t.Ref+"/events", creds{bearer: t.PollSecret})
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -118,7 +123,7 @@ func errClosed(err error) error {
 func (l *loader) watchLongPoll(ctx context.Context, ep *endpoint, t api.CreateTicketResponse, fn func(event) bool) error {
 	state, qr := "", t.Ref
 	for {
-		u := l.base + api.PathTickets + "/" + t.Ref + "/wait"
+		u := l.nodes.base() + api.PathTickets + "/" + t.Ref + "/wait"
 		if state != "" {
 			u += "?" + url.Values{"after": {state}, "qr": {qr}}.Encode()
 		}
@@ -178,7 +183,7 @@ func (l *loader) waitingDesktop(ctx context.Context, i int) {
 			continue
 		}
 		counted := false
-		err = l.watch(ctx, ep, t, lp, func(ev event) bool {
+		err = l.watch(ctx, ep, t, lp, -1, func(ev event) bool {
 			switch {
 			case ev.Type == api.EventRotated:
 				l.rotations.Add(1)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,7 +20,7 @@ import (
 
 // Config is one load run. Zero values take the defaults of the flags.
 type Config struct {
-	Server      string // the server's base URL
+	Server      string // the server's base URL, or several, comma-separated: each request goes to one at random
 	AllowRemote bool   // allow a Server that is not on loopback
 
 	Waiting int // desktops kept waiting on pending tickets
@@ -34,7 +35,8 @@ type Config struct {
 	Sources     int    // 127.0.0.x source addresses (16)
 	SourceFirst string // the first of them (127.0.0.2)
 
-	ServerPID int           // the server's process, for its RSS and CPU; 0: not measured
+	ServerPID  int           // the server's process, for its RSS and CPU; 0: not measured
+	ServerPIDs []int         // or several (one per node): RSS and CPU summed, and per node
 	Idle      time.Duration // CPU measured while only the waiting desktops are up
 
 	Progress        time.Duration // between progress lines (5 s)
@@ -46,6 +48,7 @@ type Config struct {
 
 	Verbose bool
 	Log     io.Writer // progress lines and warnings; nil: none
+	Samples io.Writer // if not nil, every push-latency sample as a JSON line (Sample), written at the end
 }
 
 func (c *Config) fill() {
@@ -79,6 +82,12 @@ func (c *Config) fill() {
 	if c.Log == nil {
 		c.Log = io.Discard
 	}
+	if c.ServerPID != 0 && !slices.Contains(c.ServerPIDs, c.ServerPID) {
+		c.ServerPIDs = append([]int{c.ServerPID}, c.ServerPIDs...)
+	}
+	if len(c.ServerPIDs) > 0 {
+		c.ServerPID = c.ServerPIDs[0]
+	}
 }
 
 func (c *Config) check() error {
@@ -93,13 +102,17 @@ func (c *Config) check() error {
 		return errors.New("durations must not be negative")
 	case c.Rate > 0 && c.Duration < time.Second:
 		return errors.New("-duration must be at least 1s")
+	case len(splitServers(c.Server)) == 0:
+		return errors.New("no -server")
 	}
 	return nil
 }
 
 // Report is what a run measured; main prints it as one JSON object.
 type Report struct {
-	Server     string  `json:"server"`
+	Server     string   `json:"server"`
+	Servers    []string `json:"servers,omitempty"`       // several nodes: each request went to one at random
+	NodeReqs   []int64  `json:"node_requests,omitempty"` // with several nodes: requests each got
 	RateTarget float64 `json:"rate_target"`
 	DurationS  float64 `json:"duration_s"` // of the login (or holding) phase as planned
 	ElapsedS   float64 `json:"elapsed_s"`  // of it until the last login in flight ended
@@ -115,6 +128,11 @@ type Report struct {
 	ScanPushLatency Summary `json:"scan_push_latency_ms"`
 	PushLatencyWS   Summary `json:"push_latency_ws_ms"`
 	PushLatencyLP   Summary `json:"push_latency_longpoll_ms"`
+	// Several nodes, WebSocket desktops: confirm pushes whose confirm went
+	// to another node than the one holding the socket (cross), or to it.
+	PushLatencyCross *Summary `json:"push_latency_cross_node_ms,omitempty"`
+	PushLatencySame  *Summary `json:"push_latency_same_node_ms,omitempty"`
+	Samples          int      `json:"samples_written,omitempty"`
 	// From when the login was due (open-loop schedule) to its redeem.
 	LoginLatency Summary `json:"login_latency_ms"`
 
@@ -129,7 +147,9 @@ type Report struct {
 	Sources         int     `json:"sources"`
 	ToolCPUPercent  float64 `json:"tool_cpu_percent"` // this process, over the phase
 
-	ServerPID              int      `json:"server_pid,omitempty"`
+	ServerPID              int        `json:"server_pid,omitempty"`
+	ServerPIDs             []int      `json:"server_pids,omitempty"` // several: the server_ figures are sums
+	Nodes                  []NodeStat `json:"nodes,omitempty"`       // several pids: each one's figures
 	ServerPeakRSSMiB       *float64 `json:"server_peak_rss_mib,omitempty"` // VmHWM at the end
 	ServerRSSMiB           *float64 `json:"server_rss_mib,omitempty"`      // VmRSS at the end
 	ServerRSSStartMiB      *float64 `json:"server_rss_start_mib,omitempty"`
@@ -153,13 +173,14 @@ type Report struct {
 // loader is a run's shared state.
 type loader struct {
 	cfg    Config
-	base   string // http://host:port
-	wsBase string // ws://host:port
+	nodes  *nodes
 	eps    []*endpoint
 	phones []phone
 
 	errs                     Errors
 	push, pushWS, pushLP     Latencies
+	pushCross, pushSame      Latencies
+	samples                  sampleLog
 	scanPush, loginLat       Latencies
 	logins, rescans          atomic.Int64
 	waiting, waitingLP       atomic.Int64
@@ -187,12 +208,17 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err := cfg.check(); err != nil {
 		return Report{}, err
 	}
-	u, v4loop, err := checkTarget(cfg.Server, cfg.AllowRemote)
-	if err != nil {
-		return Report{}, err
+	var bases []string
+	v4loop := true
+	for _, s := range splitServers(cfg.Server) {
+		u, v4, err := checkTarget(s, cfg.AllowRemote)
+		if err != nil {
+			return Report{}, err
+		}
+		bases = append(bases, u.String())
+		v4loop = v4loop && v4
 	}
-	l := &loader{cfg: cfg, base: u.String()}
-	l.wsBase = "ws" + strings.TrimPrefix(l.base, "http")
+	l := &loader{cfg: cfg, nodes: newNodes(bases)}
 	if v4loop && cfg.Sources > 0 {
 		srcs, err := sourceAddrs(cfg.SourceFirst, cfg.Sources)
 		if err != nil {
@@ -217,19 +243,34 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	rep := Report{
-		Server: l.base, RateTarget: cfg.Rate, DurationS: cfg.Duration.Seconds(),
+		Server: strings.Join(bases, ","), RateTarget: cfg.Rate, DurationS: cfg.Duration.Seconds(),
 		WaitingTarget: cfg.Waiting, LongPollShare: cfg.LongPoll, Sources: len(l.eps),
 		ServerPID: cfg.ServerPID,
+	}
+	if len(bases) > 1 {
+		rep.Servers = bases
+	}
+	if len(cfg.ServerPIDs) > 1 {
+		rep.ServerPIDs = cfg.ServerPIDs
+		rep.Nodes = make([]NodeStat, len(cfg.ServerPIDs))
+		for i, pid := range cfg.ServerPIDs {
+			rep.Nodes[i].PID = pid
+		}
 	}
 	if err := l.health(ctx); err != nil {
 		return rep, err
 	}
 	var start ProcSample
-	if cfg.ServerPID != 0 {
-		if start, err = readProc(cfg.ServerPID); err != nil {
-			return rep, fmt.Errorf("-server-pid %d: %w", cfg.ServerPID, err)
+	if len(cfg.ServerPIDs) > 0 {
+		ss, err := l.sampleServers()
+		if err != nil {
+			return rep, err
 		}
+		start = sumProc(ss)
 		rep.ServerRSSStartMiB = ptr(mib(start.RSS))
+		for i := range rep.Nodes {
+			rep.Nodes[i].RSSStartMiB = mib(ss[i].RSS)
+		}
 	}
 
 	progCtx, stopProgress := context.WithCancel(context.Background())
@@ -244,30 +285,50 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	var waitWG sync.WaitGroup
 	if cfg.Waiting > 0 {
 		rep.RampS = l.rampUp(ctx, wctx, &waitWG)
-		if cfg.ServerPID != 0 {
-			if s, err := readProc(cfg.ServerPID); err == nil {
+		if len(cfg.ServerPIDs) > 0 {
+			if ss, err := l.sampleServers(); err == nil {
+				s := sumProc(ss)
 				rep.ServerRSSWaitingMiB = ptr(mib(s.RSS))
 				if n := l.waiting.Load(); n > 0 {
 					rep.ServerRSSPerWaitingKiB = ptr(math.Round(float64(s.RSS-start.RSS)/float64(n)/1024*10) / 10)
 				}
+				for i := range rep.Nodes {
+					rep.Nodes[i].RSSWaitingMiB = ptr(mib(ss[i].RSS))
+				}
 			}
-			if open, _, err := procFiles(cfg.ServerPID); err == nil {
-				rep.ServerOpenFiles = &open
+			total, ok := 0, true
+			for i, pid := range cfg.ServerPIDs {
+				open, _, err := procFiles(pid)
+				if err != nil {
+					ok = false
+					continue
+				}
+				total += open
+				if rep.Nodes != nil {
+					rep.Nodes[i].OpenFilesWaiting = ptr(open)
+				}
+			}
+			if ok {
+				rep.ServerOpenFiles = &total
 			}
 		}
 	}
 
 	if cfg.Idle > 0 && ctx.Err() == nil {
 		l.logf("measuring idle for %s with %d desktops waiting", cfg.Idle, l.waiting.Load())
-		a, aerr := l.sampleServer()
+		as, aerr := l.sampleServers()
 		ma, maerr := readMachine()
 		sleep(ctx, cfg.Idle)
-		b, berr := l.sampleServer()
+		bs, berr := l.sampleServers()
 		mb, mberr := readMachine()
-		if aerr == nil && berr == nil && cfg.ServerPID != 0 {
+		if aerr == nil && berr == nil {
+			a, b := sumProc(as), sumProc(bs)
 			rep.IdleS = round3(b.At.Sub(a.At).Seconds())
 			rep.IdleCPUPercent = ptr(cpuPercent(a, b))
 			rep.ServerRSSAfterIdleMiB = ptr(mib(b.RSS))
+			for i := range rep.Nodes {
+				rep.Nodes[i].IdleCPUPercent = ptr(cpuPercent(as[i], bs[i]))
+			}
 		}
 		if maerr == nil && mberr == nil {
 			if wall := mb.At.Sub(ma.At); wall > 0 {
@@ -281,6 +342,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	// nor on the idle CPU.
 	if cfg.Rate > 0 && ctx.Err() == nil {
 		t0 := time.Now()
+		var err error
 		if l.phones, err = l.setupPhones(ctx, cfg.Phones); err != nil {
 			return rep, err
 		}
@@ -289,7 +351,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 
 	// The phase: logins at cfg.Rate, or only holding the waiting desktops.
 	phaseStart := time.Now()
-	srvA, srvErr := l.sampleServer()
+	srvAs, srvErr := l.sampleServers()
+	srvA := sumProc(srvAs)
 	selfA, selfErr := readProc(os.Getpid())
 	machA, machErr := readMachine()
 	waitMin := l.watchWaitingMin(ctx)
@@ -306,7 +369,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Rate > 0 {
 		elapsed = l.drain(phaseStart)
 	}
-	srvB, srvErr2 := l.sampleServer()
+	srvBs, srvErr2 := l.sampleServers()
+	srvB := sumProc(srvBs)
 	selfB, selfErr2 := readProc(os.Getpid())
 	machB, machErr2 := readMachine()
 
@@ -335,6 +399,20 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	rep.PushLatencyWS = l.pushWS.Summary()
 	rep.PushLatencyLP = l.pushLP.Summary()
 	rep.LoginLatency = l.loginLat.Summary()
+	if len(bases) > 1 {
+		rep.PushLatencyCross = ptr(l.pushCross.Summary())
+		rep.PushLatencySame = ptr(l.pushSame.Summary())
+		rep.NodeReqs = l.nodes.counts()
+	}
+	if cfg.Samples != nil {
+		if err := l.samples.writeTo(cfg.Samples); err != nil {
+			l.logf("writing the samples: %v", err)
+			l.errs.Add("samples_write")
+			rep.Errors = l.errs.Total()
+			rep.ErrorsByKind = l.errs.ByKind()
+		}
+		rep.Samples = len(l.samples.s)
+	}
 	rep.Rotations = l.rotations.Load()
 	rep.Renewals = l.renewals.Load()
 	if selfErr == nil && selfErr2 == nil {
@@ -345,18 +423,27 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			busy := float64(machB.Busy-machA.Busy) / float64(wall) * 100
 			rep.MachineCPUPercent = ptr(math.Round(busy*10) / 10)
 			rep.IOWaitPercent = ptr(math.Round(float64(machB.Wait-machA.Wait)/float64(wall)*1000) / 10)
-			if cfg.ServerPID != 0 && srvErr == nil && srvErr2 == nil && selfErr == nil && selfErr2 == nil {
+			if srvErr == nil && srvErr2 == nil && selfErr == nil && selfErr2 == nil {
 				other := busy - cpuPercent(srvA, srvB) - cpuPercent(selfA, selfB)
 				rep.OtherCPUPercent = ptr(math.Round(max(other, 0)*10) / 10)
 			}
 		}
 	}
-	if cfg.ServerPID != 0 && srvErr == nil && srvErr2 == nil {
+	if srvErr == nil && srvErr2 == nil {
 		rep.ServerCPUSeconds = ptr(round3((srvB.CPU - srvA.CPU).Seconds()))
 		rep.ServerCPUPercent = ptr(cpuPercent(srvA, srvB))
-		if end, err := readProc(cfg.ServerPID); err == nil {
+		for i := range rep.Nodes {
+			rep.Nodes[i].CPUSeconds = ptr(round3((srvBs[i].CPU - srvAs[i].CPU).Seconds()))
+			rep.Nodes[i].CPUPercent = ptr(cpuPercent(srvAs[i], srvBs[i]))
+		}
+		if ends, err := l.sampleServers(); err == nil {
+			end := sumProc(ends)
 			rep.ServerRSSMiB = ptr(mib(end.RSS))
 			rep.ServerPeakRSSMiB = ptr(mib(end.HWM))
+			for i := range rep.Nodes {
+				rep.Nodes[i].RSSMiB = ptr(mib(ends[i].RSS))
+				rep.Nodes[i].PeakRSSMiB = ptr(mib(ends[i].HWM))
+			}
 		}
 	}
 	return rep, nil
@@ -378,12 +465,14 @@ func (l *loader) checkFiles() error {
 		per := limit - 2*inflight - c.Phones - 4*len(l.eps) - 64
 		return fmt.Errorf("-waiting %d (plus %d logins in flight) needs about %d file descriptors, but this process may open only %d (RLIMIT_NOFILE; Go already raised the soft limit to the hard one): run several qrlogin-load processes side by side, each with its own -source-first and -waiting at most %d", c.Waiting, inflight, need, limit, max(per, 0))
 	}
-	if c.ServerPID != 0 {
-		open, slimit, err := procFiles(c.ServerPID)
+	for _, pid := range c.ServerPIDs {
+		// Each node gets about its share of the sockets.
+		share := (c.Waiting + inflight + len(c.ServerPIDs) - 1) / len(c.ServerPIDs)
+		open, slimit, err := procFiles(pid)
 		if err != nil {
-			l.logf("warning: cannot read the server's open files: %v", err)
-		} else if slimit > 0 && open+c.Waiting+inflight > slimit {
-			l.logf("warning: the server has %d of %d files open; %d more sockets would pass its limit, so expect ws_dial and create errors", open, slimit, c.Waiting+inflight)
+			l.logf("warning: cannot read the open files of server %d: %v", pid, err)
+		} else if slimit > 0 && open+share > slimit {
+			l.logf("warning: server %d has %d of %d files open; %d more sockets would pass its limit, so expect ws_dial and create errors", pid, open, slimit, share)
 		}
 	}
 	return nil
@@ -393,9 +482,11 @@ func (l *loader) checkFiles() error {
 func (l *loader) health(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, l.cfg.RequestTimeout)
 	defer cancel()
-	var h api.Health
-	if err := call(ctx, l.eps[0].hc, http.MethodGet, l.base+api.PathHealth, creds{}, nil, &h); err != nil {
-		return fmt.Errorf("server %s is not answering %s: %w", l.base, api.PathHealth, err)
+	for _, base := range l.nodes.bases {
+		var h api.Health
+		if err := call(ctx, l.eps[0].hc, http.MethodGet, base+api.PathHealth, creds{}, nil, &h); err != nil {
+			return fmt.Errorf("server %s is not answering %s: %w", base, api.PathHealth, err)
+		}
 	}
 	return nil
 }
@@ -514,14 +605,6 @@ func (l *loader) watchWaitingMin(ctx context.Context) func() int64 {
 		}
 	}()
 	return func() int64 { cancel(); <-done; return lowest.Load() }
-}
-
-// sampleServer reads the server's /proc, if a pid was given.
-func (l *loader) sampleServer() (ProcSample, error) {
-	if l.cfg.ServerPID == 0 {
-		return ProcSample{}, errors.New("no -server-pid")
-	}
-	return readProc(l.cfg.ServerPID)
 }
 
 // progress prints a line every cfg.Progress until ctx ends.

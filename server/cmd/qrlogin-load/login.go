@@ -49,7 +49,7 @@ func (l *loader) newPhone(ctx context.Context, ep *endpoint, run string, i int) 
 	rand.Read(pw[:])
 	password := hex.EncodeToString(pw[:])
 	username := fmt.Sprintf("load%s_%d", run, i)
-	err := call(ctx, ep.hc, http.MethodPost, l.base+api.PathAccounts, creds{},
+	err := call(ctx, ep.hc, http.MethodPost, l.nodes.base()+api.PathAccounts, creds{},
 		api.RegisterRequest{Username: username, Password: password, DisplayName: fmt.Sprintf("Load Phone %d", i)}, nil)
 	var he *httpError
 	if errors.As(err, &he) && he.status == http.StatusForbidden {
@@ -62,7 +62,7 @@ func (l *loader) newPhone(ctx context.Context, ep *endpoint, run string, i int) 
 		return phone{}, fmt.Errorf("registering phone %d: %w", i, err)
 	}
 	var lr api.MobileLoginResponse
-	err = call(ctx, ep.hc, http.MethodPost, l.base+api.PathMobileLogin, creds{}, api.MobileLoginRequest{
+	err = call(ctx, ep.hc, http.MethodPost, l.nodes.base()+api.PathMobileLogin, creds{}, api.MobileLoginRequest{
 		Username: username, Password: password,
 		Device: api.MobileDevice{ID: fmt.Sprintf("load-%s-%d", run, i), Name: "Load Phone", Platform: "qrlogin-load"},
 	}, &lr)
@@ -164,6 +164,10 @@ func (l *loader) loginOnce(ctx context.Context, n int64, planned time.Time) erro
 		return err
 	}
 	d := &desk{evs: make(chan event, 32), qr: t.QRPayload, done: make(chan struct{})}
+	wnode := -1 // the node holding the desktop's WebSocket
+	if !lp {
+		wnode = l.nodes.pick()
+	}
 	wctx, wcancel := context.WithCancel(ctx)
 	defer func() { wcancel(); <-d.done }()
 	go func() {
@@ -171,7 +175,7 @@ func (l *loader) loginOnce(ctx context.Context, n int64, planned time.Time) erro
 		defer close(d.evs)
 		// The desktop stops watching at confirmed and redeems, as the Go
 		// client does.
-		d.err = l.watch(wctx, ep, t, lp, func(ev event) bool {
+		d.err = l.watch(wctx, ep, t, lp, wnode, func(ev event) bool {
 			select {
 			case d.evs <- ev:
 			case <-wctx.Done():
@@ -198,7 +202,7 @@ func (l *loader) loginOnce(ctx context.Context, n int64, planned time.Time) erro
 		shown := d.qr
 		scanStart = time.Now()
 		rctx, rcancel := context.WithTimeout(ctx, l.cfg.RequestTimeout)
-		err = call(rctx, ph.ep.hc, http.MethodPost, l.base+api.PathMobileScan, ph.creds, api.ScanRequest{QRPayload: shown}, &sr)
+		err = call(rctx, ph.ep.hc, http.MethodPost, l.nodes.base()+api.PathMobileScan, ph.creds, api.ScanRequest{QRPayload: shown}, &sr)
 		rcancel()
 		var he *httpError
 		if err != nil && errors.As(err, &he) && he.status == http.StatusGone && attempt < 3 && d.rotatedWithin(2*time.Second, shown) {
@@ -224,9 +228,10 @@ func (l *loader) loginOnce(ctx context.Context, n int64, planned time.Time) erro
 	}
 	approve := true
 	var sb api.StateBody
+	cnode := l.nodes.pick()
 	confirmStart := time.Now()
 	rctx, rcancel := context.WithTimeout(ctx, l.cfg.RequestTimeout)
-	err = call(rctx, ph.ep.hc, http.MethodPost, l.base+api.PathMobileConfirm, ph.creds,
+	err = call(rctx, ph.ep.hc, http.MethodPost, l.nodes.bases[cnode]+api.PathMobileConfirm, ph.creds,
 		api.ConfirmRequest{ScanToken: sr.ScanToken, Approve: &approve, MatchCode: code}, &sb)
 	rcancel()
 	if err != nil {
@@ -242,7 +247,7 @@ func (l *loader) loginOnce(ctx context.Context, n int64, planned time.Time) erro
 
 	var rr api.RedeemResponse
 	rctx, rcancel = context.WithTimeout(ctx, l.cfg.RequestTimeout)
-	err = call(rctx, ep.hc, http.MethodPost, l.base+api.PathTickets+"/"+t.Ref+"/redeem", creds{bearer: t.PollSecret}, nil, &rr)
+	err = call(rctx, ep.hc, http.MethodPost, l.nodes.base()+api.PathTickets+"/"+t.Ref+"/redeem", creds{bearer: t.PollSecret}, nil, &rr)
 	rcancel()
 	if err != nil {
 		return &stepError{"redeem", err}
@@ -252,10 +257,25 @@ func (l *loader) loginOnce(ctx context.Context, n int64, planned time.Time) erro
 	}
 	l.scanPush.Add(scanPush)
 	l.push.Add(push)
+	kind := "ws"
+	var cross *bool
 	if lp {
+		kind = "longpoll"
 		l.pushLP.Add(push)
 	} else {
 		l.pushWS.Add(push)
+		if len(l.nodes.bases) > 1 {
+			cross = ptr(cnode != wnode)
+			if *cross {
+				l.pushCross.Add(push)
+			} else {
+				l.pushSame.Add(push)
+			}
+		}
+	}
+	if l.cfg.Samples != nil {
+		l.samples.add(kind, "scanned", scanPush, nil)
+		l.samples.add(kind, "confirmed", push, cross)
 	}
 	l.loginLat.Add(time.Since(planned))
 	return nil

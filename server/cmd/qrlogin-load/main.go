@@ -26,6 +26,22 @@
 //
 //	/tmp/qrlogin-load -server $URL -waiting 9000 -source-first 127.0.1.1 -duration 300s &
 //	/tmp/qrlogin-load -server $URL -waiting 9000 -source-first 127.0.2.1 -idle 60s -rate 200 -duration 60s -server-pid $PID
+//
+// Several nodes on one database: -server takes a comma-separated list and
+// the tool plays a load balancer without sticky sessions (each request to a
+// node at random); -server-pid takes the nodes' pids, comma-separated. The
+// report then splits the WebSocket push latency into cross-node (the
+// confirm went to another node than the socket's) and same-node:
+//
+//	/tmp/qrlogin-load -server http://127.0.0.1:8081,http://127.0.0.1:8082,http://127.0.0.1:8083 \
+//	    -server-pid $P1,$P2,$P3 -rate 1000 -duration 60s -samples cluster.jsonl
+//
+// -samples FILE writes every push-latency sample as a JSON line
+// ({"kind":"ws","type":"confirmed","ms":1.234}), and the plot subcommand
+// draws them, and RSS against waiting desktops, as PNG:
+//
+//	/tmp/qrlogin-load plot latency -o push-latency.png -target 20 run.jsonl
+//	/tmp/qrlogin-load plot rss -o rss.png -extrapolate 50000 -limit 1536 rss.csv
 package main
 
 import (
@@ -49,10 +65,13 @@ func main() {
 // code: 0 if no error was counted, 1 if some were or the run could not
 // start, 2 for bad flags.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "plot" {
+		return runPlot(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("qrlogin-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c Config
-	fs.StringVar(&c.Server, "server", "", "the server's base `URL` (loopback only: 127.0.0.0/8, [::1], localhost)")
+	fs.StringVar(&c.Server, "server", "", "the server's base `URL` (loopback only: 127.0.0.0/8, [::1], localhost), or several nodes' comma-separated: each request goes to one at random")
 	fs.BoolVar(&c.AllowRemote, "allow-remote", false, "allow a -server that is not on loopback (only where load on it is allowed)")
 	fs.IntVar(&c.Waiting, "waiting", 0, "desktops kept waiting on pending tickets, following rotations and renewing expired tickets")
 	fs.IntVar(&c.Ramp, "ramp", 2000, "waiting desktops started per second")
@@ -63,7 +82,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&c.LongPoll, "longpoll", 0, "`share` (0..1) of desktops that long-poll /wait instead of opening a WebSocket")
 	fs.IntVar(&c.Sources, "sources", 16, "127.0.0.x source addresses to spread connections over (IPv4 loopback targets)")
 	fs.StringVar(&c.SourceFirst, "source-first", "127.0.0.2", "the first source `address`; give each tool process its own range to keep them apart")
-	fs.IntVar(&c.ServerPID, "server-pid", 0, "the server's `pid`, to report its RSS and CPU from /proc")
+	var pids pidList
+	fs.Var(&pids, "server-pid", "the server's `pid` (or the nodes', comma-separated), to report its RSS and CPU from /proc")
+	samples := fs.String("samples", "", "write every push-latency sample to this `file` as JSON lines (for plot latency)")
 	fs.DurationVar(&c.Idle, "idle", 0, "measure the server's CPU for this long once the waiting desktops are up, before the logins")
 	fs.DurationVar(&c.Progress, "progress", 5*time.Second, "time between progress lines on stderr")
 	fs.DurationVar(&c.Drain, "drain", 15*time.Second, "how long to wait for logins in flight at the end")
@@ -71,7 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", 10*time.Second, "timeout of each HTTP call and WebSocket dial")
 	fs.BoolVar(&c.Verbose, "v", false, "log each failed login")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: qrlogin-load -server URL [flags]\n\nDrives a qrlogin server on this machine and prints a JSON report. The server\nneeds open registration (it registers -phones accounts) and, for high rates,\n-no-rate-limits.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: qrlogin-load -server URL[,URL...] [flags]\n       qrlogin-load plot latency|rss ... (PNG plots; plot -h)\n\nDrives a qrlogin server on this machine and prints a JSON report. The server\nneeds open registration (it registers -phones accounts) and, for high rates,\n-no-rate-limits.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -85,6 +106,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	c.Log = stderr
+	c.ServerPIDs = pids
+	if *samples != "" {
+		f, err := os.Create(*samples)
+		if err != nil {
+			fmt.Fprintln(stderr, "qrlogin-load:", err)
+			return 1
+		}
+		defer func() {
+			if err := f.Close(); err != nil {
+				fmt.Fprintln(stderr, "qrlogin-load:", err)
+			}
+		}()
+		c.Samples = f
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
