@@ -172,7 +172,7 @@ func (h *Handler) createTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req api.CreateTicketRequest
-	if err := decode(r, &req); err != nil {
+	if err := decodeOptional(r, &req); err != nil {
 		h.writeError(w, r, err)
 		return
 	}

@@ -21,13 +21,35 @@ const maxBody = 64 << 10
 // holding one JSON value whose fields have the right types. Unknown fields
 // are ignored. Any fault is an invalid_request error that says what is wrong.
 func decode(r *http.Request, v any) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	return decodeBytes(body, v)
+}
+
+// readBody reads at most maxBody bytes of r's body.
+func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return server.Errorf(server.CodeInvalid, "the body is larger than %d KiB", maxBody>>10)
+		return nil, server.Errorf(server.CodeInvalid, "the body is larger than %d KiB", maxBody>>10)
 	}
 	if err != nil {
-		return server.Errorf(server.CodeInvalid, "the body could not be read")
+		return nil, server.Errorf(server.CodeInvalid, "the body could not be read")
+	}
+	return body, nil
+}
+
+// decodeOptional is decode for a call whose fields are all optional: an
+// empty body is taken as {}.
+func decodeOptional(r *http.Request, v any) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
 	}
 	return decodeBytes(body, v)
 }

@@ -110,7 +110,7 @@ func accept[T any](h *Handler, w http.ResponseWriter, r *http.Request, class str
 // message was the last, the subscription ends, the peer goes away or stops
 // answering pings. It closes c with a code that says why.
 func pump[T any](h *Handler, ctx context.Context, c *websocket.Conn, sub <-chan T, dropped func() bool, to func(T) (v any, last bool)) {
-	ctx = c.CloseRead(ctx) // reads control frames; cancelled when the peer closes
+	ctx = discardReads(ctx, c)
 	ping := time.NewTicker(h.cfg.PingEvery)
 	defer ping.Stop()
 	for {
@@ -145,6 +145,23 @@ func pump[T any](h *Handler, ctx context.Context, c *websocket.Conn, sub <-chan 
 			}
 		}
 	}
+}
+
+// discardReads reads the client's messages (an extra auth message, say)
+// and drops them, which also answers pings and notices a close; the
+// returned context ends when the connection does. (coder/websocket's
+// CloseRead would close the socket on any data message instead.)
+func discardReads(ctx context.Context, c *websocket.Conn) context.Context {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		defer cancel()
+		for {
+			if _, _, err := c.Read(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	return ctx
 }
 
 // writeMsg writes v as one JSON text message within 10 s.
