@@ -3,6 +3,7 @@ package decode
 import (
 	"errors"
 	"image"
+	"strings"
 	"testing"
 )
 
@@ -63,4 +64,20 @@ func BenchmarkDecodeNoCode1080p(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkDecodeDesktopScreenshot decodes a real 1920×1080 screenshot of
+// the desktop app's login window (testdata/desktop-1080p.png, decoded from
+// PNG beforehand), as `mobile-sim scan --screen` does.
+func BenchmarkDecodeDesktopScreenshot(b *testing.B) {
+	img, err := Load("testdata/desktop-1080p.png")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		res, err := Decode(img)
+		if err != nil || !strings.Contains(res[0].Text, "/q/") {
+			b.Fatalf("got %v, %v", res, err)
+		}
+	}
 }
