@@ -43,6 +43,40 @@ func TestWholePixelsPerModule(t *testing.T) {
 	}
 }
 
+// The hand-written PNG encoder must decode, with Go's own decoder, to
+// exactly the pixels of Image.
+func TestPNGMatchesImage(t *testing.T) {
+	for _, content := range []string{"x", "http://127.0.0.1:8080/q/AAAAAAAAAAAAAAAAAAAAAA", strings.Repeat("long payload ", 40)} {
+		c, err := Encode(content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, px := range []int{1, 37, 256, 300, 513, 2048} {
+			b, err := c.PNG(px)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := png.Decode(bytes.NewReader(b))
+			if err != nil {
+				t.Fatalf("px=%d: %v", px, err)
+			}
+			want := c.Image(px)
+			if got.Bounds() != want.Bounds() {
+				t.Fatalf("px=%d: bounds %v, want %v", px, got.Bounds(), want.Bounds())
+			}
+			for y := 0; y < want.Bounds().Dy(); y++ {
+				for x := 0; x < want.Bounds().Dx(); x++ {
+					g, _, _, _ := got.At(x, y).RGBA()
+					dark := want.ColorIndexAt(x, y) == 1
+					if (g == 0) != dark {
+						t.Fatalf("px=%d: pixel (%d,%d) differs", px, x, y)
+					}
+				}
+			}
+		}
+	}
+}
+
 func TestPNGAndSVG(t *testing.T) {
 	c, err := Encode("hello")
 	if err != nil {
