@@ -37,7 +37,7 @@ type Config struct {
 
 	ServerPID  int           // the server's process, for its RSS and CPU; 0: not measured
 	ServerPIDs []int         // or several (one per node): RSS and CPU summed, and per node
-	Idle      time.Duration // CPU measured while only the waiting desktops are up
+	Idle       time.Duration // CPU measured while only the waiting desktops are up
 
 	Progress        time.Duration // between progress lines (5 s)
 	Drain           time.Duration // wait for logins in flight at the end (15 s)
@@ -113,9 +113,9 @@ type Report struct {
 	Server     string   `json:"server"`
 	Servers    []string `json:"servers,omitempty"`       // several nodes: each request went to one at random
 	NodeReqs   []int64  `json:"node_requests,omitempty"` // with several nodes: requests each got
-	RateTarget float64 `json:"rate_target"`
-	DurationS  float64 `json:"duration_s"` // of the login (or holding) phase as planned
-	ElapsedS   float64 `json:"elapsed_s"`  // of it until the last login in flight ended
+	RateTarget float64  `json:"rate_target"`
+	DurationS  float64  `json:"duration_s"` // of the login (or holding) phase as planned
+	ElapsedS   float64  `json:"elapsed_s"`  // of it until the last login in flight ended
 
 	Logins       int64            `json:"logins"`
 	LoginsPerS   float64          `json:"logins_per_s"` // logins / elapsed_s
@@ -148,16 +148,16 @@ type Report struct {
 	ToolCPUPercent  float64 `json:"tool_cpu_percent"` // this process, over the phase
 
 	ServerPID              int        `json:"server_pid,omitempty"`
-	ServerPIDs             []int      `json:"server_pids,omitempty"` // several: the server_ figures are sums
-	Nodes                  []NodeStat `json:"nodes,omitempty"`       // several pids: each one's figures
-	ServerPeakRSSMiB       *float64 `json:"server_peak_rss_mib,omitempty"` // VmHWM at the end
-	ServerRSSMiB           *float64 `json:"server_rss_mib,omitempty"`      // VmRSS at the end
-	ServerRSSStartMiB      *float64 `json:"server_rss_start_mib,omitempty"`
-	ServerRSSWaitingMiB    *float64 `json:"server_rss_waiting_mib,omitempty"`     // once all waiting were up
-	ServerRSSPerWaitingKiB *float64 `json:"server_rss_per_waiting_kib,omitempty"` // (waiting - start) / waiting
-	ServerOpenFiles        *int     `json:"server_open_files,omitempty"`          // once all waiting were up
-	ServerCPUSeconds       *float64 `json:"server_cpu_s,omitempty"`               // over the phase
-	ServerCPUPercent       *float64 `json:"server_cpu_percent,omitempty"`
+	ServerPIDs             []int      `json:"server_pids,omitempty"`         // several: the server_ figures are sums
+	Nodes                  []NodeStat `json:"nodes,omitempty"`               // several pids: each one's figures
+	ServerPeakRSSMiB       *float64   `json:"server_peak_rss_mib,omitempty"` // VmHWM at the end
+	ServerRSSMiB           *float64   `json:"server_rss_mib,omitempty"`      // VmRSS at the end
+	ServerRSSStartMiB      *float64   `json:"server_rss_start_mib,omitempty"`
+	ServerRSSWaitingMiB    *float64   `json:"server_rss_waiting_mib,omitempty"`     // once all waiting were up
+	ServerRSSPerWaitingKiB *float64   `json:"server_rss_per_waiting_kib,omitempty"` // (waiting - start) / waiting
+	ServerOpenFiles        *int       `json:"server_open_files,omitempty"`          // once all waiting were up
+	ServerCPUSeconds       *float64   `json:"server_cpu_s,omitempty"`               // over the phase
+	ServerCPUPercent       *float64   `json:"server_cpu_percent,omitempty"`
 	// The whole machine over the phase, in percent of one core (the tool
 	// and the server share it: what neither used is "other", which should
 	// be near 0 for a clean measurement), and iowait.

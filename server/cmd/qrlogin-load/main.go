@@ -53,6 +53,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 )
@@ -84,6 +85,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.SourceFirst, "source-first", "127.0.0.2", "the first source `address`; give each tool process its own range to keep them apart")
 	var pids pidList
 	fs.Var(&pids, "server-pid", "the server's `pid` (or the nodes', comma-separated), to report its RSS and CPU from /proc")
+	cpuProfile := fs.String("cpuprofile", "", "write the tool's own CPU profile to this `file`")
 	samples := fs.String("samples", "", "write every push-latency sample to this `file` as JSON lines (for plot latency)")
 	fs.DurationVar(&c.Idle, "idle", 0, "measure the server's CPU for this long once the waiting desktops are up, before the logins")
 	fs.DurationVar(&c.Progress, "progress", 5*time.Second, "time between progress lines on stderr")
@@ -107,6 +109,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	c.Log = stderr
 	c.ServerPIDs = pids
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "qrlogin-load:", err)
+			return 1
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			fmt.Fprintln(stderr, "qrlogin-load:", err)
+			return 1
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	if *samples != "" {
 		f, err := os.Create(*samples)
 		if err != nil {

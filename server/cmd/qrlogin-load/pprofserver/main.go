@@ -33,7 +33,8 @@ func main() {
 	var (
 		addr      = flag.String("addr", "127.0.0.1:8080", "listen `address` of the server")
 		pprofAddr = flag.String("pprof", "127.0.0.1:6060", "listen `address` of /debug/pprof (loopback only)")
-		db        = flag.String("db", "", "SQLite database `file` (default: a fresh one in a temporary folder)")
+		db        = flag.String("db", "", "SQLite database `file` or postgres:// URL (default: a fresh SQLite file in a temporary folder)")
+		baseURL   = flag.String("base-url", "", "public base `URL` put in QR payloads (default: from -addr); one node of several gives the first node's")
 		ttl       = flag.Duration("ticket-ttl", 60*time.Second, "life of a QR ref")
 		rotEvery  = flag.Duration("rotate-every", 20*time.Second, "QR rotation period")
 		rotMax    = flag.Duration("rotate-max", 5*time.Minute, "life of a watched ticket")
@@ -88,7 +89,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	n, err := node.Start(ctx, node.Config{
-		Addr: *addr, DBPath: *db, TicketTTL: *ttl, RotateEvery: *rotEvery, RotateMax: *rotMax,
+		Addr: *addr, DBPath: *db, BaseURL: *baseURL, TicketTTL: *ttl, RotateEvery: *rotEvery, RotateMax: *rotMax,
 		Match: service.MatchPolicy(*match), NoRateLimits: *noLimits, PingEvery: *pingEvery, Logger: log,
 	})
 	if err != nil {
