@@ -33,6 +33,7 @@ type Config struct {
 	LongPoll    float64       // share of desktops that long-poll instead of WebSockets
 
 	Sources     int    // 127.0.0.x source addresses (16)
+	IdleConns   int    // keep-alive HTTP connections kept per source address and server (0: no limit)
 	SourceFirst string // the first of them (127.0.0.2)
 
 	ServerPID  int           // the server's process, for its RSS and CPU; 0: not measured
@@ -225,10 +226,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			return Report{}, err
 		}
 		for _, a := range srcs {
-			l.eps = append(l.eps, newEndpoint(a))
+			l.eps = append(l.eps, newEndpoint(a, cfg.IdleConns))
 		}
 	} else {
-		l.eps = []*endpoint{newEndpoint(netip.Addr{})}
+		l.eps = []*endpoint{newEndpoint(netip.Addr{}, cfg.IdleConns)}
 	}
 	defer func() {
 		for _, e := range l.eps {

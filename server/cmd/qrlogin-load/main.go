@@ -82,6 +82,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.MaxInFlight, "max-inflight", 0, "logins in flight at most; one due beyond it counts as an inflight_full error (default max(100, rate))")
 	fs.Float64Var(&c.LongPoll, "longpoll", 0, "`share` (0..1) of desktops that long-poll /wait instead of opening a WebSocket")
 	fs.IntVar(&c.Sources, "sources", 16, "127.0.0.x source addresses to spread connections over (IPv4 loopback targets)")
+	fs.IntVar(&c.IdleConns, "idle-conns", 0, "keep-alive HTTP connections kept idle per source address and server (0: no limit); with thousands of -waiting near the server's open-file limit, a few (8) keep the ramp's idle connections from counting against it")
 	fs.StringVar(&c.SourceFirst, "source-first", "127.0.0.2", "the first source `address`; give each tool process its own range to keep them apart")
 	var pids pidList
 	fs.Var(&pids, "server-pid", "the server's `pid` (or the nodes', comma-separated), to report its RSS and CPU from /proc")

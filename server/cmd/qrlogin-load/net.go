@@ -74,7 +74,12 @@ type endpoint struct {
 	hc  *http.Client
 }
 
-func newEndpoint(src netip.Addr) *endpoint {
+// idleConns is the keep-alive connections an endpoint keeps per server
+// (0: 1<<16, about no limit).
+func newEndpoint(src netip.Addr, idleConns int) *endpoint {
+	if idleConns <= 0 {
+		idleConns = 1 << 16
+	}
 	d := &net.Dialer{
 		Timeout:   10 * time.Second,
 		KeepAlive: -1, // idle sockets on loopback need no probes; the server pings WebSockets
@@ -89,7 +94,7 @@ func newEndpoint(src netip.Addr) *endpoint {
 		Proxy:               nil,
 		DialContext:         d.DialContext,
 		MaxIdleConns:        0, // no limit overall
-		MaxIdleConnsPerHost: 1 << 16,
+		MaxIdleConnsPerHost: idleConns,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 		ForceAttemptHTTP2:   false,

@@ -331,9 +331,16 @@ type rssOpts struct {
 	LimitMiB    float64
 }
 
+// rssSeries is one set of points of the RSS plot.
+type rssSeries struct {
+	name string
+	pts  plotter.XYs
+}
+
 // readRSS reads a CSV of waiting,rss_mib rows (the header may name the
-// columns in any order; without a header they are the first two).
-func readRSS(path string) (plotter.XYs, error) {
+// columns in any order, and a series column splits the rows into several
+// lines; without a header the columns are waiting and rss_mib).
+func readRSS(path string) ([]rssSeries, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -346,7 +353,7 @@ func readRSS(path string) (plotter.XYs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	wi, ri := 0, 1
+	wi, ri, si := 0, 1, -1
 	if len(rows) > 0 {
 		if _, err := strconv.ParseFloat(strings.TrimSpace(rows[0][0]), 64); err != nil {
 			wi, ri = -1, -1
@@ -356,6 +363,8 @@ func readRSS(path string) (plotter.XYs, error) {
 					wi = i
 				case "rss_mib":
 					ri = i
+				case "series":
+					si = i
 				}
 			}
 			if wi < 0 || ri < 0 {
@@ -364,9 +373,10 @@ func readRSS(path string) (plotter.XYs, error) {
 			rows = rows[1:]
 		}
 	}
-	var pts plotter.XYs
+	var out []rssSeries
+	index := map[string]int{}
 	for n, row := range rows {
-		if len(row) <= max(wi, ri) {
+		if len(row) <= max(wi, ri, si) {
 			return nil, fmt.Errorf("%s: row %d: too few columns", path, n+1)
 		}
 		w, err1 := strconv.ParseFloat(strings.TrimSpace(row[wi]), 64)
@@ -374,12 +384,22 @@ func readRSS(path string) (plotter.XYs, error) {
 		if err1 != nil || err2 != nil {
 			return nil, fmt.Errorf("%s: row %d: not numbers: %q", path, n+1, row)
 		}
-		pts = append(pts, plotter.XY{X: w, Y: m})
+		name := ""
+		if si >= 0 {
+			name = strings.TrimSpace(row[si])
+		}
+		i, ok := index[name]
+		if !ok {
+			i = len(out)
+			index[name] = i
+			out = append(out, rssSeries{name: name})
+		}
+		out[i].pts = append(out[i].pts, plotter.XY{X: w, Y: m})
 	}
-	if len(pts) == 0 {
+	if len(out) == 0 {
 		return nil, fmt.Errorf("%s: no rows", path)
 	}
-	return pts, nil
+	return out, nil
 }
 
 // fitLine is the least-squares line y = a + b*x through pts (b = 0 for a
@@ -399,9 +419,10 @@ func fitLine(pts plotter.XYs) (a, b float64) {
 	return (sy - b*sx) / n, b
 }
 
-// rssPlot draws RSS against waiting desktops.
+// rssPlot draws RSS against waiting desktops: each series' points, its
+// least-squares line, and that line drawn on (dashed) to o.Extrapolate.
 func rssPlot(path string, o rssOpts) (*plot.Plot, error) {
-	pts, err := readRSS(path)
+	all, err := readRSS(path)
 	if err != nil {
 		return nil, err
 	}
@@ -414,35 +435,74 @@ func rssPlot(path string, o rssOpts) (*plot.Plot, error) {
 	p.Y.Label.Text = "server RSS (MiB)"
 	p.Add(plotter.NewGrid())
 
-	a, b := fitLine(pts)
-	xmax := pts[0].X
-	for _, q := range pts {
-		xmax = max(xmax, q.X)
+	xmax, top := 0.0, 0.0
+	for _, s := range all {
+		for _, q := range s.pts {
+			xmax, top = max(xmax, q.X), max(top, q.Y)
+		}
 	}
-	measured, err := plotter.NewLine(plotter.XYs{{X: 0, Y: a}, {X: xmax, Y: a + b*xmax}})
-	if err != nil {
-		return nil, err
-	}
-	measured.Color = plotutil.Color(2)
-	measured.Width = vg.Points(1.5)
-	p.Add(measured)
-	p.Legend.Add(fmt.Sprintf("least squares: %.1f MiB + %.2f KiB per desktop", a, b*1024), measured)
-	top := math.Max(a+b*xmax, 0)
-	if o.Extrapolate > xmax {
-		ext, err := plotter.NewLine(plotter.XYs{{X: xmax, Y: a + b*xmax}, {X: o.Extrapolate, Y: a + b*o.Extrapolate}})
+	xend := max(xmax, o.Extrapolate)
+	glyphs := []draw.GlyphDrawer{draw.CircleGlyph{}, draw.SquareGlyph{}, draw.TriangleGlyph{}, draw.CrossGlyph{}}
+	for i, s := range all {
+		col := plotutil.Color(2 + i)
+		prefix := ""
+		if s.name != "" {
+			prefix = s.name + ": "
+		}
+		a, b := fitLine(s.pts)
+		sxmax := 0.0
+		for _, q := range s.pts {
+			sxmax = max(sxmax, q.X)
+		}
+		fit, err := plotter.NewLine(plotter.XYs{{X: 0, Y: a}, {X: sxmax, Y: a + b*sxmax}})
 		if err != nil {
 			return nil, err
 		}
-		ext.Color = plotutil.Color(2)
-		ext.Width = vg.Points(1.5)
-		ext.Dashes = []vg.Length{vg.Points(4), vg.Points(4)}
-		p.Add(ext)
-		p.Legend.Add(fmt.Sprintf("extrapolated: %.0f MiB at %.0f", a+b*o.Extrapolate, o.Extrapolate), ext)
-		top = math.Max(top, a+b*o.Extrapolate)
-		xmax = o.Extrapolate
+		fit.Color = col
+		fit.Width = vg.Points(1.5)
+		p.Add(fit)
+		label := fmt.Sprintf("%sleast squares %.0f MiB + %.1f KiB per desktop", prefix, a, b*1024)
+		if o.Extrapolate > sxmax {
+			ext, err := plotter.NewLine(plotter.XYs{{X: sxmax, Y: a + b*sxmax}, {X: o.Extrapolate, Y: a + b*o.Extrapolate}})
+			if err != nil {
+				return nil, err
+			}
+			ext.Color = col
+			ext.Width = vg.Points(1.5)
+			ext.Dashes = []vg.Length{vg.Points(4), vg.Points(4)}
+			p.Add(ext)
+			label += fmt.Sprintf(" (extrapolated: %.0f MiB at %.0f)", a+b*o.Extrapolate, o.Extrapolate)
+			top = max(top, a+b*o.Extrapolate)
+		}
+		sc, err := plotter.NewScatter(s.pts)
+		if err != nil {
+			return nil, err
+		}
+		sc.GlyphStyle.Shape = glyphs[i%len(glyphs)]
+		sc.GlyphStyle.Radius = vg.Points(4)
+		sc.GlyphStyle.Color = col
+		p.Add(sc)
+		p.Legend.Add(label, fit, sc)
+		labels := make([]string, len(s.pts))
+		for j, q := range s.pts {
+			labels[j] = fmt.Sprintf("%.0f", q.Y)
+		}
+		lb, err := plotter.NewLabels(plotter.XYLabels{XYs: s.pts, Labels: labels})
+		if err != nil {
+			return nil, err
+		}
+		for j := range lb.TextStyle {
+			lb.TextStyle[j].Font.Size = vg.Points(9)
+			lb.TextStyle[j].Color = col
+		}
+		lb.Offset = vg.Point{X: vg.Points(7), Y: -vg.Points(4)}
+		if i%2 == 1 {
+			lb.Offset = vg.Point{X: vg.Points(7), Y: -vg.Points(14)}
+		}
+		p.Add(lb)
 	}
 	if o.LimitMiB > 0 {
-		lim, err := plotter.NewLine(plotter.XYs{{X: 0, Y: o.LimitMiB}, {X: xmax, Y: o.LimitMiB}})
+		lim, err := plotter.NewLine(plotter.XYs{{X: 0, Y: o.LimitMiB}, {X: xend, Y: o.LimitMiB}})
 		if err != nil {
 			return nil, err
 		}
@@ -450,40 +510,17 @@ func rssPlot(path string, o rssOpts) (*plot.Plot, error) {
 		lim.Dashes = []vg.Length{vg.Points(6), vg.Points(4)}
 		p.Add(lim)
 		p.Legend.Add(fmt.Sprintf("limit %.0f MiB", o.LimitMiB), lim)
-		top = math.Max(top, o.LimitMiB)
+		top = max(top, o.LimitMiB)
 	}
-	sc, err := plotter.NewScatter(pts)
-	if err != nil {
-		return nil, err
-	}
-	sc.GlyphStyle.Shape = draw.CircleGlyph{}
-	sc.GlyphStyle.Radius = vg.Points(4)
-	sc.GlyphStyle.Color = color.Black
-	p.Add(sc)
-	p.Legend.Add("measured", sc)
-	labels := make([]string, len(pts))
-	for i, q := range pts {
-		labels[i] = fmt.Sprintf("%.0f MiB", q.Y)
-		top = math.Max(top, q.Y)
-	}
-	lb, err := plotter.NewLabels(plotter.XYLabels{XYs: pts, Labels: labels})
-	if err != nil {
-		return nil, err
-	}
-	for i := range lb.TextStyle {
-		lb.TextStyle[i].Font.Size = vg.Points(9)
-	}
-	lb.Offset = vg.Point{X: vg.Points(6), Y: -vg.Points(12)}
-	p.Add(lb)
 	p.X.Min, p.Y.Min = 0, 0
-	p.X.Max = xmax * 1.05
+	p.X.Max = xend * 1.05
 	p.Y.Max = top * 1.1
 	p.X.Tick.Marker = stepTicks{unit: "k", div: 1000}
 	p.Y.Tick.Marker = stepTicks{}
-	p.Legend.Top = false
-	p.Legend.Left = false
-	p.Legend.XOffs = -vg.Points(8)
-	p.Legend.YOffs = vg.Points(8)
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.XOffs = vg.Points(8)
+	p.Legend.YOffs = -vg.Points(4)
 	p.Legend.TextStyle.Font.Size = vg.Points(9)
 	return p, nil
 }

@@ -102,14 +102,14 @@ func TestPlotRSS(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "rss.csv")
 	os.WriteFile(in, []byte("# runs\nrss_mib,waiting,note\n20,0,a\n120,5000,b\n220,10000,c\n"), 0o644)
-	pts, err := readRSS(in)
+	ss, err := readRSS(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pts) != 3 || pts[1] != (plotter.XY{X: 5000, Y: 120}) {
-		t.Errorf("readRSS = %v", pts)
+	if len(ss) != 1 || len(ss[0].pts) != 3 || ss[0].pts[1] != (plotter.XY{X: 5000, Y: 120}) {
+		t.Errorf("readRSS = %v", ss)
 	}
-	a, b := fitLine(pts)
+	a, b := fitLine(ss[0].pts)
 	if math.Abs(a-20) > 1e-9 || math.Abs(b-0.02) > 1e-12 {
 		t.Errorf("fit = %v + %v x, want 20 + 0.02 x", a, b)
 	}
@@ -119,6 +119,17 @@ func TestPlotRSS(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	decodePNG(t, out, 500, 300)
+
+	// A series column draws several lines.
+	os.WriteFile(in, []byte("waiting,rss_mib,series\n0,20,up\n5000,120,up\n0,21,idle\n5000,150,idle\n"), 0o644)
+	ss, err = readRSS(in)
+	if err != nil || len(ss) != 2 || ss[0].name != "up" || ss[1].name != "idle" || len(ss[1].pts) != 2 {
+		t.Fatalf("readRSS with series = %v, %v", ss, err)
+	}
+	if code := run([]string{"plot", "rss", "-o", out, "-limit", "1536", in}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	decodePNG(t, out, 900, 560)
 
 	os.WriteFile(in, []byte("a,b\n1,2\n"), 0o644)
 	if _, err := readRSS(in); err == nil {
