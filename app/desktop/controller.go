@@ -30,7 +30,15 @@ type Config struct {
 	// Reconnect is the first wait before the session channel is opened
 	// again after it dropped; it doubles up to a minute (1 s if zero).
 	Reconnect time.Duration
+	// Retry is how long the unreachable view waits before it starts over
+	// on its own (5 s if zero); the window's retry click does it at once.
+	Retry time.Duration
 }
+
+// OutageLimit is how long the desktop's client rides out a server that went
+// away under a shown QR code (a restart, a node behind a balancer) before
+// the window says the server is unreachable; see client.WithOutageLimit.
+const OutageLimit = 5 * time.Second
 
 // Controller runs the log-in of one desktop against one server: it shows a
 // QR code, follows the ticket, redeems it, keeps and watches the session,
@@ -63,6 +71,9 @@ func NewController(cfg Config) *Controller {
 	}
 	if cfg.Reconnect <= 0 {
 		cfg.Reconnect = time.Second
+	}
+	if cfg.Retry <= 0 {
+		cfg.Retry = 5 * time.Second
 	}
 	if cfg.Emit == nil {
 		cfg.Emit = func(string, ...any) {}
@@ -208,15 +219,21 @@ func (p *phase) with(fn func(c *Controller)) {
 }
 
 // fail shows err: unreachable when the server did not answer, error when it
-// refused. A cancelled phase shows nothing.
+// refused. A cancelled phase shows nothing. Unreachable starts over on its
+// own after Config.Retry, for as long as the phase is still the running one.
 func (p *phase) fail(what string, err error) {
 	if p.ctx.Err() != nil {
 		return
 	}
 	p.c.cfg.Log.Warn(what, "err", err)
 	var se *server.Error
-	if !errors.As(err, &se) {
-		p.set(View{State: ViewUnreachable, Message: fmt.Sprintf("No answer from %s. Check your connection, or that the server is running.", p.c.cfg.Server.URL)})
+	if !errors.As(err, &se) || errors.Is(err, client.ErrUnavailable) {
+		c := p.c
+		p.set(View{State: ViewUnreachable, Message: fmt.Sprintf("No answer from %s. Check your connection, or that the server is running. Trying again every %d s.",
+			c.cfg.Server.URL, int(c.cfg.Retry.Round(time.Second)/time.Second))})
+		if p.sleep(c.cfg.Retry) {
+			c.run(func() bool { return p.gen == c.gen }, c.start)
+		}
 		return
 	}
 	msg := "The server could not " + what + ": " + server.ErrorMessage(se) + "."

@@ -176,6 +176,26 @@ func TestUnreachableThenRetry(t *testing.T) {
 	waitView(t, c, ViewPending, nil)
 }
 
+// Unreachable starts over on its own once the server is back.
+func TestUnreachableRetriesOnItsOwn(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	base := "http://" + addr
+	c := NewController(Config{
+		Client: client.New(base), Server: ServerInfo{Mode: ModeRemote, URL: base},
+		Store: FileStore{Path: t.TempDir() + "/session.json"}, Log: testLog(t), Retry: 100 * time.Millisecond,
+	})
+	t.Cleanup(c.Close)
+	c.Start()
+	waitView(t, c, ViewUnreachable, nil)
+	mustStartNode(t, node.Config{Addr: addr})
+	waitView(t, c, ViewPending, nil)
+}
+
 // A server that goes away while a QR code is shown shows unreachable.
 func TestServerGoneWhilePending(t *testing.T) {
 	f := newFixture(t, node.Config{})

@@ -245,7 +245,7 @@ func (d *Desktop) connect(base string) {
 	d.info, d.down = ServerInfo{Mode: mode, URL: base}, nil
 	d.opts.Log.Info("using server", "server", base, "mode", mode)
 	d.ctrl = NewController(Config{
-		Client: client.New(base, client.WithHTTPClient(httpClient()),
+		Client: client.New(base, client.WithHTTPClient(httpClient()), client.WithOutageLimit(OutageLimit),
 			client.WithUserAgent(fmt.Sprintf("qrlogin-desktop/%s (%s)", Version, runtime.GOOS))),
 		Server: d.info, Store: d.opts.Store, Device: d.opts.Device,
 		Emit: d.opts.Emit, Log: d.opts.Log, Reconnect: d.opts.Reconnect,

@@ -177,9 +177,9 @@ func (f *fixture) start(t *testing.T) {
 
 func newTestController(t *testing.T, base string, store Store, rec *recorder, opts ...client.Option) *Controller {
 	c := NewController(Config{
-		Client: client.New(base, opts...), Server: ServerInfo{Mode: ModeRemote, URL: base}, Store: store,
+		Client: client.New(base, append([]client.Option{client.WithOutageLimit(OutageLimit)}, opts...)...), Server: ServerInfo{Mode: ModeRemote, URL: base}, Store: store,
 		Device: api.DesktopDevice{Name: "test-desktop", OS: "Linux", App: "qrlogin desktop test"},
-		Emit:   rec.emit, Log: testLog(t), Reconnect: 50 * time.Millisecond,
+		Emit:   rec.emit, Log: testLog(t), Reconnect: 50 * time.Millisecond, Retry: time.Hour,
 	})
 	t.Cleanup(c.Close)
 	return c

@@ -5,7 +5,8 @@
 // *server.Error, so callers test codes with errors.Is(err, server.ErrExpired)
 // and show Message to a person. The code and message come from the error body
 // or, where the body is not the protocol's (a proxy's page), the code from the
-// HTTP status and a message naming it; rate_limited errors carry RetryAfter
+// HTTP status and a message naming it (a gateway's 502, 503 or 504 also
+// wraps ErrUnavailable); rate_limited errors carry RetryAfter
 // from the Retry-After header. A call that got no answer (the server is
 // unreachable, the connection dropped, ctx ended) returns the transport's
 // error as it is, never a *server.Error, so errors.As(err, new(*server.Error))
@@ -22,6 +23,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"qrlogin/server"
 	"qrlogin/server/api"
@@ -36,6 +38,7 @@ type Client struct {
 	hc           *http.Client
 	userAgent    string
 	longPollOnly bool
+	outage       time.Duration // see WithOutageLimit
 }
 
 // Option configures a Client.
@@ -61,6 +64,15 @@ func WithLongPoll() Option {
 	return func(c *Client) { c.longPollOnly = true }
 }
 
+// WithOutageLimit sets how long Watch, once it has heard from the server,
+// keeps retrying a long-poll that fails on the way (a broken connection, a
+// gateway's 502, 503 or 504: the node behind a balancer went away) before it
+// returns the error; 0 returns the first such error. The default is 30 s.
+// A server never reached is not retried.
+func WithOutageLimit(d time.Duration) Option {
+	return func(c *Client) { c.outage = max(d, 0) }
+}
+
 // New returns a Client of the server at baseURL (scheme, host and any path
 // prefix, such as "http://127.0.0.1:8080"; a trailing slash is ignored).
 func New(baseURL string, opts ...Option) *Client {
@@ -68,6 +80,7 @@ func New(baseURL string, opts ...Option) *Client {
 		base:      strings.TrimRight(baseURL, "/"),
 		hc:        http.DefaultClient,
 		userAgent: "qrlogin-client/1",
+		outage:    outageLimit,
 	}
 	for _, o := range opts {
 		o(c)
@@ -120,7 +133,11 @@ func (c *Client) do(ctx context.Context, cl call) error {
 		return err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return errorFromResponse(resp.StatusCode, resp.Header, data)
+		e := errorFromResponse(resp.StatusCode, resp.Header, data)
+		if _, protocol := parseErrorBody(data); !protocol && gatewayStatus(resp.StatusCode) {
+			return fmt.Errorf("%w: %w", ErrUnavailable, e)
+		}
+		return e
 	}
 	if cl.out == nil {
 		return nil
@@ -130,6 +147,12 @@ func (c *Client) do(ctx context.Context, cl call) error {
 			Message: fmt.Sprintf("the server's answer to %s %s could not be read: %v", cl.method, cl.path, err)}
 	}
 	return nil
+}
+
+// gatewayStatus reports whether status is what a gateway answers for a
+// server behind it that is down or slow: 502, 503 or 504.
+func gatewayStatus(status int) bool {
+	return status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
 }
 
 // setHeaders adds the User-Agent and, where set, the credentials.

@@ -18,6 +18,12 @@ import (
 // the event the call waits for.
 var ErrClosed = errors.New("client: the event channel closed")
 
+// ErrUnavailable is wrapped, beside a *server.Error with code internal, by
+// the error of an answer 502, 503 or 504 that does not carry the protocol's
+// error body: a gateway saying the server behind it is away, which is worth
+// a retry.
+var ErrUnavailable = errors.New("client: the server is unavailable")
+
 // statusCodes maps an HTTP status to the protocol's code, for answers whose
 // body is not the protocol's error body.
 var statusCodes = map[int]server.Code{

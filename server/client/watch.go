@@ -15,9 +15,19 @@ import (
 // another request sooner than minPoll after the last one (a guard against a
 // server that answers at once), and a rate_limited answer is retried after
 // its Retry-After, within [minPoll, maxBackoff].
+//
+// A long-poll that fails on the way (the connection breaks, or a balancer
+// answers 502, 503 or 504 because the node behind it went away) is retried
+// after a backoff that starts at firstRetry and doubles up to maxRetry, for
+// as long as the failures last at most the client's outage limit in a row
+// (outageLimit unless WithOutageLimit); any other node behind the balancer
+// can answer, since every node serves every ticket.
 const (
-	minPoll    = time.Second
-	maxBackoff = 30 * time.Second
+	minPoll     = time.Second
+	maxBackoff  = 30 * time.Second
+	firstRetry  = 250 * time.Millisecond
+	maxRetry    = 4 * time.Second
+	outageLimit = 30 * time.Second
 )
 
 // Final reports whether Watch stops after delivering a state event with this
@@ -46,10 +56,11 @@ func Final(state string) bool {
 // confirmed, the caller redeems next. It returns ctx.Err() when ctx ends,
 // the *server.Error of a refusal (a wrong poll secret: not_found or
 // unauthorized; a forgotten ticket: expired), or the transport's error when
-// the server cannot be reached. fn should return quickly: while it runs,
+// the server cannot be reached: at once if it never was, else once it stays
+// away longer than the outage limit (see WithOutageLimit). fn should return quickly: while it runs,
 // Watch does not read.
 func (c *Client) Watch(ctx context.Context, ref, pollSecret string, fn func(api.TicketEvent)) error {
-	w := &watcher{c: c, ref: ref, secret: pollSecret, fn: fn, qr: ref}
+	w := &watcher{c: c, ref: ref, secret: pollSecret, fn: fn, qr: ref, outage: c.outage}
 	if !c.longPollOnly {
 		conn, protocol, err := c.wsDial(ctx, ticketPath(ref, "events"), pollSecret, "")
 		if err == nil {
@@ -75,7 +86,8 @@ type watcher struct {
 	ref       string
 	secret    string
 	fn        func(api.TicketEvent)
-	state, qr string // last state delivered, ref of the QR last delivered
+	state, qr string        // last state delivered, ref of the QR last delivered
+	outage    time.Duration // how long failures in a row are retried
 }
 
 // deliver hands ev to fn, records it, and reports whether Watch ends.
@@ -93,6 +105,8 @@ func (w *watcher) deliver(ev api.TicketEvent) bool {
 
 // longPoll asks /wait again and again until a final state or an error.
 func (w *watcher) longPoll(ctx context.Context) error {
+	var failingSince time.Time // zero while the last long-poll got through
+	retry := firstRetry
 	for {
 		start := time.Now()
 		ans, err := w.wait(ctx)
@@ -103,12 +117,25 @@ func (w *watcher) longPoll(ctx context.Context) error {
 			}
 			continue
 		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
+		if err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil && w.state != "" && transient(err) { // heard from before: a blip
+			if failingSince.IsZero() {
+				failingSince = start
 			}
+			if time.Since(failingSince) < w.outage {
+				if err := sleep(ctx, retry); err != nil {
+					return err
+				}
+				retry = min(2*retry, maxRetry)
+				continue
+			}
+		}
+		if err != nil {
 			return err
 		}
+		failingSince, retry = time.Time{}, firstRetry
 		news := false
 		if ans.State != w.state {
 			news = true
@@ -140,6 +167,17 @@ func (w *watcher) wait(ctx context.Context) (api.TicketEvent, error) {
 	var ans api.TicketEvent
 	err := w.c.do(ctx, call{method: http.MethodGet, path: path, bearer: w.secret, out: &ans})
 	return ans, err
+}
+
+// transient reports whether err is a failure on the way to the server, not
+// the server's refusal: a transport error, or a gateway's 502, 503 or 504
+// without the protocol's error body.
+func transient(err error) bool {
+	if errors.Is(err, ErrUnavailable) {
+		return true
+	}
+	var se *server.Error
+	return !errors.As(err, &se)
 }
 
 // sleep waits d, or less if ctx ends, when it returns ctx.Err().

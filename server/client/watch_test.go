@@ -91,6 +91,17 @@ func (f *fakeTicket) start(t *testing.T) *httptest.Server {
 		ans := f.answers[0]
 		f.answers = f.answers[1:]
 		f.mu.Unlock()
+		switch ans {
+		case "502": // a balancer whose node went away
+			http.Error(w, "Bad Gateway", http.StatusBadGateway)
+			return
+		case "reset": // the connection breaks mid-request
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
 		if ans == "429" {
 			w.Header().Set("Retry-After", "0")
 			w.WriteHeader(http.StatusTooManyRequests)
@@ -221,6 +232,54 @@ func TestWatchLongPollRetriesRateLimit(t *testing.T) {
 	got, err := f.watch(t, WithLongPoll())
 	if err != nil || len(got) != 1 || got[0].State != api.StateConfirmed {
 		t.Fatalf("Watch = %+v, %v; want confirmed after a retry", got, err)
+	}
+}
+
+// A node that dies behind a balancer shows as a broken connection or a 502;
+// the long-poll carries on through the next node.
+func TestWatchLongPollRidesOutAGateway(t *testing.T) {
+	f := &fakeTicket{answers: []string{pendingAns, "502", "reset", "502", confirmAns}}
+	got, err := f.watch(t, WithLongPoll())
+	want := []api.TicketEvent{{Type: "state", State: "pending"}, {Type: "state", State: "confirmed"}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("Watch = %+v, %v; want pending then confirmed", got, err)
+	}
+	if len(f.queries) != 5 {
+		t.Errorf("long-polls = %d, want 5", len(f.queries))
+	}
+}
+
+// An outage longer than the watcher's budget ends Watch with the error.
+func TestWatchLongPollGivesUpAfterOutage(t *testing.T) {
+	f := &fakeTicket{answers: []string{"502", "502", "502", "502", "502", "502", confirmAns}}
+	srv := f.start(t)
+	w := &watcher{c: New(srv.URL), ref: testRef, secret: testSecret, qr: testRef, state: api.StatePending, outage: 300 * time.Millisecond,
+		fn: func(ev api.TicketEvent) { t.Errorf("event %+v during an outage", ev) }}
+	err := w.longPoll(context.Background())
+	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, server.ErrInternal) {
+		t.Fatalf("longPoll = %v, want ErrUnavailable wrapping internal", err)
+	}
+}
+
+// A server never heard from is not waited for.
+func TestWatchNeverReachedIsNotRetried(t *testing.T) {
+	f := &fakeTicket{answers: []string{"502", confirmAns}}
+	got, err := f.watch(t, WithLongPoll())
+	if !errors.Is(err, ErrUnavailable) || len(got) != 0 || len(f.queries) != 1 {
+		t.Fatalf("Watch = %+v, %v after %d long-polls; want ErrUnavailable after one", got, err, len(f.queries))
+	}
+}
+
+// A protocol refusal is final even when its status is a gateway's.
+func TestProtocolBodyOn503IsNotRetried(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"error":{"code":"internal","message":"database unreachable"}}`)
+	}))
+	defer srv.Close()
+	err := New(srv.URL, WithLongPoll()).Watch(context.Background(), testRef, testSecret, func(api.TicketEvent) {})
+	if errors.Is(err, ErrUnavailable) || !errors.Is(err, server.ErrInternal) {
+		t.Fatalf("Watch = %v, want the server's internal error at once", err)
 	}
 }
 

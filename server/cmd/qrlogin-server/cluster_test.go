@@ -28,11 +28,17 @@ type randomProxy struct {
 	mu       sync.Mutex
 	nodes    []*url.URL
 	upgrades map[string]*url.URL // request path -> node
+	nextWait *url.URL            // where the next long-poll goes, once, if set
 }
 
-func (p *randomProxy) pick() *url.URL {
+func (p *randomProxy) pick(path string) *url.URL {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.nextWait != nil && strings.HasSuffix(path, "/wait") {
+		to := p.nextWait
+		p.nextWait = nil
+		return to
+	}
 	return p.nodes[rand.N(len(p.nodes))]
 }
 
@@ -49,7 +55,7 @@ func (p *randomProxy) remove(u *url.URL) {
 
 func (p *randomProxy) handler() http.Handler {
 	return &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
-		to := p.pick()
+		to := p.pick(r.In.URL.Path)
 		if r.In.Header.Get("Upgrade") != "" {
 			p.mu.Lock()
 			p.upgrades[r.In.URL.Path] = to
@@ -104,7 +110,9 @@ func TestClusterOfThreeNodes(t *testing.T) {
 
 // TestClusterNodeDiesMidFlow kills, with SIGKILL, the node that holds the
 // desktop's WebSocket after the scan; the desktop's client carries on through
-// another node (long-poll) and the login completes.
+// another node (long-poll) and the login completes. The balancer sends the
+// client's first long-poll to the dead node, as one does before its health
+// check notices, so the client must ride out the 502.
 func TestClusterNodeDiesMidFlow(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL and three servers")
@@ -124,6 +132,7 @@ func TestClusterNodeDiesMidFlow(t *testing.T) {
 	go func() { watchErr <- desk.Watch(ctx, tk.Ref, tk.PollSecret, func(ev api.TicketEvent) { events <- ev }) }()
 	next := func(state string) {
 		t.Helper()
+		ended := watchErr
 		for {
 			select {
 			case ev := <-events:
@@ -133,6 +142,13 @@ func TestClusterNodeDiesMidFlow(t *testing.T) {
 				if ev.Type == api.EventState && ev.State != api.StatePending {
 					t.Fatalf("waiting for %s, got %+v", state, ev)
 				}
+			case err := <-ended:
+				if err != nil {
+					t.Fatalf("waiting for %s, Watch ended: %v", state, err)
+				}
+				// Watch ended after a final event, which is in events.
+				watchErr <- nil
+				ended = nil
 			case <-time.After(10 * time.Second):
 				t.Fatalf("no %s event", state)
 			}
@@ -147,6 +163,7 @@ func TestClusterNodeDiesMidFlow(t *testing.T) {
 	// Kill the node that holds the desktop's socket.
 	rp.mu.Lock()
 	holder := rp.upgrades[api.PathTickets+"/"+tk.Ref+"/events"]
+	rp.nextWait = holder
 	rp.mu.Unlock()
 	if holder == nil {
 		t.Fatal("the desktop's socket went to no node")
@@ -161,6 +178,11 @@ func TestClusterNodeDiesMidFlow(t *testing.T) {
 
 	protocoltest.Want(t, c.Confirm(alice, sr.ScanToken, true, ""), http.StatusOK, "")
 	next(api.StateConfirmed)
+	rp.mu.Lock()
+	if rp.nextWait != nil {
+		t.Error("the desktop's client never long-polled after its node died")
+	}
+	rp.mu.Unlock()
 	if err := <-watchErr; err != nil {
 		t.Fatalf("watch: %v", err)
 	}
