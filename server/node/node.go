@@ -203,7 +203,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		svc.SetBus(bus)
 		bctx, cancel := context.WithCancel(context.Background())
 		ready, done := make(chan struct{}), make(chan struct{})
-		go func() { defer close(done); bus.Listen(bctx, svc.Deliver, ready) }()
+		go func() { defer close(done); bus.Run(bctx, svc.Deliver, ready) }()
 		stopBus = func() { cancel(); <-done }
 		select {
 		case <-ready:

@@ -1,6 +1,12 @@
 // Package pgbus carries the service's events between the nodes of a
 // cluster through PostgreSQL's LISTEN/NOTIFY, so that a scan that lands on
 // one node reaches the desktop whose socket is open on another.
+//
+// Notices are sent in groups: every notice that callers hand to Notify
+// while the previous group is on its way goes out in the next one, in one
+// round trip and as few NOTIFY payloads as fit in PostgreSQL's 8000 bytes.
+// An idle bus adds no delay; a busy one sends fewer, larger notifications,
+// which is what keeps the listening side of every node cheap.
 package pgbus
 
 import (
@@ -20,43 +26,77 @@ import (
 // Channel is the NOTIFY channel.
 const Channel = "qrlogin_events"
 
-// envelope is a notice with the sending node, so that a node skips its own.
+// maxPayload bounds one NOTIFY payload, below PostgreSQL's 8000 bytes.
+const maxPayload = 7900
+
+// maxGroup bounds how many notices one round trip carries.
+const maxGroup = 512
+
+// envelope is one NOTIFY payload: the sending node, so that a node skips
+// its own, and its notices in the order they were handed to Notify.
 type envelope struct {
-	Node string         `json:"n"`
-	N    service.Notice `json:"m"`
+	Node string            `json:"n"`
+	Ns   []json.RawMessage `json:"ms"`
 }
 
-// Bus is a service.Bus on PostgreSQL.
+// ErrStopped is returned by Notify when the bus is not running.
+var ErrStopped = errors.New("pgbus: the bus is not running")
+
+// Bus is a service.Bus on PostgreSQL. Notify works while Run runs.
 type Bus struct {
-	pool *pgxpool.Pool
-	node string
-	log  *slog.Logger
+	pool    *pgxpool.Pool
+	node    string
+	log     *slog.Logger
+	reqs    chan request
+	stopped chan struct{} // closed when Run returns
+}
+
+// request is one notice waiting to be sent, and where its sender hears
+// how it went.
+type request struct {
+	n    service.Notice
+	done chan error
 }
 
 // New returns a bus on pool for this node (a random id names it).
 func New(pool *pgxpool.Pool, log *slog.Logger) *Bus {
-	return &Bus{pool: pool, node: server.NewRef(), log: log}
+	return &Bus{pool: pool, node: server.NewRef(), log: log,
+		reqs: make(chan request, maxGroup), stopped: make(chan struct{})}
 }
 
-// Notify implements service.Bus with pg_notify. Payloads are a few hundred
-// bytes, far below NOTIFY's 8000.
+// Notify implements service.Bus: it returns once n is in PostgreSQL's
+// notification queue (or failed to get there), so that the notices of one
+// caller, and of callers that wait for each other's answers, reach the
+// other nodes in the order they were sent.
 func (b *Bus) Notify(ctx context.Context, n service.Notice) error {
-	p, err := json.Marshal(envelope{Node: b.node, N: n})
-	if err != nil {
+	r := request{n: n, done: make(chan error, 1)}
+	select {
+	case b.reqs <- r:
+	case <-b.stopped:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-r.done:
 		return err
+	case <-b.stopped:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	if _, err := b.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, Channel, string(p)); err != nil {
-		return fmt.Errorf("pgbus: notify: %w", err)
-	}
-	return nil
 }
 
-// Listen hands every other node's notice to deliver until ctx ends. It holds
-// one connection that LISTENs, and reconnects after a failure (a notice sent
-// while it was down is lost; watchers that reconnect or long-poll still see
-// the state, which lives in the database). ready, if not nil, is closed once
-// the first LISTEN is in place.
-func (b *Bus) Listen(ctx context.Context, deliver func(context.Context, service.Notice), ready chan<- struct{}) {
+// Run sends this node's notices and hands every other node's to deliver
+// until ctx ends; call it once. It holds one connection that LISTENs, and
+// reconnects after a failure (a notice sent while it was down is lost;
+// watchers that reconnect or long-poll still see the state, which lives in
+// the database). ready, if not nil, is closed once the first LISTEN is in
+// place.
+func (b *Bus) Run(ctx context.Context, deliver func(context.Context, service.Notice), ready chan<- struct{}) {
+	sent := make(chan struct{})
+	go func() { defer close(sent); b.send(ctx) }()
+	defer func() { <-sent; close(b.stopped) }()
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		err := b.listen(ctx, deliver, &ready)
@@ -71,6 +111,88 @@ func (b *Bus) Listen(ctx context.Context, deliver func(context.Context, service.
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
+}
+
+// send takes the notices queued at each moment as one group and sends it,
+// until ctx ends.
+func (b *Bus) send(ctx context.Context) {
+	for {
+		var group []request
+		select {
+		case r := <-b.reqs:
+			group = append(group, r)
+		case <-ctx.Done():
+			return
+		}
+	more:
+		for len(group) < maxGroup {
+			select {
+			case r := <-b.reqs:
+				group = append(group, r)
+			default:
+				break more
+			}
+		}
+		err := b.flush(ctx, group)
+		for _, r := range group {
+			r.done <- err
+		}
+	}
+}
+
+// flush sends group in order, as payloads of at most maxPayload bytes, in
+// one round trip and one transaction: all of it is queued, or none.
+func (b *Bus) flush(ctx context.Context, group []request) error {
+	payloads, err := b.pack(group)
+	if err != nil {
+		return err
+	}
+	// One statement is one transaction: its NOTIFYs are queued together,
+	// in the array's order.
+	_, err = b.pool.Exec(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, Channel, payloads)
+	if err != nil {
+		return fmt.Errorf("pgbus: notify: %w", err)
+	}
+	return nil
+}
+
+// pack encodes group as envelopes of at most maxPayload bytes each.
+func (b *Bus) pack(group []request) ([]string, error) {
+	head := len(`{"n":"","ms":[]}`) + len(b.node)
+	var out []string
+	var cur []json.RawMessage
+	size := head
+	emit := func() error {
+		p, err := json.Marshal(envelope{Node: b.node, Ns: cur})
+		if err != nil {
+			return err
+		}
+		out = append(out, string(p))
+		cur, size = nil, head
+		return nil
+	}
+	for _, r := range group {
+		m, err := json.Marshal(r.n)
+		if err != nil {
+			return nil, err
+		}
+		if head+len(m) > maxPayload {
+			return nil, fmt.Errorf("pgbus: a %q notice of %d bytes does not fit in a NOTIFY", r.n.Kind, len(m))
+		}
+		if len(cur) > 0 && size+1+len(m) > maxPayload {
+			if err := emit(); err != nil {
+				return nil, err
+			}
+		}
+		cur = append(cur, m)
+		size += len(m) + 1
+	}
+	if len(cur) > 0 {
+		if err := emit(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (b *Bus) listen(ctx context.Context, deliver func(context.Context, service.Notice), ready *chan<- struct{}) error {
@@ -102,12 +224,19 @@ func (b *Bus) listen(ctx context.Context, deliver func(context.Context, service.
 		}
 		var e envelope
 		if err := json.Unmarshal([]byte(n.Payload), &e); err != nil {
-			b.log.Error("pgbus: malformed notice", "err", err)
+			b.log.Error("pgbus: malformed notification", "err", err)
 			continue
 		}
 		if e.Node == b.node {
 			continue
 		}
-		deliver(ctx, e.N)
+		for _, m := range e.Ns {
+			var sn service.Notice
+			if err := json.Unmarshal(m, &sn); err != nil {
+				b.log.Error("pgbus: malformed notice", "err", err)
+				continue
+			}
+			deliver(ctx, sn)
+		}
 	}
 }

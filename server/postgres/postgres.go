@@ -42,6 +42,13 @@ var migrations embed.FS
 // migration once, one after another. Advisory locks are per database.
 const migrationLock int64 = 0x71726c6f67696e // "qrlogin"
 
+// DefaultMaxConns is a node's pool size unless the DSN sets
+// pool_max_conns. With fsync on, a commit waits for the WAL flush; while it
+// waits, its connection is held, so a node needs more connections than
+// cores (pgx's own default, max(4, cores), queued commits at 300 logins/s:
+// docs/benchmarks.md).
+const DefaultMaxConns = 16
+
 // DB is a server.Store on a PostgreSQL database.
 type DB struct {
 	pool *pgxpool.Pool
@@ -51,12 +58,16 @@ var _ server.Store = (*DB)(nil)
 
 // Open connects to the database that dsn names (a postgres:// URL or
 // key=value pairs, as pgx parses them; pool_max_conns and the like may be
-// given there) and runs the migrations it has not run yet. Several
-// processes may open one database at once.
+// given there, and pool_max_conns is DefaultMaxConns when not) and runs the
+// migrations it has not run yet. Several processes may open one database at
+// once.
 func Open(ctx context.Context, dsn string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err) // pgx leaves the password out
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

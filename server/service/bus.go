@@ -78,11 +78,17 @@ func (s *Service) publishUser(userID string, ev api.MobileEvent, except string) 
 }
 
 // Deliver publishes a notice from another node to this node's watchers.
+// What it would read from the store to build the event, it reads only when
+// this node has a watcher of the ticket: every node hears every notice, and
+// most hold no socket of it.
 func (s *Service) Deliver(ctx context.Context, n Notice) {
 	switch n.Kind {
 	case NoticeState:
 		ev := api.TicketEvent{Type: api.EventState, State: n.State}
 		if n.State == api.StateScanned {
+			if s.Tickets.Count(n.ID) == 0 {
+				return // a watcher that comes later reads the state itself
+			}
 			t, err := s.store.TicketByRef(ctx, n.Ref)
 			if err != nil {
 				s.log.Error("deliver: ticket", "err", err)
