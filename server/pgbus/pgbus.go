@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -33,10 +34,18 @@ const maxPayload = 7900
 const maxGroup = 512
 
 // envelope is one NOTIFY payload: the sending node, so that a node skips
-// its own, and its notices in the order they were handed to Notify.
+// its own, and its notices in the order they were handed to Notify. The
+// node comes first: a node recognizes its own payloads by their prefix,
+// without decoding them.
 type envelope struct {
 	Node string            `json:"n"`
 	Ns   []json.RawMessage `json:"ms"`
+}
+
+// received is an envelope as a listener decodes it, in one pass.
+type received struct {
+	Node string           `json:"n"`
+	Ns   []service.Notice `json:"ms"`
 }
 
 // ErrStopped is returned by Notify when the bus is not running.
@@ -47,6 +56,7 @@ type Bus struct {
 	pool    *pgxpool.Pool
 	node    string
 	log     *slog.Logger
+	own     string // the prefix of this node's payloads
 	reqs    chan request
 	stopped chan struct{} // closed when Run returns
 }
@@ -60,7 +70,8 @@ type request struct {
 
 // New returns a bus on pool for this node (a random id names it).
 func New(pool *pgxpool.Pool, log *slog.Logger) *Bus {
-	return &Bus{pool: pool, node: server.NewRef(), log: log,
+	node := server.NewRef() // a ref needs no JSON escaping
+	return &Bus{pool: pool, node: node, log: log, own: `{"n":"` + node + `",`,
 		reqs: make(chan request, maxGroup), stopped: make(chan struct{})}
 }
 
@@ -222,20 +233,15 @@ func (b *Bus) listen(ctx context.Context, deliver func(context.Context, service.
 			}
 			return err
 		}
-		var e envelope
+		if strings.HasPrefix(n.Payload, b.own) {
+			continue
+		}
+		var e received
 		if err := json.Unmarshal([]byte(n.Payload), &e); err != nil {
 			b.log.Error("pgbus: malformed notification", "err", err)
 			continue
 		}
-		if e.Node == b.node {
-			continue
-		}
-		for _, m := range e.Ns {
-			var sn service.Notice
-			if err := json.Unmarshal(m, &sn); err != nil {
-				b.log.Error("pgbus: malformed notice", "err", err)
-				continue
-			}
+		for _, sn := range e.Ns {
 			deliver(ctx, sn)
 		}
 	}
