@@ -75,8 +75,9 @@ type Node struct {
 	svc   *service.Service
 	h     *httpapi.Handler
 	store server.Store
-	// stopBus stops listening to other nodes (a no-op on SQLite).
-	stopBus func()
+	// stopBus stops listening to other nodes (a no-op on SQLite), and
+	// stopPurge the open platform's purge (a no-op without one).
+	stopBus, stopPurge func()
 	log     *slog.Logger
 	done    chan error
 }
@@ -226,13 +227,20 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	} else {
 		log.Info("this store has no open platform: OAuth endpoints are off")
 	}
+	stopPurge := func() {}
+	if op != nil {
+		pctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); op.Run(pctx) }()
+		stopPurge = func() { cancel(); <-done }
+	}
 	h := httpapi.New(svc, httpapi.Config{
 		OAuth: op, Pages: cfg.Pages, TrustedProxies: proxies,
 		AllowedOrigins: cfg.AllowedOrigins, HSTS: useTLS || bu.Scheme == "https",
 		NoLimits: cfg.NoRateLimits, PingEvery: cfg.PingEvery, Logger: log, Metrics: m,
 	})
 	n := &Node{
-		url: base, ln: ln, svc: svc, h: h, store: store, stopBus: stopBus, log: log, done: make(chan error, 1),
+		url: base, ln: ln, svc: svc, h: h, store: store, stopBus: stopBus, stopPurge: stopPurge, log: log, done: make(chan error, 1),
 		srv: &http.Server{
 			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -318,6 +326,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	n.svc.Close()
 	err := n.srv.Shutdown(ctx)
 	err = errors.Join(err, n.h.Drain(ctx))
+	n.stopPurge()
 	n.stopBus()
 	return errors.Join(err, n.store.Close())
 }

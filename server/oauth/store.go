@@ -107,6 +107,12 @@ type Store interface {
 	// RevokeFamily revokes every token of a family.
 	RevokeFamily(ctx context.Context, familyID string, at time.Time) error
 
+	// PurgeExpired removes the authorization codes and the tokens (access
+	// and refresh, used, revoked or not) that expired before t, and returns
+	// how many. They are refused anyway; once removed, a replay of one is
+	// refused as unknown rather than as a replay.
+	PurgeExpired(ctx context.Context, t time.Time) (int, error)
+
 	// SigningKey returns the ID-token signing key (PEM), storing the one that
 	// create makes if there is none yet; racing callers get the same key.
 	SigningKey(ctx context.Context, create func() ([]byte, error)) ([]byte, error)

@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) OAuthAndCoreStore) {
 		{"RotateRefresh", testRotateRefresh},
 		{"RotateRefreshRace", testRotateRefreshRace},
 		{"RevokeFamily", testRevokeFamily},
+		{"PurgeExpired", testPurgeExpired},
 		{"SigningKey", testSigningKey},
 		{"Times", testTimes},
 		{"OddKeysAndText", testOddKeysAndText},
@@ -574,6 +575,46 @@ func testUseCode(t *testing.T, s OAuthAndCoreStore) {
 			t.Errorf("UseCode(%x): first %v, %v; want not_found", k, first, err)
 		}
 	}
+}
+
+// PurgeExpired removes exactly the codes and tokens expired before its
+// time, used, revoked or not, and counts them.
+func testPurgeExpired(t *testing.T, s OAuthAndCoreStore) {
+	seed(t, s, nil, confidential("c1", t0))
+	early, late := code("k1", "c1", "f1"), code("k2", "c1", "f1") // expire at t0+1m and t0+10m
+	late.ExpiresAt = t0.Add(10 * time.Minute)
+	must(t, "CreateCode", s.CreateCode(ctx, early))
+	must(t, "CreateCode", s.CreateCode(ctx, late))
+	_, _, err := s.UseCode(ctx, h("k1"), t0.Add(time.Second))
+	must(t, "UseCode", err)
+	a1, r1 := token("a1", oauth.KindAccess, "c1", "f1"), token("r1", oauth.KindRefresh, "c1", "f1") // a1 expires at t0+1h
+	r1.ExpiresAt = t0.Add(30 * 24 * time.Hour)
+	old := token("r0", oauth.KindRefresh, "c1", "f1")
+	old.ExpiresAt, old.RevokedAt = t0.Add(30*time.Minute), t0.Add(time.Second) // rotated away
+	must(t, "CreateTokens", s.CreateTokens(ctx, a1, r1, old))
+
+	codeGone := func(name string, gone bool) {
+		t.Helper()
+		_, _, err := s.UseCode(ctx, h(name), t0)
+		if gone != errors.Is(err, server.ErrNotFound) {
+			t.Errorf("code %s: UseCode = %v, want gone %v", name, err, gone)
+		}
+	}
+	for _, step := range []struct {
+		at   time.Time
+		want int
+	}{{t0, 0}, {t0.Add(time.Minute), 0}, {t0.Add(5 * time.Minute), 1}, {t0.Add(2 * time.Hour), 3}, {t0.Add(2 * time.Hour), 0}} {
+		n, err := s.PurgeExpired(ctx, step.at)
+		must(t, "PurgeExpired", err)
+		if n != step.want {
+			t.Errorf("PurgeExpired(t0+%v) = %d, want %d", step.at.Sub(t0), n, step.want)
+		}
+	}
+	codeGone("k1", true)
+	codeGone("k2", true)
+	tokenGone(t, s, "a1")
+	tokenGone(t, s, "r0")
+	same(t, "the live refresh token", getToken(t, s, "r1"), r1)
 }
 
 // Of racing uses of one code exactly one is first, and every other sees

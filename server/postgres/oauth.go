@@ -330,3 +330,13 @@ func (db *DB) SigningKey(ctx context.Context, create func() ([]byte, error)) ([]
 	}
 	return pem, nil
 }
+
+// PurgeExpired implements oauth.Store: one statement, and so one
+// transaction.
+func (db *DB) PurgeExpired(ctx context.Context, t time.Time) (int, error) {
+	var n int
+	err := db.pool.QueryRow(ctx, `WITH c AS (DELETE FROM oauth_codes WHERE expires_at < $1 RETURNING 1),
+		k AS (DELETE FROM oauth_tokens WHERE expires_at < $1 RETURNING 1)
+		SELECT (SELECT count(*) FROM c) + (SELECT count(*) FROM k)`, at(t)).Scan(&n)
+	return n, wrap(err, "token")
+}

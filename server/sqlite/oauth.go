@@ -251,3 +251,26 @@ func (db *DB) SigningKey(ctx context.Context, create func() ([]byte, error)) ([]
 	}
 	return pem, nil
 }
+
+// PurgeExpired implements oauth.Store, in one transaction.
+func (db *DB) PurgeExpired(ctx context.Context, t time.Time) (int, error) {
+	n := 0
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{`DELETE FROM oauth_codes WHERE expires_at < ?`, `DELETE FROM oauth_tokens WHERE expires_at < ?`} {
+			res, err := tx.ExecContext(ctx, q, nanos(t))
+			if err != nil {
+				return err
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += int(k)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: purge expired codes and tokens: %w", err)
+	}
+	return n, nil
+}

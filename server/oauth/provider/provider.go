@@ -12,6 +12,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -54,6 +55,7 @@ type Provider struct {
 	issuer string
 	now    func() time.Time
 	sig    *signer
+	log    *slog.Logger
 }
 
 // New returns the open platform over st, issuing for svc's base URL, and
@@ -81,7 +83,8 @@ func New(ctx context.Context, st oauth.Store, svc *service.Service, cfg Config) 
 	if err != nil {
 		return nil, err
 	}
-	p := &Provider{cfg: cfg, st: st, users: svc.Store(), svc: svc, issuer: svc.Config().BaseURL, now: svc.Config().Now, sig: sig}
+	p := &Provider{cfg: cfg, st: st, users: svc.Store(), svc: svc, issuer: svc.Config().BaseURL, now: svc.Config().Now, sig: sig,
+		log: svc.Config().Logger}
 	svc.SetApps(p)
 	return p, nil
 }
