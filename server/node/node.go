@@ -78,8 +78,8 @@ type Node struct {
 	// stopBus stops listening to other nodes (a no-op on SQLite), and
 	// stopPurge the open platform's purge (a no-op without one).
 	stopBus, stopPurge func()
-	log     *slog.Logger
-	done    chan error
+	log                *slog.Logger
+	done               chan error
 }
 
 // DefaultDBPath is the database in the user's data folder:
