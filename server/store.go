@@ -86,6 +86,18 @@ type Store interface {
 	// With a non-nil session (from update) it is created in the same
 	// transaction.
 	UpdateTicket(ctx context.Context, id string, update func(t *Ticket) (*Session, error)) (Ticket, error)
+	// RotateTickets makes the rotations rs in one transaction and returns
+	// one result per rotation, in rs's order; the IDs of rs must differ. A
+	// ticket is rotated if, at now, it is pending, not expired
+	// (Ticket.Expired) and last changed (UpdatedAt) before the rotation's
+	// Slot: its CurrentRef becomes Ref, its ExpiresAt the rotation's
+	// ExpiresAt, its UpdatedAt now and its Version one more, and Ref is
+	// added to its refs (the old ones still name it), as UpdateTicket would
+	// store it. Any other ticket is left as it is, and its result says why
+	// (SkippedRotation); a missing one is a result, not an error. Racing
+	// rotations of one ticket for one slot, made at or after it in one
+	// process or on several nodes, rotate it once. On an error nothing is stored.
+	RotateTickets(ctx context.Context, rs []Rotation, now time.Time) ([]RotationResult, error)
 	// DueTickets returns up to limit non-final tickets whose ExpiresAt is
 	// before t.
 	DueTickets(ctx context.Context, t time.Time, limit int) ([]Ticket, error)
@@ -104,4 +116,56 @@ type Store interface {
 	RevokeSession(ctx context.Context, userID, sessionID string, at time.Time) (Session, error)
 	// TouchSession records that the session was used at t.
 	TouchSession(ctx context.Context, id string, t time.Time) error
+}
+
+// Rotation asks RotateTickets to replace ticket ID's ref by Ref, which
+// lives until ExpiresAt, for the rotation slot that began at Slot.
+type Rotation struct {
+	ID        string
+	Slot      time.Time
+	Ref       string
+	ExpiresAt time.Time
+}
+
+// RotationOutcome is what RotateTickets did with one Rotation, and why.
+type RotationOutcome int
+
+// The outcomes of a Rotation; each one but RotationDone leaves the ticket
+// as it was.
+const (
+	// RotationDone: the ticket now carries the new ref.
+	RotationDone RotationOutcome = iota + 1
+	// RotationDoneAlready: the ticket is pending but changed at or after
+	// the slot began (another node rotated it).
+	RotationDoneAlready
+	// RotationNotPending: the ticket has left pending (and is not past its
+	// deadline).
+	RotationNotPending
+	// RotationPastDeadline: the ticket is not final and expired at now; it
+	// is for the caller to move it to expired.
+	RotationPastDeadline
+	// RotationNoTicket: there is no such ticket.
+	RotationNoTicket
+)
+
+// RotationResult is the result of one Rotation. Ticket is the ticket as
+// stored when Outcome is RotationDone, and the zero Ticket otherwise.
+type RotationResult struct {
+	Outcome RotationOutcome
+	Ticket  Ticket
+}
+
+// SkippedRotation is, for backends, the outcome of a rotation that
+// RotateTickets did not make at now of a ticket in state whose deadline is
+// expiresAt: past the deadline (Ticket.Expired) first, then not pending,
+// else done already.
+func SkippedRotation(state State, expiresAt, now time.Time) RotationOutcome {
+	t := Ticket{State: state, ExpiresAt: expiresAt}
+	switch {
+	case t.Expired(now):
+		return RotationPastDeadline
+	case state != StatePending:
+		return RotationNotPending
+	}
+	return RotationDoneAlready
 }

@@ -116,6 +116,84 @@ func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server
 	return out, nil
 }
 
+// RotateTickets implements server.Store, in one round trip between BEGIN
+// and COMMIT however many tickets rs names. It first locks and reads the
+// tickets' rows in id order, so that batches racing on other nodes queue
+// rather than deadlock, and so that the rows stay as read; then one
+// UPDATE ... FROM unnest(...) rotates those that may be and adds their refs.
+func (db *DB) RotateTickets(ctx context.Context, rs []server.Rotation, now time.Time) ([]server.RotationResult, error) {
+	out := make([]server.RotationResult, len(rs))
+	ids := make([]string, 0, len(rs))
+	slots := make([]time.Time, 0, len(rs))
+	refs := make([]string, 0, len(rs))
+	expires := make([]time.Time, 0, len(rs))
+	for i, r := range rs {
+		if !storable(r.ID) {
+			out[i].Outcome = server.RotationNoTicket
+			continue
+		}
+		ids, slots, refs, expires = append(ids, r.ID), append(slots, at(r.Slot)), append(refs, r.Ref), append(expires, at(r.ExpiresAt))
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	type deadline struct {
+		state   server.State
+		expires time.Time
+	}
+	found := make(map[string]deadline, len(ids))
+	rotated := make(map[string]server.Ticket, len(ids))
+	err := db.inTx(ctx, "ticket", func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`SELECT id, state, expires_at FROM tickets WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+		b.Queue(`WITH r AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::timestamptz[]) AS r (id, slot, ref, expires_at)),
+			rotated AS (UPDATE tickets t SET version = t.version + 1, current_ref = r.ref, expires_at = r.expires_at, updated_at = $5
+				FROM r WHERE t.id = r.id AND t.state = 'pending' AND t.expires_at > $5 AND t.updated_at < r.slot
+				RETURNING `+prefixed("t.", ticketColumns)+`),
+			added AS (INSERT INTO ticket_refs (ref, ticket_id) SELECT current_ref, id FROM rotated)
+			SELECT `+ticketColumns+` FROM rotated`,
+			ids, slots, refs, expires, at(now))
+		br := tx.SendBatch(ctx, b)
+		defer br.Close()
+		rows, err := br.Query()
+		if err != nil {
+			return wrap(err, "ticket")
+		}
+		var id string
+		var d deadline
+		if _, err := pgx.ForEachRow(rows, []any{&id, &d.state, tm(&d.expires)}, func() error {
+			found[id] = d
+			return nil
+		}); err != nil {
+			return wrap(err, "ticket")
+		}
+		if rows, err = br.Query(); err != nil {
+			return wrap(err, "ticket")
+		}
+		ts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (server.Ticket, error) { return scanTicket(row) })
+		if err != nil {
+			return wrap(err, "ticket")
+		}
+		for _, t := range ts {
+			rotated[t.ID] = t
+		}
+		return wrap(br.Close(), "ticket")
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range rs {
+		if t, ok := rotated[r.ID]; ok {
+			out[i] = server.RotationResult{Outcome: server.RotationDone, Ticket: t}
+		} else if d, ok := found[r.ID]; ok {
+			out[i].Outcome = server.SkippedRotation(d.state, d.expires, now)
+		} else {
+			out[i].Outcome = server.RotationNoTicket
+		}
+	}
+	return out, nil
+}
+
 // DueTickets implements server.Store.
 func (db *DB) DueTickets(ctx context.Context, t time.Time, limit int) ([]server.Ticket, error) {
 	rows, err := db.pool.Query(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE state IN `+liveStates+` AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, at(t), limit)

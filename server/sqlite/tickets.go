@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -46,6 +47,12 @@ var (
 			match_required = ?, match_failures = ?, user_id = ?, device_id = ?, scan_token_hash = ?, scanned_at = ?, confirmed_at = ?,
 			session_id = ?, updated_at = ? WHERE id = ? AND version = ?`
 	qTicketByRef = `SELECT ` + prefixed("t.", ticketColumns) + ` FROM ticket_refs r JOIN tickets t ON t.id = r.ticket_id WHERE r.ref = ?`
+	// qRotateTicket rotates a ticket that is pending, not expired at now
+	// and unchanged since the slot. Arguments: ref, expires, now, id, now,
+	// slot.
+	qRotateTicket = `UPDATE tickets SET version = version + 1, current_ref = ?, expires_at = ?, updated_at = ?
+			WHERE id = ? AND state = 'pending' AND expires_at > ? AND updated_at < ? RETURNING ` + ticketColumns
+	qTicketDeadline = `SELECT state, expires_at FROM tickets WHERE id = ?`
 )
 
 // CreateTicket implements server.Store.
@@ -109,6 +116,44 @@ func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server
 		return nil
 	})
 	return out, err
+}
+
+// RotateTickets implements server.Store in one write transaction of
+// prepared statements: per rotation, an UPDATE that rotates the ticket only
+// if it may be rotated and returns it, then the new ref's INSERT; or, where
+// the UPDATE changed nothing, a read of why.
+func (db *DB) RotateTickets(ctx context.Context, rs []server.Rotation, now time.Time) ([]server.RotationResult, error) {
+	out := make([]server.RotationResult, len(rs))
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for i, r := range rs {
+			t, err := scanTicket(db.txRow(ctx, tx, qRotateTicket, r.Ref, nanos(r.ExpiresAt), nanos(now), r.ID, nanos(now), nanos(r.Slot)))
+			if err == nil {
+				if _, err := db.txExec(ctx, tx, qInsertRef, r.Ref, r.ID); err != nil {
+					return fmt.Errorf("sqlite: add ticket ref: %w", err)
+				}
+				out[i] = server.RotationResult{Outcome: server.RotationDone, Ticket: t}
+				continue
+			}
+			if !errors.Is(err, server.ErrNotFound) {
+				return err
+			}
+			var state string
+			var expires int64
+			switch err := db.txRow(ctx, tx, qTicketDeadline, r.ID).Scan(&state, &expires); {
+			case errors.Is(err, sql.ErrNoRows):
+				out[i].Outcome = server.RotationNoTicket
+			case err != nil:
+				return fmt.Errorf("sqlite: rotate ticket: %w", err)
+			default:
+				out[i].Outcome = server.SkippedRotation(server.State(state), fromNanos(expires), now)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // DueTickets implements server.Store.

@@ -29,6 +29,8 @@ func Run(t *testing.T, open func(t *testing.T) server.Store) {
 		"OddKeysAndText":        testOddKeysAndText,
 		"TouchNeverGoesBack":    testTouchNeverGoesBack,
 		"DueSkipsFinal":         testDueSkipsFinal,
+		"RotateTickets":         testRotateTickets,
+		"RotateTicketsRace":     testRotateTicketsRace,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })
@@ -432,5 +434,169 @@ func testDueSkipsFinal(t *testing.T, s server.Store) {
 	counts, _ := s.CountTicketsByState(ctx)
 	if counts[server.StatePending] != 2 || counts[server.StateRedeemed] != 1 {
 		t.Fatalf("counts: %v", counts)
+	}
+}
+
+// A batch rotates the tickets that are pending, unexpired and unchanged
+// since the slot, and only those; it reports why it left each other one,
+// in the batch's order, and a missing ticket fails nothing.
+func testRotateTickets(t *testing.T, s server.Store) {
+	slot := t0.Add(20 * time.Second)
+	now := slot.Add(time.Millisecond)
+	for _, id := range []string{"p1", "p2", "p3", "changed", "scanned", "redeemed", "expired"} {
+		if err := s.CreateTicket(ctx, ticket(id, "ref-"+id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set := func(id string, fn func(tk *server.Ticket)) {
+		t.Helper()
+		if _, err := s.UpdateTicket(ctx, id, func(tk *server.Ticket) (*server.Session, error) { fn(tk); return nil, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("changed", func(tk *server.Ticket) { tk.UpdatedAt = slot }) // rotated by another node at the slot
+	set("scanned", func(tk *server.Ticket) { tk.State, tk.UpdatedAt = server.StateScanned, t0.Add(time.Second) })
+	set("redeemed", func(tk *server.Ticket) { tk.State, tk.ExpiresAt = server.StateRedeemed, t0.Add(time.Second) })
+	set("expired", func(tk *server.Ticket) { tk.ExpiresAt = now })
+	before := map[string]server.Ticket{}
+	for _, id := range []string{"changed", "scanned", "redeemed", "expired"} {
+		before[id], _ = s.TicketByRef(ctx, "ref-"+id)
+	}
+
+	expires := now.Add(time.Minute)
+	ids := []string{"p1", "changed", "missing", "scanned", "p2", "a\x00b", "redeemed", "expired", "p3"}
+	rs := make([]server.Rotation, len(ids))
+	for i, id := range ids {
+		rs[i] = server.Rotation{ID: id, Slot: slot, Ref: "new-" + id, ExpiresAt: expires}
+	}
+	got, err := s.RotateTickets(ctx, rs, now)
+	if err != nil || len(got) != len(rs) {
+		t.Fatalf("RotateTickets: %d results, %v; want %d", len(got), err, len(rs))
+	}
+	want := map[string]server.RotationOutcome{
+		"p1": server.RotationDone, "p2": server.RotationDone, "p3": server.RotationDone,
+		"changed": server.RotationDoneAlready, "scanned": server.RotationNotPending, "redeemed": server.RotationNotPending,
+		"expired": server.RotationPastDeadline, "missing": server.RotationNoTicket, "a\x00b": server.RotationNoTicket,
+	}
+	for i, id := range ids {
+		if got[i].Outcome != want[id] {
+			t.Errorf("%s: outcome %d, want %d", id, got[i].Outcome, want[id])
+		}
+		if want[id] != server.RotationDone {
+			if got[i].Ticket.ID != "" {
+				t.Errorf("%s: a ticket with a skipped rotation: %+v", id, got[i].Ticket)
+			}
+			continue
+		}
+		tk := got[i].Ticket
+		if tk.ID != id || tk.State != server.StatePending || tk.CurrentRef != "new-"+id || tk.Version != 2 ||
+			!tk.ExpiresAt.Equal(expires) || !tk.UpdatedAt.Equal(now) || !tk.CreatedAt.Equal(t0) || !tk.RotateUntil.Equal(t0.Add(5*time.Minute)) ||
+			tk.UpdatedAt.Location() != time.UTC {
+			t.Errorf("%s rotated: %+v", id, tk)
+		}
+		for _, ref := range []string{"ref-" + id, "new-" + id} {
+			if stored, err := s.TicketByRef(ctx, ref); err != nil || stored.Version != 2 || stored.CurrentRef != "new-"+id || !stored.ExpiresAt.Equal(expires) {
+				t.Errorf("%s: TicketByRef(%s) after the rotation: %+v %v", id, ref, stored, err)
+			}
+		}
+	}
+	for id, b := range before {
+		after, err := s.TicketByRef(ctx, "ref-"+id)
+		if err != nil || after.Version != b.Version || after.State != b.State || after.CurrentRef != b.CurrentRef ||
+			!after.ExpiresAt.Equal(b.ExpiresAt) || !after.UpdatedAt.Equal(b.UpdatedAt) {
+			t.Errorf("%s was changed: %+v, was %+v (%v)", id, after, b, err)
+		}
+		if _, err := s.TicketByRef(ctx, "new-"+id); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("%s: the ref of a skipped rotation was stored (%v)", id, err)
+		}
+	}
+
+	// The same slot again, as from a node that comes second: rotated already.
+	for i := range rs {
+		rs[i].Ref = "again-" + rs[i].ID
+	}
+	got, err = s.RotateTickets(ctx, rs, now.Add(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		if w := want[id]; w == server.RotationDone && got[i].Outcome != server.RotationDoneAlready || w != server.RotationDone && got[i].Outcome != w {
+			t.Errorf("%s, second rotation for the slot: outcome %d", id, got[i].Outcome)
+		}
+	}
+	if got, err := s.RotateTickets(ctx, nil, now); err != nil || len(got) != 0 {
+		t.Errorf("an empty batch: %+v %v", got, err)
+	}
+}
+
+// Batches racing for the same tickets and slot, in different orders (as
+// from several nodes), rotate each ticket once, and none fails.
+func testRotateTicketsRace(t *testing.T, s server.Store) {
+	const tickets, batches = 30, 4
+	slot := t0.Add(20 * time.Second)
+	now := slot.Add(time.Millisecond)
+	ids := make([]string, tickets)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("t%02d", i)
+		if err := s.CreateTicket(ctx, ticket(ids[i], "ref-"+ids[i])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make([][]server.RotationResult, batches)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for b := range batches {
+		rs := make([]server.Rotation, tickets)
+		for i := range rs {
+			j := (i + 7*b) % tickets // each batch in its own order
+			if b%2 == 1 {
+				j = tickets - 1 - j
+			}
+			id := ids[j]
+			rs[i] = server.Rotation{ID: id, Slot: slot, Ref: fmt.Sprintf("b%d-%s", b, id), ExpiresAt: now.Add(time.Minute)}
+		}
+		wg.Go(func() {
+			<-start
+			res, err := s.RotateTickets(ctx, rs, now)
+			if err != nil {
+				t.Errorf("batch %d: %v", b, err)
+				return
+			}
+			for i, r := range res {
+				if r.Outcome == server.RotationDone && r.Ticket.CurrentRef != rs[i].Ref {
+					t.Errorf("batch %d: %s rotated to %s, want %s", b, rs[i].ID, r.Ticket.CurrentRef, rs[i].Ref)
+				}
+			}
+			done[b] = res
+		})
+	}
+	close(start)
+	wg.Wait()
+	wins := map[string]string{}
+	for b, res := range done {
+		for _, r := range res {
+			switch r.Outcome {
+			case server.RotationDone:
+				if w, ok := wins[r.Ticket.ID]; ok {
+					t.Errorf("%s rotated twice for one slot: to %s and to %s", r.Ticket.ID, w, r.Ticket.CurrentRef)
+				}
+				wins[r.Ticket.ID] = r.Ticket.CurrentRef
+			case server.RotationDoneAlready:
+			default:
+				t.Errorf("batch %d: outcome %d, want done or done already", b, r.Outcome)
+			}
+		}
+	}
+	for _, id := range ids {
+		tk, err := s.TicketByRef(ctx, "ref-"+id)
+		if err != nil || tk.Version != 2 || tk.CurrentRef != wins[id] {
+			t.Errorf("%s after the race: %+v %v, want version 2 and the winner's ref %q", id, tk, err, wins[id])
+		}
+		for b := range batches {
+			ref := fmt.Sprintf("b%d-%s", b, id)
+			if _, err := s.TicketByRef(ctx, ref); (ref == wins[id]) != (err == nil) {
+				t.Errorf("%s: TicketByRef(%s): %v", id, ref, err)
+			}
+		}
 	}
 }
