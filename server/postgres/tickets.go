@@ -53,69 +53,6 @@ func (db *DB) TicketByScanToken(ctx context.Context, h []byte) (server.Ticket, e
 	return scanTicket(db.pool.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE scan_token_hash = $1`, h))
 }
 
-// UpdateTicket implements server.Store. The ticket's row stays locked from
-// the read to the commit: a racing update waits, then reads what this one
-// stored. The UPDATE still compares the version it read.
-func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server.Ticket) (*server.Session, error)) (server.Ticket, error) {
-	if !storable(id) {
-		return server.Ticket{}, notFound("ticket")
-	}
-	var out server.Ticket
-	err := db.inTx(ctx, "ticket", func(tx pgx.Tx) error {
-		t, err := scanTicket(tx.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE id = $1 FOR UPDATE`, id))
-		if err != nil {
-			return err
-		}
-		oldVersion, oldRef := t.Version, t.CurrentRef
-		sess, err := update(&t)
-		if err != nil {
-			return err
-		}
-		t.ID, t.Version = id, oldVersion+1
-		// The writes go in one round trip.
-		b := &pgx.Batch{}
-		b.Queue(`UPDATE tickets SET version = $1, state = $2, current_ref = $3, expires_at = $4, rotate_until = $5,
-			match_required = $6, match_failures = $7, user_id = $8, device_id = $9, scan_token_hash = $10, scanned_at = $11, confirmed_at = $12,
-			session_id = $13, updated_at = $14 WHERE id = $15 AND version = $16`,
-			t.Version, string(t.State), t.CurrentRef, at(t.ExpiresAt), at(t.RotateUntil),
-			t.MatchRequired, t.MatchFailures, t.UserID, t.DeviceID, nullBytes(t.ScanTokenHash), never(t.ScannedAt), never(t.ConfirmedAt),
-			t.SessionID, at(t.UpdatedAt), id, oldVersion)
-		if t.CurrentRef != oldRef {
-			b.Queue(`INSERT INTO ticket_refs (ref, ticket_id) VALUES ($1, $2)`, t.CurrentRef, id)
-		}
-		if sess != nil {
-			b.Queue(insertSession, sessionArgs(sess)...)
-		}
-		br := tx.SendBatch(ctx, b)
-		defer br.Close()
-		tag, err := br.Exec()
-		if err != nil {
-			return wrap(err, "ticket")
-		}
-		if tag.RowsAffected() != 1 {
-			return server.Errorf(server.CodeConflict, "the ticket changed meanwhile")
-		}
-		for range b.Len() - 1 {
-			if _, err := br.Exec(); err != nil {
-				return wrap(err, "ticket")
-			}
-		}
-		if err := br.Close(); err != nil {
-			return wrap(err, "ticket")
-		}
-		// Read back as stored: times to the microsecond, in UTC.
-		for _, p := range []*time.Time{&t.CreatedAt, &t.ExpiresAt, &t.RotateUntil, &t.ScannedAt, &t.ConfirmedAt, &t.UpdatedAt} {
-			*p = at(*p).UTC()
-		}
-		out = t
-		return nil
-	})
-	if err != nil {
-		return server.Ticket{}, err
-	}
-	return out, nil
-}
-
 // RotateTickets implements server.Store, in one round trip between BEGIN
 // and COMMIT however many tickets rs names. It first locks and reads the
 // tickets' rows in id order, so that batches racing on other nodes queue

@@ -168,7 +168,7 @@ func TestRotationBatchesDueTickets(t *testing.T) {
 		none(t, "before the first slot", subs[i])
 	}
 
-	clk.Add(testEvery) // the first slot, the same for all
+	clk.Add(testEvery + rotationGather) // past the first slot, the same for all, by the gathering wait
 	refs := make([]string, n)
 	for i, sub := range subs {
 		ev := next(t, sub)
@@ -206,7 +206,7 @@ func TestRotationBatchesDueTickets(t *testing.T) {
 	for i := 1; i < n; i += 2 {
 		releases[i]()
 	}
-	clk.Add(testEvery)
+	clk.Add(testEvery + rotationGather)
 	for i := 1; i < n; i += 2 {
 		if ev := next(t, subs[i]); ev.Type != api.EventRotated || ev.Ref == refs[i] {
 			t.Fatalf("ticket %d, second slot: %+v", i, ev)
@@ -218,7 +218,7 @@ func TestRotationBatchesDueTickets(t *testing.T) {
 	}
 
 	// Past watchGrace, they are forgotten at their next slot, unrotated.
-	clk.Add(watchGrace + testEvery)
+	clk.Add(watchGrace + testEvery + rotationGather)
 	waitWatched(t, s, 0)
 	for i := range subs {
 		none(t, "after the watchers left", subs[i])
@@ -252,7 +252,7 @@ func TestRotationTwoNodesRotateOnce(t *testing.T) {
 	}
 	events := make([]int, n)
 	for slot := 1; slot <= 3; slot++ {
-		clk.Add(testEvery)
+		clk.Add(testEvery + rotationGather)
 		for j, st := range stores { // both nodes have been through the slot
 			for deadline, done := time.Now().Add(5*time.Second), 0; done < n; time.Sleep(5 * time.Millisecond) {
 				for _, b := range st.take() {
@@ -337,7 +337,7 @@ func TestRotationNotifiesOtherNodesTogether(t *testing.T) {
 		}
 		defer s.Watch(tk)()
 	}
-	clk.Add(testEvery)
+	clk.Add(testEvery + rotationGather)
 	select {
 	case <-bus.all:
 	case <-time.After(4 * time.Second):
