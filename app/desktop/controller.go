@@ -229,8 +229,8 @@ func (p *phase) fail(what string, err error) {
 	var se *server.Error
 	if !errors.As(err, &se) || errors.Is(err, client.ErrUnavailable) {
 		c := p.c
-		p.set(View{State: ViewUnreachable, Message: fmt.Sprintf("No answer from %s. Check your connection, or that the server is running. Trying again every %d s.",
-			c.cfg.Server.URL, int(c.cfg.Retry.Round(time.Second)/time.Second))})
+		p.set(View{State: ViewUnreachable, Message: fmt.Sprintf("No answer from %s. Check your connection, or that the server is running. Trying again every %v.",
+			c.cfg.Server.URL, c.cfg.Retry)})
 		if p.sleep(c.cfg.Retry) {
 			c.run(func() bool { return p.gen == c.gen }, c.start)
 		}

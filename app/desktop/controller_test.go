@@ -51,6 +51,9 @@ func TestLoginRotateScanConfirmRevoke(t *testing.T) {
 	if err != nil || len(sessions) != 1 || sessions[0].Device.Name != "test-desktop" {
 		t.Fatalf("phone's sessions = %+v, %v", sessions, err)
 	}
+	// The view shows signed in before the session's socket is open; a
+	// revocation before it opens is told as "session ended" instead.
+	waitSessionSocket(t, f.node.URL())
 	start := time.Now()
 	if err := f.phone.RevokeSession(ctx, sessions[0].ID); err != nil {
 		t.Fatal(err)

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -197,6 +200,27 @@ func waitView(t *testing.T, c *Controller, state string, ok func(View) bool) Vie
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the view is %q (%q), want %q", v.State, v.Message, state)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitSessionSocket waits until the server at base reports a session
+// WebSocket open (its qrlogin_sockets_open metric).
+func waitSessionSocket(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(base + "/metrics")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), `qrlogin_sockets_open{kind="session_ws"} 1`) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no session socket open after 10 s (%v)", err)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

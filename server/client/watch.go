@@ -30,6 +30,11 @@ const (
 	outageLimit = 30 * time.Second
 )
 
+// maxWait bounds one long-poll: the server holds it 25 s at most, so one
+// that has not been answered in 40 s went to a peer that vanished without
+// closing the connection, and is retried as a failure on the way.
+const maxWait = 40 * time.Second
+
 // Final reports whether Watch stops after delivering a state event with this
 // state: confirmed (the desktop redeems next) and the ends of the ticket,
 // denied, expired, cancelled and redeemed.
@@ -122,10 +127,10 @@ func (w *watcher) longPoll(ctx context.Context) error {
 		}
 		if err != nil && w.state != "" && transient(err) { // heard from before: a blip
 			if failingSince.IsZero() {
-				failingSince = start
+				failingSince = time.Now() // a failure may come late in a long hold
 			}
-			if time.Since(failingSince) < w.outage {
-				if err := sleep(ctx, retry); err != nil {
+			if left := w.outage - time.Since(failingSince); left > 0 {
+				if err := sleep(ctx, min(retry, left)); err != nil {
 					return err
 				}
 				retry = min(2*retry, maxRetry)
@@ -164,6 +169,8 @@ func (w *watcher) wait(ctx context.Context) (api.TicketEvent, error) {
 	if w.state != "" {
 		path += "?" + url.Values{"after": {w.state}, "qr": {w.qr}}.Encode()
 	}
+	ctx, cancel := context.WithTimeout(ctx, maxWait)
+	defer cancel()
 	var ans api.TicketEvent
 	err := w.c.do(ctx, call{method: http.MethodGet, path: path, bearer: w.secret, out: &ans})
 	return ans, err

@@ -95,6 +95,16 @@ func (f *fakeTicket) start(t *testing.T) *httptest.Server {
 		case "502": // a balancer whose node went away
 			http.Error(w, "Bad Gateway", http.StatusBadGateway)
 			return
+		case "late-cut": // the node dies while it answers a long-poll it held
+			time.Sleep(400 * time.Millisecond)
+			conn, bw, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				// Half an answer: net/http does not retry it by itself.
+				bw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+				bw.Flush()
+				conn.Close()
+			}
+			return
 		case "reset": // the connection breaks mid-request
 			conn, _, err := http.NewResponseController(w).Hijack()
 			if err == nil {
@@ -258,6 +268,19 @@ func TestWatchLongPollGivesUpAfterOutage(t *testing.T) {
 	err := w.longPoll(context.Background())
 	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, server.ErrInternal) {
 		t.Fatalf("longPoll = %v, want ErrUnavailable wrapping internal", err)
+	}
+}
+
+// The outage budget runs from the failure, not from the request: a node
+// that dies late in a long hold still leaves the whole budget for retries.
+func TestWatchOutageCountsFromTheFailure(t *testing.T) {
+	f := &fakeTicket{answers: []string{pendingAns, "late-cut", confirmAns}}
+	srv := f.start(t)
+	var got []api.TicketEvent
+	err := New(srv.URL, WithLongPoll(), WithOutageLimit(300*time.Millisecond)).Watch(context.Background(), testRef, testSecret,
+		func(ev api.TicketEvent) { got = append(got, ev) })
+	if err != nil || len(got) != 2 || got[1].State != api.StateConfirmed {
+		t.Fatalf("Watch = %+v, %v; want pending then confirmed after one retry", got, err)
 	}
 }
 

@@ -107,11 +107,14 @@ type Store interface {
 	// RevokeFamily revokes every token of a family.
 	RevokeFamily(ctx context.Context, familyID string, at time.Time) error
 
-	// PurgeExpired removes the authorization codes and the tokens (access
-	// and refresh, used, revoked or not) that expired before t, and returns
-	// how many. They are refused anyway; once removed, a replay of one is
-	// refused as unknown rather than as a replay.
-	PurgeExpired(ctx context.Context, t time.Time) (int, error)
+	// PurgeExpired removes, in one transaction, up to limit authorization
+	// codes and up to limit tokens that expired before t and that replay
+	// detection no longer needs, and returns how many it removed. Unused
+	// codes, access tokens and unrevoked refresh tokens go once expired; a
+	// used code or a revoked (rotated) refresh token stays while its family
+	// has a live token (unrevoked, expiring at or after t), because
+	// presenting it again must revoke that family.
+	PurgeExpired(ctx context.Context, t time.Time, limit int) (int, error)
 
 	// SigningKey returns the ID-token signing key (PEM), storing the one that
 	// create makes if there is none yet; racing callers get the same key.

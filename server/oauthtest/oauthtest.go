@@ -577,44 +577,80 @@ func testUseCode(t *testing.T, s OAuthAndCoreStore) {
 	}
 }
 
-// PurgeExpired removes exactly the codes and tokens expired before its
-// time, used, revoked or not, and counts them.
+// PurgeExpired removes expired codes and tokens, but keeps a used code or
+// a rotated refresh token while its family has a live token, since
+// presenting it again must revoke that family; it removes at most limit of
+// each in one call, and counts what it removed.
 func testPurgeExpired(t *testing.T, s OAuthAndCoreStore) {
 	seed(t, s, nil, confidential("c1", t0))
-	early, late := code("k1", "c1", "f1"), code("k2", "c1", "f1") // expire at t0+1m and t0+10m
-	late.ExpiresAt = t0.Add(10 * time.Minute)
-	must(t, "CreateCode", s.CreateCode(ctx, early))
-	must(t, "CreateCode", s.CreateCode(ctx, late))
-	_, _, err := s.UseCode(ctx, h("k1"), t0.Add(time.Second))
-	must(t, "UseCode", err)
-	a1, r1 := token("a1", oauth.KindAccess, "c1", "f1"), token("r1", oauth.KindRefresh, "c1", "f1") // a1 expires at t0+1h
-	r1.ExpiresAt = t0.Add(30 * 24 * time.Hour)
-	old := token("r0", oauth.KindRefresh, "c1", "f1")
-	old.ExpiresAt, old.RevokedAt = t0.Add(30*time.Minute), t0.Add(time.Second) // rotated away
-	must(t, "CreateTokens", s.CreateTokens(ctx, a1, r1, old))
-
-	codeGone := func(name string, gone bool) {
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	newCode := func(name, family string, expires time.Duration, used bool) {
 		t.Helper()
-		_, _, err := s.UseCode(ctx, h(name), t0)
-		if gone != errors.Is(err, server.ErrNotFound) {
-			t.Errorf("code %s: UseCode = %v, want gone %v", name, err, gone)
+		c := code(name, "c1", family)
+		c.ExpiresAt = at(expires)
+		must(t, "CreateCode", s.CreateCode(ctx, c))
+		if used {
+			_, _, err := s.UseCode(ctx, h(name), at(time.Second))
+			must(t, "UseCode", err)
 		}
 	}
-	for _, step := range []struct {
-		at   time.Time
-		want int
-	}{{t0, 0}, {t0.Add(time.Minute), 0}, {t0.Add(5 * time.Minute), 1}, {t0.Add(2 * time.Hour), 3}, {t0.Add(2 * time.Hour), 0}} {
-		n, err := s.PurgeExpired(ctx, step.at)
+	newToken := func(name, kind, family string, expires time.Duration, revoked bool) {
+		t.Helper()
+		k := token(name, kind, "c1", family)
+		k.ExpiresAt = at(expires)
+		if revoked {
+			k.RevokedAt = at(time.Second)
+		}
+		must(t, "CreateTokens", s.CreateTokens(ctx, k))
+	}
+	// f1: a login whose refresh token was rotated once and is still live.
+	newCode("k1", "f1", time.Minute, true)
+	newToken("a1", oauth.KindAccess, "f1", time.Hour, false)
+	newToken("r0", oauth.KindRefresh, "f1", 30*time.Minute, true)
+	newToken("r1", oauth.KindRefresh, "f1", 30*24*time.Hour, false)
+	// f2: a code never exchanged.
+	newCode("k2", "f2", 10*time.Minute, false)
+	// f3: a login whose refresh token was revoked; its access token lives an hour.
+	newCode("k3", "f3", time.Minute, true)
+	newToken("a3", oauth.KindAccess, "f3", time.Hour, false)
+	newToken("r3", oauth.KindRefresh, "f3", 3*time.Hour, true)
+
+	purge := func(when time.Duration, limit, want int) {
+		t.Helper()
+		n, err := s.PurgeExpired(ctx, at(when), limit)
 		must(t, "PurgeExpired", err)
-		if n != step.want {
-			t.Errorf("PurgeExpired(t0+%v) = %d, want %d", step.at.Sub(t0), n, step.want)
+		if n != want {
+			t.Errorf("PurgeExpired(t0+%v, %d) = %d, want %d", when, limit, n, want)
 		}
 	}
-	codeGone("k1", true)
-	codeGone("k2", true)
-	tokenGone(t, s, "a1")
-	tokenGone(t, s, "r0")
-	same(t, "the live refresh token", getToken(t, s, "r1"), r1)
+	purge(0, 1000, 0)
+	purge(5*time.Minute, 1000, 0)  // k1 and k3 expired, but used with live families
+	purge(20*time.Minute, 1000, 1) // k2: unused
+	purge(2*time.Hour, 1000, 3)    // a1 and a3; k3, whose family has no live token left (r0 stays: f1 has r1)
+	purge(4*time.Hour, 1000, 1)    // r3
+	purge(4*time.Hour, 1000, 0)
+
+	for _, name := range []string{"k2", "k3"} {
+		if _, _, err := s.UseCode(ctx, h(name), t0); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("code %s: UseCode = %v, want it purged", name, err)
+		}
+	}
+	if _, first, err := s.UseCode(ctx, h("k1"), t0); err != nil || first {
+		t.Errorf("used code k1 of a live family: UseCode = first %v, %v; want it kept, used", first, err)
+	}
+	for _, name := range []string{"a1", "a3", "r3"} {
+		tokenGone(t, s, name)
+	}
+	revokedAt(t, s, "r0", at(time.Second)) // kept: replaying it must revoke f1
+	getToken(t, s, "r1")
+
+	// A backlog goes limit by limit.
+	for i := range 5 {
+		newCode(fmt.Sprintf("b%d", i), "f9", time.Minute, false)
+	}
+	for _, want := range []int{2, 2, 1, 0} {
+		purge(5*time.Hour, 2, want)
+	}
 }
 
 // Of racing uses of one code exactly one is first, and every other sees

@@ -33,17 +33,11 @@ const maxPayload = 7900
 // maxGroup bounds how many notices one round trip carries.
 const maxGroup = 512
 
-// envelope is one NOTIFY payload: the sending node, so that a node skips
-// its own, and its notices in the order they were handed to Notify. The
-// node comes first: a node recognizes its own payloads by their prefix,
-// without decoding them.
+// envelope is one NOTIFY payload, {"n":NODE,"ms":[NOTICE,...]}: the
+// sending node, so that a node skips its own, and its notices in the order
+// they were handed to Notify. The node comes first: a node recognizes its
+// own payloads by their prefix, without decoding them. Bus.pack writes it.
 type envelope struct {
-	Node string            `json:"n"`
-	Ns   []json.RawMessage `json:"ms"`
-}
-
-// received is an envelope as a listener decodes it, in one pass.
-type received struct {
 	Node string           `json:"n"`
 	Ns   []service.Notice `json:"ms"`
 }
@@ -78,7 +72,8 @@ func New(pool *pgxpool.Pool, log *slog.Logger) *Bus {
 // Notify implements service.Bus: it returns once n is in PostgreSQL's
 // notification queue (or failed to get there), so that the notices of one
 // caller, and of callers that wait for each other's answers, reach the
-// other nodes in the order they were sent.
+// other nodes in the order they were sent. If ctx ends first, Notify
+// returns ctx's error, and n may still be sent.
 func (b *Bus) Notify(ctx context.Context, n service.Notice) error {
 	r := request{n: n, done: make(chan error, 1)}
 	select {
@@ -144,66 +139,70 @@ func (b *Bus) send(ctx context.Context) {
 				break more
 			}
 		}
-		err := b.flush(ctx, group)
-		for _, r := range group {
-			r.done <- err
+		payloads, errs := b.pack(group)
+		err := b.flush(ctx, payloads)
+		for i, r := range group {
+			if errs[i] != nil {
+				r.done <- errs[i]
+			} else {
+				r.done <- err
+			}
 		}
 	}
 }
 
-// flush sends group in order, as payloads of at most maxPayload bytes, in
-// one round trip and one transaction: all of it is queued, or none.
-func (b *Bus) flush(ctx context.Context, group []request) error {
-	payloads, err := b.pack(group)
-	if err != nil {
-		return err
+// flush sends payloads in order, in one round trip and one transaction:
+// all of them are queued, or none.
+func (b *Bus) flush(ctx context.Context, payloads []string) error {
+	if len(payloads) == 0 {
+		return nil
 	}
 	// One statement is one transaction: its NOTIFYs are queued together,
 	// in the array's order.
-	_, err = b.pool.Exec(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, Channel, payloads)
+	_, err := b.pool.Exec(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, Channel, payloads)
 	if err != nil {
 		return fmt.Errorf("pgbus: notify: %w", err)
 	}
 	return nil
 }
 
-// pack encodes group as envelopes of at most maxPayload bytes each.
-func (b *Bus) pack(group []request) ([]string, error) {
-	head := len(`{"n":"","ms":[]}`) + len(b.node)
-	var out []string
-	var cur []json.RawMessage
-	size := head
-	emit := func() error {
-		p, err := json.Marshal(envelope{Node: b.node, Ns: cur})
-		if err != nil {
-			return err
+// pack encodes the notices of group, in order, as envelopes of at most
+// maxPayload bytes each. A notice that cannot be sent (too large for any
+// payload) is left out, with its error at its index in errs; the others
+// go.
+func (b *Bus) pack(group []request) (payloads []string, errs []error) {
+	errs = make([]error, len(group))
+	var cur strings.Builder
+	emit := func() {
+		if cur.Len() > 0 {
+			cur.WriteString("]}")
+			payloads = append(payloads, cur.String())
+			cur.Reset()
 		}
-		out = append(out, string(p))
-		cur, size = nil, head
-		return nil
 	}
-	for _, r := range group {
+	for i, r := range group {
 		m, err := json.Marshal(r.n)
 		if err != nil {
-			return nil, err
+			errs[i] = fmt.Errorf("pgbus: encoding a %q notice: %w", r.n.Kind, err)
+			continue
 		}
-		if head+len(m) > maxPayload {
-			return nil, fmt.Errorf("pgbus: a %q notice of %d bytes does not fit in a NOTIFY", r.n.Kind, len(m))
+		if len(b.own)+len(`"ms":[]}`)+len(m) > maxPayload {
+			errs[i] = fmt.Errorf("pgbus: a %q notice of %d bytes does not fit in a NOTIFY", r.n.Kind, len(m))
+			continue
 		}
-		if len(cur) > 0 && size+1+len(m) > maxPayload {
-			if err := emit(); err != nil {
-				return nil, err
-			}
+		if cur.Len() > 0 && cur.Len()+1+len(m)+len("]}") > maxPayload {
+			emit()
 		}
-		cur = append(cur, m)
-		size += len(m) + 1
+		if cur.Len() == 0 {
+			cur.WriteString(b.own) // {"n":"<node>",
+			cur.WriteString(`"ms":[`)
+		} else {
+			cur.WriteByte(',')
+		}
+		cur.Write(m)
 	}
-	if len(cur) > 0 {
-		if err := emit(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	emit()
+	return payloads, errs
 }
 
 func (b *Bus) listen(ctx context.Context, deliver func(context.Context, service.Notice), ready *chan<- struct{}) error {
@@ -236,7 +235,7 @@ func (b *Bus) listen(ctx context.Context, deliver func(context.Context, service.
 		if strings.HasPrefix(n.Payload, b.own) {
 			continue
 		}
-		var e received
+		var e envelope
 		if err := json.Unmarshal([]byte(n.Payload), &e); err != nil {
 			b.log.Error("pgbus: malformed notification", "err", err)
 			continue

@@ -333,10 +333,13 @@ func (db *DB) SigningKey(ctx context.Context, create func() ([]byte, error)) ([]
 
 // PurgeExpired implements oauth.Store: one statement, and so one
 // transaction.
-func (db *DB) PurgeExpired(ctx context.Context, t time.Time) (int, error) {
+func (db *DB) PurgeExpired(ctx context.Context, t time.Time, limit int) (int, error) {
+	const live = `SELECT 1 FROM oauth_tokens l WHERE l.family_id = %s.family_id AND l.expires_at >= $1 AND l.revoked_at IS NULL`
 	var n int
-	err := db.pool.QueryRow(ctx, `WITH c AS (DELETE FROM oauth_codes WHERE expires_at < $1 RETURNING 1),
-		k AS (DELETE FROM oauth_tokens WHERE expires_at < $1 RETURNING 1)
-		SELECT (SELECT count(*) FROM c) + (SELECT count(*) FROM k)`, at(t)).Scan(&n)
+	err := db.pool.QueryRow(ctx, `WITH c AS (DELETE FROM oauth_codes WHERE hash IN (SELECT c.hash FROM oauth_codes c WHERE c.expires_at < $1
+				AND (c.used_at IS NULL OR NOT EXISTS (`+fmt.Sprintf(live, "c")+`)) LIMIT $2) RETURNING 1),
+			k AS (DELETE FROM oauth_tokens WHERE hash IN (SELECT k.hash FROM oauth_tokens k WHERE k.expires_at < $1
+				AND (k.kind <> $3 OR k.revoked_at IS NULL OR NOT EXISTS (`+fmt.Sprintf(live, "k")+`)) LIMIT $2) RETURNING 1)
+		SELECT (SELECT count(*) FROM c) + (SELECT count(*) FROM k)`, at(t), limit, oauth.KindRefresh).Scan(&n)
 	return n, wrap(err, "token")
 }

@@ -194,7 +194,8 @@ func (r *rotator) take() (batch []*watch, wait time.Duration, ok bool) {
 // rotated it); the ref lives TicketTTL but not past RotateUntil, and the old
 // one is retired. It tells the watchers of those rotated, expires those past
 // their deadline, and queues the next slot of those still pending. A batch
-// that fails is logged and tried again at the next slot.
+// that fails is logged and tried again at the next slot, and not within a
+// second (or RotateEvery, if shorter).
 func (r *rotator) rotate(batch []*watch) {
 	s := r.s
 	now := s.cfg.Now().UTC()
@@ -246,8 +247,22 @@ func (r *rotator) rotate(batch []*watch) {
 			continue
 		}
 		w.slot = r.nextSlot(w, next)
+		if err != nil {
+			// Not sooner than a moment from now: the next slot of a ticket
+			// past its RotateUntil is behind us, and a store that is down
+			// would be asked again and again.
+			w.slot = later(w.slot, next.Add(min(s.cfg.RotateEvery, time.Second)))
+		}
 		heap.Push(&r.due, w)
 	}
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // close stops the flusher, waiting for a batch in flight, and forgets every

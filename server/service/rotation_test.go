@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -344,5 +345,50 @@ func TestRotationNotifiesOtherNodesTogether(t *testing.T) {
 		bus.mu.Lock()
 		defer bus.mu.Unlock()
 		t.Fatalf("%d notices of rotations were waiting for the bus together, want %d", bus.waiting, n)
+	}
+}
+
+// failingStore fails every RotateTickets, and counts the calls.
+type failingStore struct {
+	server.Store
+	mu    sync.Mutex
+	calls int
+}
+
+func (f *failingStore) RotateTickets(context.Context, []server.Rotation, time.Time) ([]server.RotationResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	return nil, errors.New("the database is down")
+}
+
+func (f *failingStore) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// A store that fails is asked again later, not again and again, even for
+// a ticket whose last slot (its RotateUntil) is behind.
+func TestRotationBacksOffWhenTheStoreFails(t *testing.T) {
+	store := &failingStore{Store: openSQLite(t)}
+	clk := &clock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := newRotating(t, store, clk)
+	tk, _, err := s.NewTicket(context.Background(), server.Desktop{Name: "PC"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Watch(tk)()
+	clk.Add(2 * time.Hour) // past RotateUntil (an hour)
+	deadline := time.Now().Add(5 * time.Second)
+	for store.count() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no rotation was tried")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // the clock stands still: nothing is due again
+	if n := store.count(); n != 1 {
+		t.Errorf("RotateTickets was called %d times while nothing was due again, want 1", n)
 	}
 }

@@ -252,12 +252,19 @@ func (db *DB) SigningKey(ctx context.Context, create func() ([]byte, error)) ([]
 	return pem, nil
 }
 
-// PurgeExpired implements oauth.Store, in one transaction.
-func (db *DB) PurgeExpired(ctx context.Context, t time.Time) (int, error) {
+// PurgeExpired implements oauth.Store.
+func (db *DB) PurgeExpired(ctx context.Context, t time.Time, limit int) (int, error) {
+	const live = `SELECT 1 FROM oauth_tokens l WHERE l.family_id = %s.family_id AND l.expires_at >= ?1 AND l.revoked_at = 0`
+	queries := []string{
+		`DELETE FROM oauth_codes WHERE rowid IN (SELECT c.rowid FROM oauth_codes c WHERE c.expires_at < ?1
+			AND (c.used_at = 0 OR NOT EXISTS (` + fmt.Sprintf(live, "c") + `)) LIMIT ?2)`,
+		`DELETE FROM oauth_tokens WHERE rowid IN (SELECT k.rowid FROM oauth_tokens k WHERE k.expires_at < ?1
+			AND (k.kind <> ?3 OR k.revoked_at = 0 OR NOT EXISTS (` + fmt.Sprintf(live, "k") + `)) LIMIT ?2)`,
+	}
 	n := 0
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		for _, q := range []string{`DELETE FROM oauth_codes WHERE expires_at < ?`, `DELETE FROM oauth_tokens WHERE expires_at < ?`} {
-			res, err := tx.ExecContext(ctx, q, nanos(t))
+		for _, q := range queries {
+			res, err := tx.ExecContext(ctx, q, nanos(t), limit, oauth.KindRefresh)
 			if err != nil {
 				return err
 			}

@@ -167,11 +167,15 @@ func TestSmoke(t *testing.T) {
 	for name, v := range map[string]*float64{
 		"server_peak_rss_mib": rep.ServerPeakRSSMiB, "server_rss_mib": rep.ServerRSSMiB,
 		"server_cpu_s": rep.ServerCPUSeconds, "server_cpu_percent": rep.ServerCPUPercent,
-		"idle_cpu_percent": rep.IdleCPUPercent,
 	} {
 		if v == nil || *v <= 0 {
 			t.Errorf("%s missing or not > 0", name)
 		}
+	}
+	// 50 idle sockets for 1.5 s may well take less than one 10 ms clock
+	// tick of CPU: 0 is a measurement.
+	if v := rep.IdleCPUPercent; v == nil || *v < 0 {
+		t.Errorf("idle_cpu_percent missing or negative")
 	}
 }
 

@@ -3,7 +3,10 @@ package provider
 import (
 	"context"
 	"errors"
+	"net/url"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,37 +16,66 @@ import (
 	"qrlogin/server/sqlite"
 )
 
-// Run removes what has expired at once, and leaves what has not.
-func TestRunPurgesExpired(t *testing.T) {
+// clock is a Config.Now that moves only when told.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// newPurgeFixture returns a provider on a fresh SQLite file with account u1
+// and public app c1, on clock clk.
+func newPurgeFixture(t *testing.T, clk *clock) (*Provider, *sqlite.DB) {
+	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "q.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	svc, err := service.New(db, service.Config{BaseURL: "http://127.0.0.1:1"})
+	t.Cleanup(func() { db.Close() })
+	svc, err := service.New(db, service.Config{BaseURL: "http://127.0.0.1:1", Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer svc.Close()
+	t.Cleanup(svc.Close)
 	p, err := New(ctx, db, svc, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
+	now := clk.Now()
+	if err := db.CreateUser(ctx, server.User{ID: "u1", Username: "alice", DisplayName: "Alice", CreatedAt: now}); err != nil {
+		t.Fatal(err)
 	}
-	must(db.CreateUser(ctx, server.User{ID: "u1", Username: "alice", DisplayName: "Alice", CreatedAt: now}))
-	must(db.CreateClient(ctx, oauth.Client{ID: "c1", Name: "App", RedirectURIs: []string{"https://app.example/cb"}, Public: true, CreatedAt: now}))
+	if err := db.CreateClient(ctx, oauth.Client{ID: "c1", Name: "App", RedirectURIs: []string{"https://app.example/cb"}, Public: true, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	return p, db
+}
+
+// Run removes what has expired at once, and leaves what has not.
+func TestRunPurgesExpired(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Now().UTC()}
+	p, db := newPurgeFixture(t, clk)
+	now := clk.Now()
 	tok := func(name string, expires time.Time) oauth.Token {
 		return oauth.Token{Hash: server.HashToken(name), Kind: oauth.KindAccess, ClientID: "c1", UserID: "u1",
 			Scope: "openid", FamilyID: "f1", AuthTime: now, ExpiresAt: expires, CreatedAt: now}
 	}
-	must(db.CreateTokens(ctx, tok("old", now.Add(-time.Minute)), tok("live", now.Add(time.Hour))))
+	if err := db.CreateTokens(ctx, tok("old", now.Add(-time.Minute)), tok("live", now.Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
 
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -61,5 +93,50 @@ func TestRunPurgesExpired(t *testing.T) {
 	}
 	if _, err := db.TokenByHash(ctx, server.HashToken("live")); err != nil {
 		t.Fatalf("the live token: %v", err)
+	}
+}
+
+// The purge keeps what replay detection needs (SECURITY-CHECKLIST 15): a
+// code replayed after it expired and after a purge still revokes the
+// tokens issued from its first use, and so does a rotated refresh token.
+func TestReplayAfterPurgeStillRevokes(t *testing.T) {
+	ctx := context.Background()
+	for _, replay := range []string{"code", "refresh token"} {
+		t.Run(replay, func(t *testing.T) {
+			clk := &clock{t: time.Now().UTC()}
+			p, db := newPurgeFixture(t, clk)
+			verifier := strings.Repeat("v", 50)
+			if err := db.CreateCode(ctx, oauth.Code{Hash: server.HashToken("code1"), ClientID: "c1", UserID: "u1", RedirectURI: "https://app.example/cb",
+				Scope: "openid profile", CodeChallenge: s256(verifier), FamilyID: "fam1", AuthTime: clk.Now(), ExpiresAt: clk.Now().Add(time.Minute)}); err != nil {
+				t.Fatal(err)
+			}
+			cc := ClientCredentials{ID: "c1"}
+			exchange := url.Values{"grant_type": {"authorization_code"}, "code": {"code1"}, "redirect_uri": {"https://app.example/cb"}, "code_verifier": {verifier}}
+			first, err := p.Token(ctx, exchange, cc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, live := exchange, first
+			if replay == "refresh token" {
+				clk.Add(time.Hour)
+				refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {first.RefreshToken}}
+				if live, err = p.Token(ctx, refresh, cc); err != nil {
+					t.Fatal(err)
+				}
+				again = refresh
+				// The rotated-away refresh token expires (30 days after it
+				// was issued); the one that replaced it does not yet.
+				clk.Add(30*24*time.Hour - 30*time.Minute)
+			} else {
+				clk.Add(2 * time.Hour) // the code has expired; the refresh token lives on
+			}
+			p.purge(ctx)
+			if _, err := p.Token(ctx, again, cc); err == nil {
+				t.Fatalf("the replayed %s was accepted", replay)
+			}
+			if _, err := p.Token(ctx, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {live.RefreshToken}}, cc); err == nil {
+				t.Errorf("after the replayed %s, the family's live refresh token still works", replay)
+			}
+		})
 	}
 }
