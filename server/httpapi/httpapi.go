@@ -44,6 +44,9 @@ type Config struct {
 	AuthTimeout time.Duration
 	Logger      *slog.Logger
 	Metrics     *metrics.Metrics
+	// MetricsElsewhere leaves GET /metrics out of this handler: it is
+	// served on another, private listener (node.Config.MetricsAddr).
+	MetricsElsewhere bool
 	// TrustedProxies are the load balancers whose X-Forwarded-For names the
 	// client: from them, the client's address is the rightmost one in that
 	// header that is not itself a trusted proxy. From anywhere else the
@@ -104,7 +107,9 @@ func New(svc *service.Service, cfg Config) *Handler {
 func (h *Handler) routes() {
 	m := h.mux
 	m.HandleFunc("GET "+api.PathHealth, h.health)
-	m.Handle("GET "+api.PathMetrics, h.metrics.Handler())
+	if !h.cfg.MetricsElsewhere {
+		m.Handle("GET "+api.PathMetrics, h.metrics.Handler())
+	}
 
 	m.HandleFunc("POST "+api.PathAccounts, h.register)
 	m.HandleFunc("POST "+api.PathMobileLogin, h.mobileLogin)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"qrlogin/server"
+	"qrlogin/server/api"
 	"qrlogin/server/httpapi"
 	"qrlogin/server/metrics"
 	"qrlogin/server/oauth"
@@ -65,13 +66,21 @@ type Config struct {
 	// TrustedProxies are the addresses or CIDR ranges of load balancers
 	// whose X-Forwarded-For names the client.
 	TrustedProxies []string
+	// MetricsAddr, if set, is a second listen address that serves
+	// GET /metrics (plain HTTP, meant for a private network or loopback),
+	// and the public listener then does not serve it. Empty serves
+	// /metrics with the rest.
+	MetricsAddr string
 }
 
 // Node is a running server.
 type Node struct {
-	url   string
-	ln    net.Listener
-	srv   *http.Server
+	url string
+	ln  net.Listener
+	srv *http.Server
+	// msrv serves /metrics on MetricsAddr (nil without one).
+	msrv  *http.Server
+	mln   net.Listener
 	svc   *service.Service
 	h     *httpapi.Handler
 	store server.Store
@@ -238,6 +247,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		OAuth: op, Pages: cfg.Pages, TrustedProxies: proxies,
 		AllowedOrigins: cfg.AllowedOrigins, HSTS: useTLS || bu.Scheme == "https",
 		NoLimits: cfg.NoRateLimits, PingEvery: cfg.PingEvery, Logger: log, Metrics: m,
+		MetricsElsewhere: cfg.MetricsAddr != "",
 	})
 	n := &Node{
 		url: base, ln: ln, svc: svc, h: h, store: store, stopBus: stopBus, stopPurge: stopPurge, log: log, done: make(chan error, 1),
@@ -249,6 +259,24 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 			TLSConfig:         tlsCfg,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		},
+	}
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			stopPurge()
+			stopBus()
+			svc.Close()
+			store.Close()
+			ln.Close()
+			return nil, fmt.Errorf("metrics listener: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET "+api.PathMetrics, m.Handler())
+		n.mln = mln
+		n.msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+		go n.msrv.Serve(mln)
+		log.Info("metrics", "url", "http://"+mln.Addr().String()+api.PathMetrics)
 	}
 	svc.Run()
 	go func() {
@@ -313,6 +341,15 @@ func (n *Node) Store() server.Store { return n.store }
 // URL returns the server's public base URL.
 func (n *Node) URL() string { return n.url }
 
+// MetricsAddr returns the address of the metrics listener, or nil when
+// /metrics is served with the rest.
+func (n *Node) MetricsAddr() net.Addr {
+	if n.mln == nil {
+		return nil
+	}
+	return n.mln.Addr()
+}
+
 // Addr returns the address the server listens on.
 func (n *Node) Addr() net.Addr { return n.ln.Addr() }
 
@@ -325,6 +362,9 @@ func (n *Node) Done() <-chan error { return n.done }
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.svc.Close()
 	err := n.srv.Shutdown(ctx)
+	if n.msrv != nil {
+		err = errors.Join(err, n.msrv.Shutdown(ctx))
+	}
 	err = errors.Join(err, n.h.Drain(ctx))
 	n.stopPurge()
 	n.stopBus()

@@ -49,6 +49,7 @@ func run(args []string, stderr io.Writer) int {
 		codeTTL    = fs.Duration("code-ttl", time.Minute, "life of an OAuth authorization code (at most 10m)")
 		devPoll    = fs.Duration("device-interval", 5*time.Second, "how often a device-grant client may poll the token endpoint")
 		proxies    = fs.String("trusted-proxies", "", "comma-separated `addresses or CIDRs` of load balancers whose X-Forwarded-For names the client")
+		metricsAt  = fs.String("metrics-addr", "", "serve /metrics on this separate `address` (such as 127.0.0.1:9090) instead of on -addr")
 		noLimits   = fs.Bool("no-rate-limits", false, "turn rate limits off (load tests on loopback only)")
 		pingEvery  = fs.Duration("ping-every", 30*time.Second, "WebSocket ping interval; a peer silent for half of it is dropped")
 		logLevel   = fs.String("log-level", "info", "log `level`: debug, info, warn or error")
@@ -95,7 +96,7 @@ func run(args []string, stderr io.Writer) int {
 		TicketTTL: *ttl, RotateEvery: *rotEvery, RotateMax: *rotMax, Match: service.MatchPolicy(*match),
 		ClosedRegistration: !*openReg, AllowedOrigins: allowed, TLSCert: *tlsCert, TLSKey: *tlsKey,
 		NoRateLimits: *noLimits, PingEvery: *pingEvery, Logger: log, TrustedProxies: trusted,
-		CodeTTL: *codeTTL, DeviceInterval: *devPoll, Pages: web.Pages{},
+		CodeTTL: *codeTTL, DeviceInterval: *devPoll, Pages: web.Pages{}, MetricsAddr: *metricsAt,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "qrlogin-server:", err)
