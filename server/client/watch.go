@@ -62,8 +62,8 @@ func Final(state string) bool {
 // the *server.Error of a refusal (a wrong poll secret: not_found or
 // unauthorized; a forgotten ticket: expired), or the transport's error when
 // the server cannot be reached: at once if it never was, else once it stays
-// away longer than the outage limit (see WithOutageLimit). fn should return quickly: while it runs,
-// Watch does not read.
+// away longer than the outage limit (see WithOutageLimit). fn should return
+// quickly: while it runs, Watch does not read.
 func (c *Client) Watch(ctx context.Context, ref, pollSecret string, fn func(api.TicketEvent)) error {
 	w := &watcher{c: c, ref: ref, secret: pollSecret, fn: fn, qr: ref, outage: c.outage}
 	if !c.longPollOnly {
