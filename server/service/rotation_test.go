@@ -13,6 +13,7 @@ import (
 	"qrlogin/server"
 	"qrlogin/server/api"
 	"qrlogin/server/hub"
+	"qrlogin/server/internal/testclock"
 	"qrlogin/server/sqlite"
 )
 
@@ -20,22 +21,7 @@ import (
 // real time until the slot it computed from it, and rotates what is due by
 // it: with the clock standing still nothing rotates, and a step past a slot
 // rotates, within one RotateEvery of real time, everything due by then.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = testclock.Clock
 
 // batchStore records the size of each RotateTickets call, once it returns.
 type batchStore struct {
@@ -138,7 +124,7 @@ func waitWatched(t *testing.T, s *Service, n int) {
 func TestRotationBatchesDueTickets(t *testing.T) {
 	ctx := context.Background()
 	store := &batchStore{Store: openSQLite(t)}
-	clk := &clock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := newRotating(t, store, clk)
 	if _, err := s.Register(ctx, api.RegisterRequest{Username: "alice", Password: "password1"}); err != nil {
 		t.Fatal(err)
@@ -234,7 +220,7 @@ func TestRotationBatchesDueTickets(t *testing.T) {
 func TestRotationTwoNodesRotateOnce(t *testing.T) {
 	ctx := context.Background()
 	db := openSQLite(t)
-	clk := &clock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	stores := []*batchStore{{Store: db}, {Store: db}}
 	nodes := []*Service{newRotating(t, stores[0], clk), newRotating(t, stores[1], clk)}
 	const n = 20
@@ -326,7 +312,7 @@ func (b *barrierBus) Notify(ctx context.Context, n Notice) error {
 // after the round trip of the one before.
 func TestRotationNotifiesOtherNodesTogether(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := newRotating(t, openSQLite(t), clk)
 	const n = 5
 	bus := &barrierBus{n: n, all: make(chan struct{})}
@@ -372,7 +358,7 @@ func (f *failingStore) count() int {
 // a ticket whose last slot (its RotateUntil) is behind.
 func TestRotationBacksOffWhenTheStoreFails(t *testing.T) {
 	store := &failingStore{Store: openSQLite(t)}
-	clk := &clock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := newRotating(t, store, clk)
 	tk, _, err := s.NewTicket(context.Background(), server.Desktop{Name: "PC"}, 0)
 	if err != nil {

@@ -6,37 +6,19 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"qrlogin/server"
+	"qrlogin/server/internal/testclock"
 	"qrlogin/server/oauth"
 	"qrlogin/server/service"
 	"qrlogin/server/sqlite"
 )
 
-// clock is a Config.Now that moves only when told.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // newPurgeFixture returns a provider on a fresh SQLite file with account u1
 // and public app c1, on clock clk.
-func newPurgeFixture(t *testing.T, clk *clock) (*Provider, *sqlite.DB) {
+func newPurgeFixture(t *testing.T, clk *testclock.Clock) (*Provider, *sqlite.DB) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "q.db"))
@@ -66,7 +48,7 @@ func newPurgeFixture(t *testing.T, clk *clock) (*Provider, *sqlite.DB) {
 // Run removes what has expired at once, and leaves what has not.
 func TestRunPurgesExpired(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: time.Now().UTC()}
+	clk := testclock.New(time.Now().UTC())
 	p, db := newPurgeFixture(t, clk)
 	now := clk.Now()
 	tok := func(name string, expires time.Time) oauth.Token {
@@ -103,7 +85,7 @@ func TestReplayAfterPurgeStillRevokes(t *testing.T) {
 	ctx := context.Background()
 	for _, replay := range []string{"code", "refresh token"} {
 		t.Run(replay, func(t *testing.T) {
-			clk := &clock{t: time.Now().UTC()}
+			clk := testclock.New(time.Now().UTC())
 			p, db := newPurgeFixture(t, clk)
 			verifier := strings.Repeat("v", 50)
 			if err := db.CreateCode(ctx, oauth.Code{Hash: server.HashToken("code1"), ClientID: "c1", UserID: "u1", RedirectURI: "https://app.example/cb",
