@@ -275,11 +275,3 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 	h.writeError(w, r, server.Errorf(server.CodeNotFound, "no such endpoint: %s %s", r.Method, path.Clean("/"+r.URL.Path)))
 }
 
-func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
-	if err := h.svc.Store().Ping(r.Context()); err != nil {
-		h.log.Error("health: database unreachable", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, api.Health{Status: "database unreachable"})
-		return
-	}
-	writeJSON(w, http.StatusOK, api.Health{Status: "ok"})
-}

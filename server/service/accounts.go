@@ -103,64 +103,6 @@ func (s *Service) AuthDevice(ctx context.Context, token, clientID string) (serve
 	return d, err
 }
 
-// MobileLogout revokes the phone's token and every desktop session it
-// confirmed; each of those desktops and the account's other phones are told.
-func (s *Service) MobileLogout(ctx context.Context, d server.Device) error {
-	revoked, err := s.store.RevokeDevice(ctx, d.ID, s.cfg.Now().UTC())
-	if err != nil {
-		return err
-	}
-	for _, sess := range revoked {
-		s.announceRevoked(sess, d.ID)
-	}
-	s.log.Info("phone logged out", "user", d.UserID, "device", d.ID, "sessions_revoked", len(revoked))
-	return nil
-}
-
-// announceRevoked tells a session's desktop and the account's phones (but
-// except) that the session ended.
-func (s *Service) announceRevoked(sess server.Session, except string) {
-	s.publishRevoked(sess.ID)
-	as := apiSession(sess)
-	s.publishUser(sess.UserID, api.MobileEvent{Type: api.EventSessionRevoked, Session: &as}, except)
-}
-
-func apiSession(sess server.Session) api.Session {
-	return api.Session{
-		ID:         sess.ID,
-		Device:     api.DesktopDevice{Name: sess.Desktop.Name, OS: sess.Desktop.OS, App: sess.Desktop.App},
-		IP:         sess.Desktop.IP,
-		CreatedAt:  sess.CreatedAt,
-		LastSeenAt: sess.LastSeenAt,
-	}
-}
-
-// ListSessions lists the live desktop sessions of the device's account.
-func (s *Service) ListSessions(ctx context.Context, d server.Device) ([]api.Session, error) {
-	list, err := s.store.ListSessions(ctx, d.UserID, s.cfg.Now())
-	if err != nil {
-		return nil, err
-	}
-	out := make([]api.Session, 0, len(list))
-	for _, sess := range list {
-		out = append(out, apiSession(sess))
-	}
-	return out, nil
-}
-
-// RevokeSession ends one desktop session of the device's account (a remote
-// log-out); the desktop is told at once. Another account's session, or an
-// unknown one, is not_found.
-func (s *Service) RevokeSession(ctx context.Context, d server.Device, id string) error {
-	sess, err := s.store.RevokeSession(ctx, d.UserID, id, s.cfg.Now().UTC())
-	if err != nil {
-		return err
-	}
-	s.announceRevoked(sess, d.ID)
-	s.log.Info("session revoked by phone", "user", d.UserID, "session", sess.ID)
-	return nil
-}
-
 // AuthSession returns the live session whose token is token.
 func (s *Service) AuthSession(ctx context.Context, token string) (server.Session, error) {
 	if token == "" {
@@ -191,12 +133,3 @@ func (s *Service) Me(ctx context.Context, sess server.Session) (api.User, error)
 	return ownUser(u), nil
 }
 
-// Logout ends the desktop's own session; the account's phones are told.
-func (s *Service) Logout(ctx context.Context, sess server.Session) error {
-	sess, err := s.store.RevokeSession(ctx, sess.UserID, sess.ID, s.cfg.Now().UTC())
-	if err != nil {
-		return err
-	}
-	s.announceRevoked(sess, "")
-	return nil
-}
