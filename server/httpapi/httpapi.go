@@ -274,4 +274,3 @@ func bearer(r *http.Request) string {
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 	h.writeError(w, r, server.Errorf(server.CodeNotFound, "no such endpoint: %s %s", r.Method, path.Clean("/"+r.URL.Path)))
 }
-

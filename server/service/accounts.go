@@ -132,4 +132,3 @@ func (s *Service) Me(ctx context.Context, sess server.Session) (api.User, error)
 	}
 	return ownUser(u), nil
 }
-
