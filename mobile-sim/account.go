@@ -50,7 +50,7 @@ func cmdRegister(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "registered %s (%s) on %s\n", u.Username, u.DisplayName, srv)
+	fmt.Fprintf(e.stdout, "registered %s (%s) on %s\n", printable(u.Username), printable(u.DisplayName), printable(srv))
 	return nil
 }
 
@@ -89,7 +89,8 @@ func cmdLogin(e *env, args []string) error {
 	if err := p.Save(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "logged in as %s (%s) on %s, profile %q\n", resp.User.Username, resp.User.DisplayName, srv, f.profile)
+	fmt.Fprintf(e.stdout, "logged in as %s (%s) on %s, profile %q\n",
+		printable(resp.User.Username), printable(resp.User.DisplayName), printable(srv), f.profile)
 	return nil
 }
 

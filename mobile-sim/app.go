@@ -114,7 +114,8 @@ func exitCode(err error) int {
 var errHelp = errors.New("help requested")
 
 // exit prints err, if any, as "mobile-sim: CMD: message" and returns its
-// exit code. Server errors show the protocol's message and code, never more.
+// exit code. Server errors show the protocol's message and code, never more;
+// the message goes through printable, as it may quote a server or a QR code.
 func (e *env) exit(err error) int {
 	var q quietExit
 	switch {
@@ -123,7 +124,7 @@ func (e *env) exit(err error) int {
 	case errors.As(err, &q):
 		return int(q)
 	}
-	fmt.Fprintf(e.stderr, "mobile-sim: %s: %s\n", e.cmd, describe(err))
+	fmt.Fprintf(e.stderr, "mobile-sim: %s: %s\n", e.cmd, printable(describe(err)))
 	var ue *usageError
 	if errors.As(err, &ue) {
 		ue.printUsage(e.stderr)

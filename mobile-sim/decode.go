@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"image"
 )
@@ -54,16 +53,16 @@ func cmdDecode(e *env, args []string) error {
 		case *asJSON:
 			e.printJSONLine(s.name, found, err)
 		case err != nil:
-			fmt.Fprintf(e.stderr, "mobile-sim: decode: %s\n", err)
+			fmt.Fprintf(e.stderr, "mobile-sim: decode: %s\n", printable(err.Error()))
 		}
 		for _, t := range found {
 			if *asJSON {
 				break
 			}
 			if len(sources) > 1 {
-				fmt.Fprintf(e.stdout, "%s: ", s.name)
+				fmt.Fprintf(e.stdout, "%s: ", printable(s.name))
 			}
-			fmt.Fprintln(e.stdout, t)
+			fmt.Fprintln(e.stdout, printable(t))
 		}
 	}
 	if code != exitOK {
@@ -81,6 +80,5 @@ func (e *env) printJSONLine(name string, found []string, err error) {
 	if err != nil {
 		r.Error = err.Error()
 	}
-	b, _ := json.Marshal(r) // strings only: cannot fail
-	fmt.Fprintf(e.stdout, "%s\n", b)
+	printJSON(e.stdout, r, false) // strings only: cannot fail to encode
 }

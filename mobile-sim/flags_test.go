@@ -2,7 +2,11 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
+	"image"
+	"image/png"
 	"io"
 	"reflect"
 	"strings"
@@ -165,12 +169,6 @@ func TestAgo(t *testing.T) {
 	}
 }
 
-func TestOneLine(t *testing.T) {
-	if got := oneLine("evil\x1b[2J\nname\u009b"); got != "evil [2J name " {
-		t.Errorf("oneLine = %q", got)
-	}
-}
-
 func TestServerUnreachable(t *testing.T) {
 	t.Setenv(homeEnv, t.TempDir())
 	code, _, stderr := runCmd(t, "", "register", "-server", "http://127.0.0.1:1", "--username", "a", "--password", "p")
@@ -197,5 +195,25 @@ func TestShowAppLogin(t *testing.T) {
 	e.showDesktop(api.ScanResponse{Desktop: api.DesktopInfo{Name: "PC", CreatedAt: now}})
 	if !strings.Contains(out.String(), "A desktop asks to log in") || strings.Contains(out.String(), "app") {
 		t.Fatalf("a desktop login shown as:\n%s", out.String())
+	}
+}
+
+// An image whose decoding would take too much memory is an unreadable file
+// (exit 2), refused with a message that says why.
+func TestHugeImageExitCode(t *testing.T) {
+	t.Setenv(homeEnv, t.TempDir())
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewNRGBA64(image.Rect(0, 0, 1, 1))); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes() // claim 6000×6000 in IHDR (bytes 16..23) and fix its CRC
+	binary.BigEndian.PutUint32(b[16:], 6000)
+	binary.BigEndian.PutUint32(b[20:], 6000)
+	binary.BigEndian.PutUint32(b[29:], crc32.ChecksumIEEE(b[12:29]))
+	file := writeFile(t, "shot.png", b)
+	code, _, stderr := runCmd(t, "", "decode", file)
+	want := "mobile-sim: decode: " + file + ": 6000×6000 pixels of 16-bit RGBA would take 275 MiB to decode; the limit is 256 MiB\n"
+	if code != exitUsage || stderr != want {
+		t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, exitUsage, want)
 	}
 }

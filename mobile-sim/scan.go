@@ -79,7 +79,7 @@ func cmdScan(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "state: %s\n", state)
+	fmt.Fprintf(e.stdout, "state: %s\n", printable(state))
 	return nil
 }
 
@@ -166,12 +166,12 @@ func (e *env) showDesktop(r api.ScanResponse) {
 	d := r.Desktop
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	if a := r.App; a != nil {
-		where := "a device (" + oneLine(d.Name) + ")"
+		where := "a device (" + printable(d.Name) + ")"
 		if a.RedirectHost != "" {
-			where = oneLine(a.RedirectHost)
+			where = printable(a.RedirectHost)
 		}
-		fmt.Fprintf(e.stdout, "The app %q asks to log you in, and to see:\n", oneLine(a.Name))
-		fmt.Fprintf(tw, "  %s\t%s\n", "Scopes", oneLine(strings.Join(a.Scopes, " ")))
+		fmt.Fprintf(e.stdout, "The app \"%s\" asks to log you in, and to see:\n", printable(a.Name))
+		fmt.Fprintf(tw, "  %s\t%s\n", "Scopes", printable(strings.Join(a.Scopes, " ")))
 		fmt.Fprintf(tw, "  %s\t%s\n", "Returns to", where)
 		tw.Flush()
 		fmt.Fprintln(e.stdout, "from this browser or device:")
@@ -185,11 +185,11 @@ func (e *env) showDesktop(r api.ScanResponse) {
 		if row[1] == "" {
 			row[1] = "(not given)"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\n", row[0], oneLine(row[1]))
+		fmt.Fprintf(tw, "  %s\t%s\n", row[0], printable(row[1]))
 	}
 	tw.Flush()
 	if r.Warning != "" {
-		fmt.Fprintf(e.stdout, "Warning: %s\n", oneLine(r.Warning))
+		fmt.Fprintf(e.stdout, "Warning: %s\n", printable(r.Warning))
 	}
 }
 
@@ -200,7 +200,7 @@ func (e *env) decide(o scanOpts, r api.ScanResponse) bool {
 		return o.yes
 	}
 	if r.App != nil {
-		fmt.Fprintf(e.stderr, "Log in to %s? [y/N] ", oneLine(r.App.Name))
+		fmt.Fprintf(e.stderr, "Log in to %s? [y/N] ", printable(r.App.Name))
 	} else {
 		fmt.Fprint(e.stderr, "Log in on this desktop? [y/N] ")
 	}
@@ -237,15 +237,4 @@ func ago(d time.Duration) string {
 		return fmt.Sprintf("%d h ago", int(d/time.Hour))
 	}
 	return fmt.Sprintf("%d days ago", int(d/(24*time.Hour)))
-}
-
-// oneLine keeps a server-given text from breaking the layout or sending
-// terminal control sequences.
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return ' '
-		}
-		return r
-	}, s)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 )
@@ -24,9 +23,7 @@ func cmdSessions(e *env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(list)
+		return printJSON(e.stdout, list, true)
 	}
 	if len(list) == 0 {
 		fmt.Fprintln(e.stdout, "no desktop sessions")
@@ -36,8 +33,8 @@ func cmdSessions(e *env, args []string) error {
 	fmt.Fprintln(tw, "ID\tDEVICE\tOS\tAPP\tIP\tSIGNED IN\tLAST SEEN")
 	now := e.now()
 	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", oneLine(s.ID), oneLine(s.Device.Name), oneLine(s.Device.OS),
-			oneLine(s.Device.App), oneLine(s.IP), ago(now.Sub(s.CreatedAt)), ago(now.Sub(s.LastSeenAt)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", printable(s.ID), printable(s.Device.Name), printable(s.Device.OS),
+			printable(s.Device.App), printable(s.IP), ago(now.Sub(s.CreatedAt)), ago(now.Sub(s.LastSeenAt)))
 	}
 	return tw.Flush()
 }
@@ -59,6 +56,6 @@ func cmdRevoke(e *env, args []string) error {
 	if err := m.RevokeSession(context.Background(), pos[0]); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "revoked session %s\n", pos[0])
+	fmt.Fprintf(e.stdout, "revoked session %s\n", printable(pos[0]))
 	return nil
 }

@@ -20,6 +20,12 @@ const (
 	CodeExpired      Code = "expired"
 	CodeRateLimited  Code = "rate_limited"
 	CodeInternal     Code = "internal"
+	// CodeUnsupportedMedia: a body that is not application/json where JSON
+	// is required (415), so that a cross-site form cannot post one.
+	CodeUnsupportedMedia Code = "unsupported_media_type"
+	// CodeMisdirected: a request for a host the server is not known by
+	// (421), such as a DNS-rebound name.
+	CodeMisdirected Code = "misdirected_request"
 )
 
 // Error is an error with a protocol code and a message meant for a person.

@@ -68,9 +68,19 @@ type Store interface {
 	// DeviceByTokenHash returns the device whose token hashes to h, revoked
 	// or not.
 	DeviceByTokenHash(ctx context.Context, h []byte) (Device, error)
-	// RevokeDevice revokes the device and every live session it confirmed,
-	// in one transaction, and returns those sessions.
-	RevokeDevice(ctx context.Context, deviceID string, at time.Time) ([]Session, error)
+	// RevokeDevice logs a phone out at at, in one transaction. The phone is
+	// the device and every other device of the same account and ClientID,
+	// revoked or not (its other logins: a new login revokes the earlier
+	// ones' tokens, not what they confirmed). It revokes the phone's live
+	// devices and every live session that any of them confirmed, and
+	// cancels every ticket that any of them scanned or confirmed and that
+	// has not ended (scanned or confirmed: State becomes StateCancelled,
+	// UpdatedAt at, Version one more), so that no login in flight can be
+	// redeemed. It returns the sessions revoked and the tickets cancelled,
+	// as stored. An unknown device ends nothing. A racing UpdateTicket
+	// either lands first (a redeem's session is then revoked too) or finds
+	// the ticket cancelled.
+	RevokeDevice(ctx context.Context, deviceID string, at time.Time) ([]Session, []Ticket, error)
 
 	// CreateTicket stores a new ticket with its first ref.
 	CreateTicket(ctx context.Context, t Ticket) error
@@ -116,6 +126,24 @@ type Store interface {
 	RevokeSession(ctx context.Context, userID, sessionID string, at time.Time) (Session, error)
 	// TouchSession records that the session was used at t.
 	TouchSession(ctx context.Context, id string, t time.Time) error
+
+	// PurgeSessions removes, in one transaction, up to limit sessions that
+	// were revoked or expired before t and up to limit devices that were
+	// revoked before t, keeping any that is still named: a session while
+	// the ticket whose UpdateTicket created it is stored and names it
+	// (Ticket.SessionID); a device while a stored session (Session.DeviceID)
+	// or a ticket that has not ended (Ticket.DeviceID; a redeemed ticket's
+	// device is kept through its session) names it. It returns how many
+	// sessions and devices it removed; fewer than limit means none is left
+	// to remove.
+	PurgeSessions(ctx context.Context, t time.Time, limit int) (int, error)
+
+	// CheckWrites reports whether the database takes writes, by a probe:
+	// one heartbeat row updated and committed. It probes at most once every
+	// 5 s of now (the caller's clock) and otherwise returns the last
+	// probe's outcome, also while a probe runs, so that a flood of checks is
+	// no flood of writes; a probe cut short by ctx is not kept.
+	CheckWrites(ctx context.Context, now time.Time) error
 }
 
 // Rotation asks RotateTickets to replace ticket ID's ref by Ref, which

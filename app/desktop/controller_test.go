@@ -321,3 +321,28 @@ func TestSessionChannelReconnects(t *testing.T) {
 	}
 	waitView(t, c, ViewPending, nil)
 }
+
+// A saved session the server refuses (/me answers 401) is forgotten for good
+// even when the keyring cannot be reached to delete it: the next start, with
+// the keyring back, does not load it.
+func TestRefusedSessionForgottenWhileKeyringFails(t *testing.T) {
+	n := mustStartNode(t, node.Config{})
+	dir := t.TempDir()
+	kr := &fakeKeyring{saved: &Saved{Server: n.URL(), Token: "refused", User: api.User{DisplayName: "Alice"}}, clearErr: errKeyring}
+	rec := &recorder{}
+	c := newTestController(t, n.URL(), secureStore(dir, kr, testLog(t)), rec)
+	c.Start()
+	v := waitView(t, c, ViewPending, nil)
+	if v.Message != "Your session has ended: scan to log in again." {
+		t.Errorf("message = %q", v.Message)
+	}
+	c.Close()
+
+	kr.failClear(nil)
+	if got := token(t, secureStore(dir, kr, testLog(t))); got != "" {
+		t.Errorf("restarted, the store loads the refused session %q", got)
+	}
+	if kr.holds() != "" {
+		t.Errorf("the keyring still holds %q", kr.holds())
+	}
+}

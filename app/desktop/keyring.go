@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/zalando/go-keyring"
@@ -74,17 +75,36 @@ func withTimeout(fn func() error) error {
 }
 
 // SecureStore keeps the session in the OS keyring where there is one, and
-// otherwise, silently (under Xvfb or CI there is no Secret Service), in a
-// 0600 file. A session saved to the keyring removes any file copy, so that
-// the token is kept in one place.
+// otherwise in a 0600 file. Where both hold something, the file wins, so
+// that a token the keyring could not be made to forget is never used:
+//
+//   - Save puts the session in the keyring, then removes the file; if the
+//     keyring fails, it puts the session in the file, which overrides any
+//     older token left in the keyring.
+//   - Clear deletes the keyring's entry, then removes the file; if the
+//     keyring fails, it replaces the file's content with a log-out mark,
+//     which overrides the token left in the keyring.
+//   - Load returns the file's session if there is one, else nothing if the
+//     file holds a log-out mark (deleting the keyring's entry, and then the
+//     mark, if the keyring answers), else the keyring's session.
+//
+// A keyring entry is thus read only when there is no file, and the file is
+// removed only once the keyring has taken the new state (or by a Clear that
+// could reach neither, which says so).
+//
+// The first failure of the keyring is logged as a warning naming the file
+// and the keyring's error, later ones at debug level: once per process, as
+// the app makes one SecureStore.
 type SecureStore struct {
 	Keyring Store
-	File    Store
+	File    FileStore
 	Log     *slog.Logger
+
+	warned atomic.Bool // the keyring's failure was logged as a warning
 }
 
 // NewSecureStore returns the store of the data folder dir: the keyring entry
-// named after dir, else dir/session.json.
+// named after dir, and dir/session.json.
 func NewSecureStore(dir string, log *slog.Logger) *SecureStore {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
@@ -96,33 +116,71 @@ func NewSecureStore(dir string, log *slog.Logger) *SecureStore {
 	}
 }
 
-// Load implements Store: the keyring's session, else the file's.
+// Load implements Store: the file's session, else none if the file holds a
+// log-out mark, else the keyring's session. An unreadable file is an error,
+// and the keyring is not read. A keyring that fails holds no session.
 func (s *SecureStore) Load() (Saved, error) {
-	saved, err := s.Keyring.Load()
-	if err == nil {
-		return saved, nil
+	saved, err := s.File.Load()
+	switch {
+	case errors.Is(err, errLoggedOut):
+		s.forgetKeyring()
+		return Saved{}, ErrNoSession
+	case !errors.Is(err, ErrNoSession):
+		return saved, err
 	}
-	if !errors.Is(err, ErrNoSession) {
-		s.Log.Debug("keyring unavailable; reading the session file", "err", err)
+	saved, err = s.Keyring.Load()
+	if err != nil && !errors.Is(err, ErrNoSession) {
+		s.keyringFailed(err)
+		return Saved{}, ErrNoSession
 	}
-	return s.File.Load()
+	return saved, err
 }
 
-// Save implements Store: to the keyring, else to the file.
+// Save implements Store: to the keyring, then the file is removed; else to
+// the file.
 func (s *SecureStore) Save(saved Saved) error {
 	err := s.Keyring.Save(saved)
 	if err == nil {
 		return s.File.Clear()
 	}
-	s.Log.Debug("keyring unavailable; keeping the session in a file", "err", err)
+	s.keyringFailed(err)
 	return s.File.Save(saved)
 }
 
-// Clear implements Store: both places. A keyring that is not there holds
-// nothing to clear.
+// Clear implements Store: it deletes the keyring's entry and removes the
+// file; if the keyring fails, it puts a log-out mark in the file instead.
+// Either way, once it returns nil, Load finds no session until the next
+// Save, whether the keyring answers then or not. If the mark cannot be
+// written, it still removes the file, and returns the errors.
 func (s *SecureStore) Clear() error {
-	if err := s.Keyring.Clear(); err != nil {
-		s.Log.Debug("keyring unavailable", "err", err)
+	kerr := s.Keyring.Clear()
+	if kerr == nil {
+		return s.File.Clear()
 	}
-	return s.File.Clear()
+	s.keyringFailed(kerr)
+	if err := s.File.markLoggedOut(); err != nil {
+		return errors.Join(fmt.Errorf("keyring: %w", kerr), fmt.Errorf("log-out mark: %w", err), s.File.Clear())
+	}
+	return nil
+}
+
+// forgetKeyring deletes the keyring's entry, which a log-out mark in the
+// file overrides, and then the mark. If the keyring fails, both stay.
+func (s *SecureStore) forgetKeyring() {
+	if err := s.Keyring.Clear(); err != nil {
+		s.keyringFailed(err)
+		return
+	}
+	if err := s.File.Clear(); err != nil {
+		s.Log.Warn("the log-out mark could not be removed", "file", s.File.Path, "err", err)
+	}
+}
+
+// keyringFailed logs err, the keyring's: as a warning the first time.
+func (s *SecureStore) keyringFailed(err error) {
+	if s.warned.CompareAndSwap(false, true) {
+		s.Log.Warn("the OS keyring is unavailable: using the session file instead", "file", s.File.Path, "err", err)
+		return
+	}
+	s.Log.Debug("the OS keyring is unavailable", "err", err)
 }

@@ -40,12 +40,21 @@ type Store interface {
 }
 
 // FileStore keeps the session in a JSON file that only its owner may read
-// (0600), in a folder that only its owner may open (0700).
+// (0600), in a folder that only its owner may open (0700). Besides a session
+// the file may hold a log-out mark (see SecureStore), which Load reports as
+// an error that is ErrNoSession.
 type FileStore struct {
 	Path string
 }
 
-// Load implements Store.
+// errLoggedOut is FileStore.Load's error for a log-out mark.
+var errLoggedOut = fmt.Errorf("%w: logged out", ErrNoSession)
+
+// loggedOutMark is the file's content after markLoggedOut.
+const loggedOutMark = `{"logged_out":true}`
+
+// Load implements Store. A log-out mark is errLoggedOut, which is
+// ErrNoSession.
 func (f FileStore) Load() (Saved, error) {
 	data, err := os.ReadFile(f.Path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -54,16 +63,31 @@ func (f FileStore) Load() (Saved, error) {
 	if err != nil {
 		return Saved{}, err
 	}
+	var mark struct {
+		LoggedOut bool `json:"logged_out"`
+	}
+	if json.Unmarshal(data, &mark) == nil && mark.LoggedOut {
+		return Saved{}, errLoggedOut
+	}
 	return decodeSaved(data)
 }
 
-// Save implements Store. It writes a temporary file and renames it, so that
-// a crash leaves the old session or the new one, never half of one.
+// Save implements Store.
 func (f FileStore) Save(s Saved) error {
 	data, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
+	return f.write(data)
+}
+
+// markLoggedOut replaces what the file holds with a log-out mark.
+func (f FileStore) markLoggedOut() error { return f.write([]byte(loggedOutMark)) }
+
+// write replaces the file's content with data: it writes a 0600 temporary
+// file and renames it, so that a crash leaves the old content or the new,
+// never half of one, and the file is 0600 whatever mode it had.
+func (f FileStore) write(data []byte) error {
 	dir := filepath.Dir(f.Path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -87,7 +111,7 @@ func (f FileStore) Save(s Saved) error {
 	return os.Rename(tmp.Name(), f.Path)
 }
 
-// Clear implements Store.
+// Clear implements Store: it removes the file, session or log-out mark.
 func (f FileStore) Clear() error {
 	if err := os.Remove(f.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err

@@ -36,10 +36,20 @@ var (
 
 // frameLuma extracts the w×h luma plane of one captured frame of the
 // given pixel format and bytes per line into dst (len w*h), decoding JPEG
-// formats. It fails for unknown formats and short or corrupt frames.
+// formats. It fails for unknown formats and short or corrupt frames, and
+// for a JPEG frame whose header gives another size than w×h before
+// decoding it, so that a frame cannot make it allocate more than its size
+// calls for.
 func frameLuma(dst, frame []byte, format uint32, w, h, bytesPerLine int) error {
 	switch format {
 	case fmtMJPG, fmtJPEG:
+		cfg, err := jpeg.DecodeConfig(bytes.NewReader(frame))
+		if err != nil {
+			return fmt.Errorf("corrupt %s frame: %w", fourccString(format), err)
+		}
+		if cfg.Width != w || cfg.Height != h {
+			return fmt.Errorf("JPEG frame is %dx%d, expected %dx%d", cfg.Width, cfg.Height, w, h)
+		}
 		img, err := jpeg.Decode(bytes.NewReader(frame))
 		if err != nil {
 			return fmt.Errorf("corrupt %s frame: %w", fourccString(format), err)
@@ -76,12 +86,9 @@ func frameLuma(dst, frame []byte, format uint32, w, h, bytesPerLine int) error {
 	return nil
 }
 
-// imageLuma copies the luma of a decoded JPEG frame into dst, which must
-// match its size.
+// imageLuma copies the luma of a decoded JPEG frame of w×h pixels (as its
+// header said) into dst.
 func imageLuma(dst []byte, img image.Image, w, h int) error {
-	if img.Bounds().Dx() != w || img.Bounds().Dy() != h {
-		return fmt.Errorf("JPEG frame is %v, expected %dx%d", img.Bounds().Size(), w, h)
-	}
 	switch m := img.(type) {
 	case *image.YCbCr:
 		for y := 0; y < h; y++ {

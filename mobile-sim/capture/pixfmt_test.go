@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bytes"
+	"encoding/binary"
 	"image"
 	"image/jpeg"
 	"strings"
@@ -92,6 +93,29 @@ func TestFrameLumaMJPEG(t *testing.T) {
 	}
 	if err := frameLuma(dst, buf.Bytes()[:40], fmtMJPG, 32, 16, 0); err == nil || !strings.Contains(err.Error(), "corrupt MJPG frame") {
 		t.Errorf("corrupt frame: %v", err)
+	}
+}
+
+// TestFrameLumaMJPEGHeaderSize checks that a JPEG frame whose header
+// claims a size other than the negotiated one is refused before it is
+// decoded: decoding would allocate for the claimed size.
+func TestFrameLumaMJPEGHeaderSize(t *testing.T) {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, image.NewGray(image.Rect(0, 0, 32, 16)), nil); err != nil {
+		t.Fatal(err)
+	}
+	frame := buf.Bytes()
+	sof := bytes.Index(frame, []byte{0xff, 0xc0}) // length, precision, height, width
+	binary.BigEndian.PutUint16(frame[sof+5:], 16000)
+	binary.BigEndian.PutUint16(frame[sof+7:], 16000)
+	dst := make([]byte, 32*16)
+	var err error
+	n := allocated(func() { err = frameLuma(dst, frame, fmtMJPG, 32, 16, 0) })
+	if want := "JPEG frame is 16000x16000, expected 32x16"; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+	if n > 1<<20 {
+		t.Errorf("refusing a %d-byte frame allocated %d bytes, want under 1 MiB", len(frame), n)
 	}
 }
 

@@ -88,7 +88,8 @@ func setFormat(fd int) (v4l2PixFormat, error) {
 	default:
 		return v4l2PixFormat{}, fmt.Errorf("unsupported pixel format %s (want YUYV, UYVY, GREY, YU12, NV12 or MJPEG)", fourccString(p.PixelFormat))
 	}
-	if p.Width == 0 || p.Height == 0 || p.Width > 16384 || p.Height > 16384 {
+	if p.Width == 0 || p.Height == 0 || p.Width > maxFrameSide || p.Height > maxFrameSide ||
+		int(p.Width)*int(p.Height) > maxFramePixels {
 		return v4l2PixFormat{}, fmt.Errorf("unusable frame size %dx%d", p.Width, p.Height)
 	}
 	return *p, nil
@@ -208,6 +209,10 @@ func (c *v4l2Capture) read(each func([]byte, int, int) bool) error {
 	}
 	if size <= 0 {
 		return fmt.Errorf("v4l2: %s: driver reports no frame size", c.device)
+	}
+	if size+len(c.gray) > maxFrameBytes {
+		return fmt.Errorf("v4l2: %s: frames of %d MiB and their %d MiB luma plane pass the %d MiB limit",
+			c.device, size>>20, len(c.gray)>>20, maxFrameBytes>>20)
 	}
 	buf := make([]byte, size)
 	for {

@@ -10,13 +10,9 @@ import (
 	"strings"
 )
 
-// Limits on YUV4MPEG2 input, so a corrupt header cannot ask for absurd
-// allocations.
-const (
-	maxY4MLine   = 4096
-	maxY4MSide   = 16384
-	maxY4MPixels = 64 << 20
-)
+// maxY4MLine bounds a YUV4MPEG2 header line; see doc.go for the limits on
+// frames.
+const maxY4MLine = 4096
 
 // ReadY4M parses a YUV4MPEG2 stream ("YUV4MPEG2 W.. H.. F.. I.. A.. C..",
 // then "FRAME[ params]\n" and the planes of each frame) and calls each with
@@ -31,8 +27,10 @@ const (
 // are passed on as they are (both fields in one plane).
 //
 // The end of the stream after a complete frame returns nil; a bad header,
-// an unsupported colorspace, a malformed frame marker or a truncated frame
-// returns an error that says which.
+// frames too large (over 16384 pixels a side, 64 Mi pixels, or 256 MiB for
+// a frame and its luma plane), an unsupported colorspace, a malformed
+// frame marker or a truncated frame returns an error that says which,
+// before any frame's memory is allocated when it is the header's fault.
 func ReadY4M(r io.Reader, each func(gray []byte, w, h int) (stop bool)) error {
 	br := bufio.NewReaderSize(r, 1<<16)
 	line, err := readY4MLine(br)
@@ -98,6 +96,17 @@ func (h y4mHeader) frameBytes() int {
 	return (h.w*h.h + h.chroma) * h.sampleBytes
 }
 
+// memory is what ReadY4M allocates for the frames: one frame's planes, and
+// for samples of two bytes the 8-bit luma plane made from them. With the
+// frame at most maxFramePixels, it cannot overflow even a 32-bit int.
+func (h y4mHeader) memory() int {
+	n := h.frameBytes()
+	if h.sampleBytes == 2 {
+		n += h.w * h.h
+	}
+	return n
+}
+
 // parseY4MHeader parses the stream header line (without its newline).
 func parseY4MHeader(line string) (y4mHeader, error) {
 	fields := strings.Fields(line)
@@ -110,7 +119,7 @@ func parseY4MHeader(line string) (y4mHeader, error) {
 		switch f[0] {
 		case 'W', 'H':
 			n, err := strconv.Atoi(val)
-			if err != nil || n <= 0 || n > maxY4MSide {
+			if err != nil || n <= 0 || n > maxFrameSide {
 				return y4mHeader{}, fmt.Errorf("y4m: bad frame size %q", f)
 			}
 			if f[0] == 'W' {
@@ -125,7 +134,7 @@ func parseY4MHeader(line string) (y4mHeader, error) {
 	if h.w == 0 || h.h == 0 {
 		return y4mHeader{}, errors.New("y4m: header lacks the W or H parameter")
 	}
-	if h.w*h.h > maxY4MPixels {
+	if h.w*h.h > maxFramePixels {
 		return y4mHeader{}, fmt.Errorf("y4m: frame size %dx%d too large", h.w, h.h)
 	}
 	base, depth := splitDepth(h.colorspace)
@@ -153,6 +162,10 @@ func parseY4MHeader(line string) (y4mHeader, error) {
 		h.chroma = 0
 	default:
 		return y4mHeader{}, fmt.Errorf("y4m: unsupported colorspace C%s", h.colorspace)
+	}
+	if n := h.memory(); n > maxFrameBytes {
+		return y4mHeader{}, fmt.Errorf("y4m: frames of %dx%d C%s would take %d MiB each to read; the limit is %d MiB",
+			h.w, h.h, h.colorspace, n>>20, maxFrameBytes>>20)
 	}
 	return h, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -140,6 +141,36 @@ func TestReadY4MErrors(t *testing.T) {
 	wantErr := errors.New("boom")
 	if err := ReadY4M(iotestErrReader{wantErr}, func([]byte, int, int) bool { return false }); !errors.Is(err, wantErr) {
 		t.Errorf("reader error: got %v", err)
+	}
+}
+
+// allocated returns the bytes that f allocated on the heap.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestReadY4MFrameMemory checks that frames whose buffers would pass the
+// memory limit are refused from the header, before anything is allocated
+// for them, and that an 8K clip of 16-bit 4:4:4 samples is not.
+func TestReadY4MFrameMemory(t *testing.T) {
+	clip := "YUV4MPEG2 W8192 H8192 C444alphap16\nFRAME\n"
+	var err error
+	n := allocated(func() {
+		err = ReadY4M(strings.NewReader(clip), func([]byte, int, int) bool { return false })
+	})
+	const want = "y4m: frames of 8192x8192 C444alphap16 would take 576 MiB each to read; the limit is 256 MiB"
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+	if n > 1<<20 {
+		t.Errorf("refusing a %d-byte clip allocated %d bytes, want under 1 MiB", len(clip), n)
+	}
+	if _, err := parseY4MHeader("YUV4MPEG2 W7680 H4320 C444p16"); err != nil {
+		t.Errorf("8K 16-bit 4:4:4: %v", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	_ "image/gif" // register decoders for Load
 	_ "image/jpeg"
 	_ "image/png"
@@ -18,10 +19,21 @@ import (
 	_ "golang.org/x/image/webp"
 )
 
-// Limits that keep a hostile file from exhausting memory.
+// Limits that keep a hostile file from exhausting memory. A small file can
+// announce a huge image (a PNG of 800 KB can hold 10000×10000 pixels of
+// 16-bit color, 800 MB once decoded), so the header is read first and the
+// image refused before any pixel is decoded.
 const (
-	maxFileBytes = 256 << 20
-	maxPixels    = 100 << 20
+	// maxFileBytes bounds what is read from a file or stdin; all of it is
+	// held in memory while the image is decoded.
+	maxFileBytes = 128 << 20
+	// maxDecodedBytes bounds the memory that decoding may take: the image
+	// that the decoder returns and what it holds beside it (see
+	// decodedSize). A 4K screenshot of 16-bit color takes 66 MB.
+	maxDecodedBytes = 256 << 20
+	// maxPixels bounds the pixels handed to Decode, whose gray planes and
+	// bit matrices take a few bytes per pixel more.
+	maxPixels = 100_000_000
 )
 
 // ErrUnreadable is wrapped by every error from Load and LoadReader: the
@@ -59,14 +71,25 @@ func Load(path string) (image.Image, error) {
 		return nil, openError(path, err)
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return nil, &LoadError{Name: path, Reason: "is a directory, not an image file"}
+	if st, err := f.Stat(); err == nil {
+		switch {
+		case st.IsDir():
+			return nil, &LoadError{Name: path, Reason: "is a directory, not an image file"}
+		case st.Mode().IsRegular() && st.Size() > maxFileBytes:
+			return nil, &LoadError{Name: path, Reason: fmt.Sprintf("the file is %s, larger than the %s limit for image files",
+				byteSize(float64(st.Size())), byteSize(maxFileBytes))}
+		}
 	}
 	return LoadReader(path, f)
 }
 
 // LoadReader decodes an image (PNG, JPEG, GIF, WebP or BMP) from r; name is
 // only used in error messages. Errors are *LoadError.
+//
+// It reads at most 128 MiB from r, and refuses, before decoding any pixel,
+// an image whose decoding would take more than 256 MiB (see decodedSize)
+// or that has more than 100 million pixels; the error says how large the
+// image is and what the limit is.
 func LoadReader(name string, r io.Reader) (image.Image, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxFileBytes+1))
 	if err != nil {
@@ -76,20 +99,151 @@ func LoadReader(name string, r io.Reader) (image.Image, error) {
 		return nil, &LoadError{Name: name, Reason: "empty file"}
 	}
 	if len(data) > maxFileBytes {
-		return nil, &LoadError{Name: name, Reason: fmt.Sprintf("file larger than %d MiB", maxFileBytes>>20)}
+		return nil, &LoadError{Name: name, Reason: fmt.Sprintf("the input is larger than the %s limit for image files",
+			byteSize(maxFileBytes))}
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return nil, decodeError(name, format, data, err)
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxPixels {
-		return nil, &LoadError{Name: name, Reason: fmt.Sprintf("unsupported image size %dx%d", cfg.Width, cfg.Height)}
+	w, h := cfg.Width, cfg.Height
+	if w <= 0 || h <= 0 {
+		return nil, &LoadError{Name: name, Reason: fmt.Sprintf("unsupported image size %dx%d", w, h)}
+	}
+	if size, what := decodedSize(format, cfg, data); size > maxDecodedBytes {
+		return nil, &LoadError{Name: name, Reason: fmt.Sprintf("%d×%d pixels of %s would take %s to decode; the limit is %s",
+			w, h, what, byteSize(size), byteSize(maxDecodedBytes))}
+	}
+	if float64(w)*float64(h) > maxPixels {
+		return nil, &LoadError{Name: name, Reason: fmt.Sprintf("%d×%d pixels is more than the limit of %d million",
+			w, h, maxPixels/1_000_000)}
 	}
 	img, format, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, decodeError(name, format, data, err)
 	}
 	return img, nil
+}
+
+// byteSize writes n bytes for people: "3.0 GiB", "256 MiB".
+func byteSize(n float64) string {
+	if n >= 1<<30 {
+		return fmt.Sprintf("%.1f GiB", n/(1<<30))
+	}
+	return fmt.Sprintf("%.0f MiB", n/(1<<20))
+}
+
+// decodedSize returns how many bytes decoding an image whose header is cfg
+// takes at most, and what its pixels are in words ("16-bit RGB"). It is the
+// image that the decoder returns, width × height × the bytes per pixel of
+// its color model (8 for 16-bit RGBA, 4 for 8-bit RGBA, 2 for 16-bit gray,
+// 1 for 8-bit gray and palettes; 3 for JPEG's YCbCr at its finest), and what
+// the decoder allocates beside it, where that is more than a few rows:
+//   - a PNG of gray or truecolor with a tRNS chunk decodes to RGBA (which
+//     image.DecodeConfig does not tell), and an interlaced one to seven
+//     passes before the image;
+//   - a JPEG keeps YCbCr (and black) planes before converting to RGB or
+//     CMYK, and a progressive one 4 bytes of coefficients per sample;
+//   - a lossy WebP is 4:2:0 YCbCr, 1.5 bytes per pixel; any other (lossless,
+//     or with alpha, which VP8X does not promise) may go through a
+//     lossless image twice: 8 bytes per pixel.
+func decodedSize(format string, cfg image.Config, data []byte) (float64, string) {
+	bpp, what := 8.0, "an unknown color model"
+	switch m := cfg.ColorModel; m {
+	case color.GrayModel:
+		bpp, what = 1, "8-bit gray"
+	case color.Gray16Model:
+		bpp, what = 2, "16-bit gray"
+	case color.RGBAModel:
+		bpp, what = 4, "8-bit RGB"
+	case color.NRGBAModel:
+		bpp, what = 4, "8-bit RGBA"
+	case color.RGBA64Model:
+		bpp, what = 8, "16-bit RGB"
+	case color.NRGBA64Model:
+		bpp, what = 8, "16-bit RGBA"
+	case color.YCbCrModel:
+		bpp, what = 3, "YCbCr color"
+	case color.NYCbCrAModel:
+		bpp, what = 4, "YCbCr color with alpha"
+	case color.CMYKModel:
+		bpp, what = 4, "CMYK color"
+	default:
+		if _, ok := m.(color.Palette); ok {
+			bpp, what = 1, "palette colors"
+		}
+	}
+	switch format {
+	case "png":
+		if _, paletted := cfg.ColorModel.(color.Palette); bpp < 4 && !paletted && pngChunkBeforeIDAT(data, "tRNS") {
+			bpp, what = 4*bpp, what+" with a transparent color"
+		}
+		if len(data) > 28 && data[28] == 1 {
+			bpp, what = 2*bpp, what+", interlaced"
+		}
+	case "jpeg":
+		samples := 1.0 // components: gray; YCbCr or RGB; YCbCr and black
+		switch cfg.ColorModel {
+		case color.YCbCrModel:
+			samples = 3
+		case color.RGBAModel:
+			samples, bpp, what = 3, 3+4, "RGB color"
+		case color.CMYKModel:
+			samples, bpp = 4, 4+4
+		}
+		if jpegProgressive(data) {
+			bpp, what = bpp+4*samples, what+", progressive"
+		}
+	case "webp":
+		if cfg.ColorModel == color.YCbCrModel && len(data) >= 16 && string(data[12:16]) == "VP8 " {
+			bpp, what = 1.5, "lossy YCbCr color"
+		} else {
+			bpp, what = 8, "lossless or extended WebP"
+		}
+	}
+	return float64(cfg.Width) * float64(cfg.Height) * bpp, what
+}
+
+// pngChunkBeforeIDAT reports whether the PNG in data has a chunk of the
+// given type before its image data.
+func pngChunkBeforeIDAT(data []byte, typ string) bool {
+	for i := 8; i+8 <= len(data); {
+		switch string(data[i+4 : i+8]) {
+		case typ:
+			return true
+		case "IDAT":
+			return false
+		}
+		n := binary.BigEndian.Uint32(data[i:])
+		if n > uint32(len(data)) {
+			return false
+		}
+		i += 12 + int(n)
+	}
+	return false
+}
+
+// jpegProgressive reports whether the JPEG in data is progressive: whether
+// its frame header, found by walking the marker segments as image/jpeg
+// does (skipping stray bytes between them), is SOF2.
+func jpegProgressive(data []byte) bool {
+	for i := 2; i+4 <= len(data); {
+		switch m := data[i+1]; {
+		case data[i] != 0xff:
+			i++
+		case m == 0xc2:
+			return true
+		case m == 0xc0 || m == 0xc1 || m == 0xda:
+			return false
+		case m == 0xff: // fill byte
+			i++
+		case m == 0x01 || m >= 0xd0 && m <= 0xd8: // no length
+			i += 2
+		default:
+			i += 2 + int(binary.BigEndian.Uint16(data[i+2:]))
+		}
+	}
+	return false
 }
 
 // openError turns an os.Open error into a LoadError with a short reason.

@@ -34,6 +34,9 @@ var statusCodes = map[int]server.Code{
 	http.StatusConflict:        server.CodeConflict,
 	http.StatusGone:            server.CodeExpired,
 	http.StatusTooManyRequests: server.CodeRateLimited,
+
+	http.StatusUnsupportedMediaType: server.CodeUnsupportedMedia,
+	http.StatusMisdirectedRequest:   server.CodeMisdirected,
 }
 
 // errorFromResponse returns the *server.Error of a failed answer: code and

@@ -5,17 +5,41 @@ import (
 
 	"qrlogin/server"
 	"qrlogin/server/api"
+	"qrlogin/server/service"
 )
 
+// checked runs check, which verifies a credential, with one failure
+// reserved beforehand from the address's guessing budget (and username's,
+// if not ""): the failure is kept if check fails as a wrong guess
+// (credentialFailure) and given back otherwise. An empty budget answers
+// rate_limited without running check.
+func (h *Handler) checked(r *http.Request, username string, check func() error) error {
+	c, err := h.limits.reserveFailure(r.Context(), clientIP(r), username)
+	if err != nil {
+		return err
+	}
+	err = check()
+	c.settle(credentialFailure(err))
+	return err
+}
+
 // mobile wraps a handler of an authenticated phone: Bearer device token and
-// X-Device-Id, checked after the failure budget.
+// X-Device-Id, checked against the guessing budget, then the phone's
+// budget of calls.
 func (h *Handler) mobile(next func(w http.ResponseWriter, r *http.Request, d server.Device)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if blocked, wait := h.limits.failures.Blocked(clientIP(r)); blocked && !h.limits.off {
-			h.writeError(w, r, limited(wait))
+		if err := h.limits.ip(classAccount, clientIP(r)); err != nil {
+			h.writeError(w, r, err)
 			return
 		}
-		d, err := h.svc.AuthDevice(r.Context(), bearer(r), r.Header.Get(api.HeaderDeviceID))
+		var d server.Device
+		err := h.checked(r, "", func() (err error) {
+			d, err = h.svc.AuthDevice(r.Context(), bearer(r), r.Header.Get(api.HeaderDeviceID))
+			return err
+		})
+		if err == nil {
+			err = h.limits.forCredential("device " + d.ID)
+		}
 		if err != nil {
 			h.writeError(w, r, err)
 			return
@@ -32,7 +56,11 @@ func (h *Handler) desktop(class string, next func(w http.ResponseWriter, r *http
 			h.writeError(w, r, err)
 			return
 		}
-		t, err := h.svc.AuthTicket(r.Context(), r.PathValue("ref"), bearer(r))
+		var t server.Ticket
+		err := h.checked(r, "", func() (err error) {
+			t, err = h.svc.AuthTicket(r.Context(), r.PathValue("ref"), bearer(r))
+			return err
+		})
 		if err != nil {
 			h.writeError(w, r, err)
 			return
@@ -41,14 +69,22 @@ func (h *Handler) desktop(class string, next func(w http.ResponseWriter, r *http
 	}
 }
 
-// session wraps a handler of a signed-in desktop: Bearer session token.
+// session wraps a handler of a signed-in desktop: Bearer session token,
+// checked against the guessing budget, then the session's budget of calls.
 func (h *Handler) session(next func(w http.ResponseWriter, r *http.Request, s server.Session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if blocked, wait := h.limits.failures.Blocked(clientIP(r)); blocked && !h.limits.off {
-			h.writeError(w, r, limited(wait))
+		if err := h.limits.ip(classAccount, clientIP(r)); err != nil {
+			h.writeError(w, r, err)
 			return
 		}
-		s, err := h.svc.AuthSession(r.Context(), bearer(r))
+		var s server.Session
+		err := h.checked(r, "", func() (err error) {
+			s, err = h.svc.AuthSession(r.Context(), bearer(r))
+			return err
+		})
+		if err == nil {
+			err = h.limits.forCredential("session " + s.ID)
+		}
 		if err != nil {
 			h.writeError(w, r, err)
 			return
@@ -75,6 +111,10 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, api.UserBody{User: u})
 }
 
+// mobileLogin serves POST /api/v1/mobile/login. A wrong password spends
+// the address's guessing budget and the username's (case-folded: ALICE is
+// alice); a name that cannot be a username spends the address's only, and
+// never becomes a key.
 func (h *Handler) mobileLogin(w http.ResponseWriter, r *http.Request) {
 	if err := h.limits.ip(classLogin, clientIP(r)); err != nil {
 		h.writeError(w, r, err)
@@ -85,11 +125,12 @@ func (h *Handler) mobileLogin(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	if err := h.limits.forLogin(req.Username); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	resp, err := h.svc.MobileLogin(r.Context(), req)
+	name, _ := service.CanonicalUsername(req.Username) // "" for a malformed name
+	var resp api.MobileLoginResponse
+	err := h.checked(r, name, func() (err error) {
+		resp, err = h.svc.MobileLogin(r.Context(), req)
+		return err
+	})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -136,7 +177,11 @@ func (h *Handler) scan(w http.ResponseWriter, r *http.Request, d server.Device) 
 		h.writeError(w, r, err)
 		return
 	}
-	resp, err := h.svc.Scan(r.Context(), d, req.QRPayload, clientIP(r))
+	var resp api.ScanResponse
+	err := h.checked(r, "", func() (err error) {
+		resp, err = h.svc.Scan(r.Context(), d, req.QRPayload, clientIP(r))
+		return err
+	})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -158,7 +203,11 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request, d server.Devic
 		h.writeError(w, r, err)
 		return
 	}
-	resp, err := h.svc.Confirm(r.Context(), d, req)
+	var resp api.StateBody
+	err := h.checked(r, "", func() (err error) {
+		resp, err = h.svc.Confirm(r.Context(), d, req)
+		return err
+	})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -167,7 +216,7 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request, d server.Devic
 }
 
 func (h *Handler) createTicket(w http.ResponseWriter, r *http.Request) {
-	if err := h.limits.ip(classCreate, clientIP(r)); err != nil {
+	if err := h.limits.newTicket(clientIP(r)); err != nil {
 		h.writeError(w, r, err)
 		return
 	}

@@ -14,7 +14,10 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"qrlogin/server"
 	"qrlogin/server/api"
@@ -42,11 +45,14 @@ type Config struct {
 	// AuthTimeout is how long a WebSocket may take to send its auth
 	// message when it has no Authorization header (5 s).
 	AuthTimeout time.Duration
+	// BodyTimeout is how long a client may take to send a request's body
+	// (10 s): a body trickled slower than that ends the connection.
+	BodyTimeout time.Duration
 	Logger      *slog.Logger
 	Metrics     *metrics.Metrics
-	// MetricsElsewhere leaves GET /metrics out of this handler: it is
-	// served on another, private listener (node.Config.MetricsAddr).
-	MetricsElsewhere bool
+	// PublicMetrics serves GET /metrics with the rest. Off by default:
+	// metrics belong on a private listener (node.Config.MetricsAddr).
+	PublicMetrics bool
 	// TrustedProxies are the load balancers whose X-Forwarded-For names the
 	// client: from them, the client's address is the rightmost one in that
 	// header that is not itself a trusted proxy. From anywhere else the
@@ -67,9 +73,14 @@ type Handler struct {
 	log     *slog.Logger
 	limits  *limiters
 	metrics *metrics.Metrics
-	origins []string // lower-case origins allowed for WebSockets, with the base URL's
+	origins []string        // lower-case origins allowed for WebSockets and API calls from browsers: the base URL's, the aliases', AllowedOrigins
+	hosts   map[string]bool // lower-case Host values the server is known by (base URL and aliases)
 	mux     *http.ServeMux
-	sockets sync.WaitGroup // WebSocket handlers running (hijacked: http.Server.Shutdown does not wait for them)
+	images  *lru.Cache[imageKey, []byte] // QR drawings (qr)
+	// xffWarned is set once X-Forwarded-For from an untrusted peer was
+	// logged.
+	xffWarned atomic.Bool
+	sockets   sync.WaitGroup // WebSocket handlers running (hijacked: http.Server.Shutdown does not wait for them)
 }
 
 // New returns the handler of svc's protocol.
@@ -83,6 +94,9 @@ func New(svc *service.Service, cfg Config) *Handler {
 	if cfg.AuthTimeout == 0 {
 		cfg.AuthTimeout = 5 * time.Second
 	}
+	if cfg.BodyTimeout == 0 {
+		cfg.BodyTimeout = 10 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -91,11 +105,20 @@ func New(svc *service.Service, cfg Config) *Handler {
 	}
 	h := &Handler{
 		cfg: cfg, svc: svc, log: cfg.Logger, metrics: cfg.Metrics,
-		limits: newLimiters(cfg.Limits, cfg.NoLimits),
+		limits: newLimiters(cfg.Limits, cfg.NoLimits, svc.Config().RotateMax),
 		mux:    http.NewServeMux(),
+		hosts:  map[string]bool{},
 	}
-	if u, err := url.Parse(svc.Config().BaseURL); err == nil {
+	h.images, _ = lru.New[imageKey, []byte](imageCacheSize) // errors only on a size <= 0
+	for _, base := range append([]string{svc.Config().BaseURL}, svc.Config().Aliases...) {
+		u, err := url.Parse(base)
+		if err != nil {
+			continue // service.New checked them
+		}
 		h.origins = append(h.origins, strings.ToLower(u.Scheme+"://"+u.Host))
+		for _, host := range hostForms(u) {
+			h.hosts[host] = true
+		}
 	}
 	for _, o := range cfg.AllowedOrigins {
 		h.origins = append(h.origins, strings.ToLower(strings.TrimRight(o, "/")))
@@ -106,8 +129,10 @@ func New(svc *service.Service, cfg Config) *Handler {
 
 func (h *Handler) routes() {
 	m := h.mux
+	// Each route's rate limits are taken in its handler or its wrapper
+	// (mobile, desktop, session, accept, checked): see limits.go.
 	m.HandleFunc("GET "+api.PathHealth, h.health)
-	if !h.cfg.MetricsElsewhere {
+	if h.cfg.PublicMetrics {
 		m.Handle("GET "+api.PathMetrics, h.metrics.Handler())
 	}
 
@@ -166,6 +191,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r = r.WithContext(context.WithValue(r.Context(), ipKey{}, h.realIP(r)))
 	sw := &statusWriter{ResponseWriter: w}
+	if r.Body != nil && r.Body != http.NoBody {
+		// Bound the time to read the body; the server's idle and header
+		// timeouts take over for the next request.
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.cfg.BodyTimeout))
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -183,7 +213,45 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.metrics.Request(route, sw.status)
 		h.log.Debug("request", "route", route, "status", sw.status, "ip", clientIP(r), "ms", time.Since(start).Milliseconds())
 	}()
+	if err := h.screen(r); err != nil {
+		h.writeError(sw, r, err)
+		return
+	}
 	h.mux.ServeHTTP(sw, r)
+}
+
+// screen refuses what no route should see: a request for a host the
+// server is not known by (DNS rebinding: a page on attacker.example whose
+// name now points at the server), except /healthz, which load balancers
+// ask by address; and an API call that changes something from a browser
+// page of an origin not allowed (the OAuth endpoints, which sites call
+// with CORS, have their own rules).
+func (h *Handler) screen(r *http.Request) error {
+	if r.URL.Path != api.PathHealth && !h.hosts[strings.TrimSuffix(strings.ToLower(r.Host), ".")] {
+		return server.Errorf(server.CodeMisdirected, "this server does not answer for host %q", r.Host)
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && strings.HasPrefix(r.URL.Path, "/api/") &&
+		r.Header.Get("Origin") != "" && !h.originAllowed(r) {
+		return server.Errorf(server.CodeForbidden, "calls from this origin are not allowed")
+	}
+	return nil
+}
+
+// hostForms are the Host header values that name u's host: with its port,
+// and without it when the port is the scheme's default.
+func hostForms(u *url.URL) []string {
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	def := "80"
+	if u.Scheme == "https" {
+		def = "443"
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port == "" || port == def {
+		return []string{host, host + ":" + def}
+	}
+	return []string{host + ":" + port}
 }
 
 // statusWriter remembers the status written. It unwraps for
@@ -234,6 +302,11 @@ func peerIP(r *http.Request) string {
 func (h *Handler) realIP(r *http.Request) string {
 	peer := peerIP(r)
 	if !h.trusted(peer) {
+		if r.Header.Get("X-Forwarded-For") != "" && h.xffWarned.CompareAndSwap(false, true) {
+			h.log.Warn("X-Forwarded-For arrived from a peer that is not a trusted proxy, and is ignored: "+
+				"if a load balancer is in front, give its address to -trusted-proxies, or every client shares its address's limits "+
+				"and -match risky cannot tell networks apart (logged once)", "peer", peer)
+		}
 		return peer
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -18,14 +19,30 @@ import (
 const maxBody = 64 << 10
 
 // decode reads r's JSON body into v: at most maxBody bytes of valid UTF-8
-// holding one JSON value whose fields have the right types. Unknown fields
-// are ignored. Any fault is an invalid_request error that says what is wrong.
+// holding one JSON value whose fields have the right types, sent as
+// application/json. Unknown fields are ignored. Any fault is an
+// invalid_request error that says what is wrong (unsupported_media_type for
+// another Content-Type).
 func decode(r *http.Request, v any) error {
 	body, err := readBody(r)
 	if err != nil {
 		return err
 	}
+	if err := jsonContent(r); err != nil {
+		return err
+	}
 	return decodeBytes(body, v)
+}
+
+// jsonContent checks that r's body is declared application/json. A browser
+// sends a cross-site text/plain or form body without asking the server
+// first (no CORS preflight); it cannot send application/json so.
+func jsonContent(r *http.Request) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return server.Errorf(server.CodeUnsupportedMedia, "the body must be sent as Content-Type: application/json")
+	}
+	return nil
 }
 
 // readBody reads at most maxBody bytes of r's body.
@@ -50,6 +67,9 @@ func decodeOptional(r *http.Request, v any) error {
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
+	}
+	if err := jsonContent(r); err != nil {
+		return err
 	}
 	return decodeBytes(body, v)
 }
@@ -109,11 +129,15 @@ var statusOf = map[server.Code]int{
 	server.CodeExpired:      http.StatusGone,
 	server.CodeRateLimited:  http.StatusTooManyRequests,
 	server.CodeInternal:     http.StatusInternalServerError,
+
+	server.CodeUnsupportedMedia: http.StatusUnsupportedMediaType,
+	server.CodeMisdirected:      http.StatusMisdirectedRequest,
 }
 
 // writeError answers with err's status and the protocol's error body.
 // Errors without a code are internal: they are logged, and the client gets
-// a generic message.
+// a generic message. It charges no budget: the callers that check
+// credentials do (Handler.checked).
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := server.ErrorCode(err)
 	if code == server.CodeInternal {
@@ -123,10 +147,5 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if errors.As(err, &e) && e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
-	status := statusOf[code]
-	switch status {
-	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
-		h.limits.failed(clientIP(r))
-	}
-	writeJSON(w, status, api.ErrorBody{Error: api.Error{Code: string(code), Message: server.ErrorMessage(err)}})
+	writeJSON(w, statusOf[code], api.ErrorBody{Error: api.Error{Code: string(code), Message: server.ErrorMessage(err)}})
 }

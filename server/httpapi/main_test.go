@@ -93,3 +93,13 @@ func start(t testing.TB, mod func(*node.Config)) *harness {
 }
 
 func jsonDecode(res *http.Response, v any) error { return json.NewDecoder(res.Body).Decode(v) }
+
+// ticketCounts returns the stored tickets by state.
+func (h *harness) ticketCounts() map[server.State]int {
+	h.TB.Helper()
+	counts, err := h.node.Store().CountTicketsByState(context.Background())
+	if err != nil {
+		h.TB.Fatal(err)
+	}
+	return counts
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"qrlogin/server"
@@ -64,7 +65,7 @@ type AuthorizeJSON struct {
 
 // authorize serves GET /oauth/authorize: the QR page of an app's login.
 func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
-	if err := h.limits.ip(classCreate, clientIP(r)); err != nil {
+	if err := h.limits.newTicket(clientIP(r)); err != nil {
 		h.writeError(w, r, err)
 		return
 	}
@@ -84,7 +85,6 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Redirect(w, r, redirect.URL, http.StatusFound)
 	case errors.As(err, &oe):
-		h.limits.failed(clientIP(r))
 		if wantsJSON(r) || h.cfg.Pages == nil {
 			writeOAuthError(w, oe)
 			return
@@ -126,7 +126,11 @@ func (h *Handler) completeAuthorize(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	to, err := h.cfg.OAuth.Complete(r.Context(), req.Ref, bearer(r))
+	var to string
+	err := h.checked(r, "", func() (err error) {
+		to, err = h.cfg.OAuth.Complete(r.Context(), req.Ref, bearer(r))
+		return err
+	})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -157,10 +161,10 @@ func credentials(r *http.Request, f url.Values) (provider.ClientCredentials, err
 	return provider.ClientCredentials{ID: f.Get("client_id"), Secret: f.Get("client_secret")}, nil
 }
 
-// clientRequest reads a token or device request: the class's rate limit,
+// clientRequest reads a token or device request: its rate limit (limit),
 // the form and the client's credentials. It returns false if it answered.
-func (h *Handler) clientRequest(w http.ResponseWriter, r *http.Request, class string) (url.Values, provider.ClientCredentials, bool) {
-	if err := h.limits.ip(class, clientIP(r)); err != nil {
+func (h *Handler) clientRequest(w http.ResponseWriter, r *http.Request, limit func(ip string) error) (url.Values, provider.ClientCredentials, bool) {
+	if err := limit(clientIP(r)); err != nil {
 		h.writeError(w, r, err)
 		return nil, provider.ClientCredentials{}, false
 	}
@@ -179,34 +183,41 @@ func (h *Handler) clientRequest(w http.ResponseWriter, r *http.Request, class st
 
 // token serves POST /oauth/token.
 func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
-	f, cc, ok := h.clientRequest(w, r, classRedeem)
+	f, cc, ok := h.clientRequest(w, r, func(ip string) error { return h.limits.ip(classRedeem, ip) })
 	if !ok {
 		return
 	}
-	resp, err := h.cfg.OAuth.Token(r.Context(), f, cc)
+	var resp any
+	err := h.checkedOAuth(r, func() (err error) {
+		resp, err = h.cfg.OAuth.Token(r.Context(), f, cc)
+		return err
+	}, "invalid_client", "invalid_grant")
 	h.writeOAuth(w, r, resp, err)
 }
 
 // deviceCode serves POST /oauth/device/code.
 func (h *Handler) deviceCode(w http.ResponseWriter, r *http.Request) {
-	f, cc, ok := h.clientRequest(w, r, classCreate)
+	f, cc, ok := h.clientRequest(w, r, h.limits.newTicket)
 	if !ok {
 		return
 	}
-	resp, err := h.cfg.OAuth.DeviceAuthorize(r.Context(), cc, f.Get("scope"), server.Desktop{IP: clientIP(r), UserAgent: r.UserAgent(), OS: browserOS(r.UserAgent())})
+	var resp any
+	err := h.checkedOAuth(r, func() (err error) {
+		resp, err = h.cfg.OAuth.DeviceAuthorize(r.Context(), cc, f.Get("scope"), server.Desktop{IP: clientIP(r), UserAgent: r.UserAgent(), OS: browserOS(r.UserAgent())})
+		return err
+	}, "invalid_client")
 	h.writeOAuth(w, r, resp, err)
 }
 
 // userInfo serves the userinfo endpoint (Bearer access token).
 func (h *Handler) userInfo(w http.ResponseWriter, r *http.Request) {
-	if blocked, wait := h.limits.failures.Blocked(clientIP(r)); blocked && !h.limits.off {
-		h.writeError(w, r, limited(wait))
-		return
-	}
-	claims, err := h.cfg.OAuth.UserInfo(r.Context(), bearer(r))
+	var claims any
+	err := h.checkedOAuth(r, func() (err error) {
+		claims, err = h.cfg.OAuth.UserInfo(r.Context(), bearer(r))
+		return err
+	}, "invalid_token")
 	var oe *provider.Error
 	if errors.As(err, &oe) {
-		h.limits.failed(clientIP(r))
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	}
 	h.writeOAuth(w, r, claims, err)
@@ -223,7 +234,6 @@ func (h *Handler) writeOAuth(w http.ResponseWriter, r *http.Request, v any, err 
 		writeJSON(w, http.StatusOK, v)
 	case errors.As(err, &oe):
 		if oe.Code == "invalid_client" {
-			h.limits.failed(clientIP(r))
 			w.Header().Set("WWW-Authenticate", `Basic realm="qrlogin"`)
 		}
 		writeOAuthError(w, oe)
@@ -235,6 +245,21 @@ func (h *Handler) writeOAuth(w http.ResponseWriter, r *http.Request, v any, err 
 		}
 		writeOAuthError(w, &provider.Error{Code: "server_error", Description: server.ErrorMessage(err), Status: http.StatusInternalServerError})
 	}
+}
+
+// checkedOAuth is Handler.checked for the OAuth endpoints: call, which
+// checks a client's or a token's credentials, runs with one failure
+// reserved from the address's guessing budget, kept if it fails with one
+// of the OAuth error codes given (a wrong secret, code or token).
+func (h *Handler) checkedOAuth(r *http.Request, call func() error, failures ...string) error {
+	c, err := h.limits.reserveFailure(r.Context(), clientIP(r), "")
+	if err != nil {
+		return err
+	}
+	err = call()
+	var oe *provider.Error
+	c.settle(errors.As(err, &oe) && slices.Contains(failures, oe.Code))
+	return err
 }
 
 func writeOAuthError(w http.ResponseWriter, e *provider.Error) {

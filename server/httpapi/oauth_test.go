@@ -104,7 +104,7 @@ func pkce() (verifier, challenge string) {
 func TestChecklist14_RedirectURIExactMatch(t *testing.T) {
 	h := startOAuth(t, nil)
 	id, _ := app(t, h, false)
-	before := ticketGauges(h.Do("GET", api.PathMetrics, protocoltest.Auth{}, nil).Body)
+	before := h.ticketCounts()
 	for _, uri := range []string{redirect + "/", redirect + "?x=1", "HTTPS://app.example/callback", "https://app.example/Callback", "https://evil.example/callback", "https://app.example/callback#x", ""} {
 		r := authorize(t, h, url.Values{"response_type": {"code"}, "client_id": {id}, "redirect_uri": {uri}, "state": {"s"}})
 		if r.Status != http.StatusBadRequest || r.Header.Get("Location") != "" || !strings.Contains(string(r.Body), "invalid_request") {
@@ -113,7 +113,7 @@ func TestChecklist14_RedirectURIExactMatch(t *testing.T) {
 	}
 	r := authorize(t, h, url.Values{"response_type": {"code"}, "client_id": {"unknown"}, "redirect_uri": {redirect}})
 	protocoltest.Want(t, r, http.StatusBadRequest, "")
-	if after := ticketGauges(h.Do("GET", api.PathMetrics, protocoltest.Auth{}, nil).Body); after["pending"] != before["pending"] {
+	if after := h.ticketCounts(); after[server.StatePending] != before[server.StatePending] {
 		t.Fatalf("a ticket was made for a bad request: %v -> %v", before, after)
 	}
 	r = authorize(t, h, url.Values{"response_type": {"code"}, "client_id": {id}, "redirect_uri": {redirect}})

@@ -14,7 +14,9 @@ import (
 )
 
 // qr serves /q/{ref} (a page for generic scanners) and /q/{ref}.png or
-// .svg?px=N (the code of a ref that can be scanned now).
+// .svg?px=N (the code of a ref that can be scanned now). Images are
+// rate-limited per address (classQR); an unknown ref spends the guessing
+// budget; a ref's image is drawn once per size and kept in h.images.
 func (h *Handler) qr(w http.ResponseWriter, r *http.Request) {
 	file := r.PathValue("file")
 	ref, ext, _ := strings.Cut(file, ".")
@@ -26,6 +28,10 @@ func (h *Handler) qr(w http.ResponseWriter, r *http.Request) {
 		h.scanWithApp(w)
 		return
 	}
+	if err := h.limits.ip(classQR, clientIP(r)); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	px := qrimage.DefaultPixels
 	if v := r.URL.Query().Get("px"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -35,32 +41,57 @@ func (h *Handler) qr(w http.ResponseWriter, r *http.Request) {
 		}
 		px = n
 	}
-	t, err := h.svc.Store().TicketByRef(r.Context(), ref)
+	err := h.checked(r, "", func() error {
+		t, err := h.svc.Store().TicketByRef(r.Context(), ref)
+		if err != nil {
+			return err
+		}
+		if t.CurrentRef != ref || t.State != server.StatePending || t.Expired(h.svc.Config().Now()) {
+			return server.Errorf(server.CodeExpired, "this QR code is no longer shown")
+		}
+		return nil
+	})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	if t.CurrentRef != ref || t.State != server.StatePending || t.Expired(h.svc.Config().Now()) {
-		h.writeError(w, r, server.Errorf(server.CodeExpired, "this QR code is no longer shown"))
-		return
-	}
-	code, err := qrimage.Encode(api.Payload(h.svc.Config().BaseURL, ref))
-	if err != nil {
-		h.writeError(w, r, err)
-		return
+	key := imageKey{ref: ref, ext: ext, px: px}
+	b, ok := h.images.Get(key)
+	if !ok {
+		if b, err = drawQR(api.Payload(h.svc.Config().BaseURL, ref), ext, px); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		h.images.Add(key, b)
 	}
 	if ext == "svg" {
 		w.Header().Set("Content-Type", "image/svg+xml")
-		w.Write(code.SVG(px))
-		return
+	} else {
+		w.Header().Set("Content-Type", "image/png")
 	}
-	b, err := code.PNG(px)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "image/png")
 	w.Write(b)
+}
+
+// imageKey names one drawing of a ref's QR code.
+type imageKey struct {
+	ref, ext string
+	px       int
+}
+
+// imageCacheSize is how many QR drawings h.images keeps: a few sizes of
+// every QR shown at once on a busy node.
+const imageCacheSize = 1024
+
+// drawQR draws payload's QR code as ext ("png" or "svg") px wide.
+func drawQR(payload, ext string, px int) ([]byte, error) {
+	code, err := qrimage.Encode(payload)
+	if err != nil {
+		return nil, err
+	}
+	if ext == "svg" {
+		return code.SVG(px), nil
+	}
+	return code.PNG(px)
 }
 
 var scanPage = template.Must(template.New("q").Parse(`<!doctype html>

@@ -15,6 +15,7 @@ import (
 func desktopIP(t *testing.T, h *harness, p protocoltest.Phone, xff string) string {
 	t.Helper()
 	req, _ := http.NewRequest("POST", h.node.URL()+api.PathTickets, strings.NewReader(`{"device":{"name":"PC"}}`))
+	req.Header.Set("Content-Type", "application/json")
 	if xff != "" {
 		req.Header.Set("X-Forwarded-For", xff)
 	}

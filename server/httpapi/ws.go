@@ -21,11 +21,13 @@ import (
 // Close codes beyond RFC 6455's.
 const (
 	closeUnauthorized websocket.StatusCode = 4401 // bad or missing credential
+	closeTooMany      websocket.StatusCode = 4429 // over a cap of open sockets
 )
 
-// originAllowed reports whether a WebSocket upgrade from r's Origin may
-// proceed: no Origin (not a browser), the server's own host, the base URL's
-// origin, or one of the allowed origins (with * wildcards).
+// originAllowed reports whether a browser request from r's Origin may
+// proceed: no Origin (not a browser), or the origin of the base URL, of an
+// alias, or one of the allowed origins (with * wildcards). The request's
+// own Host plays no part: under DNS rebinding it is the attacker's name.
 func (h *Handler) originAllowed(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
@@ -34,9 +36,6 @@ func (h *Handler) originAllowed(r *http.Request) bool {
 	u, err := url.Parse(origin)
 	if err != nil || u.Host == "" {
 		return false
-	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return true
 	}
 	o := strings.ToLower(u.Scheme + "://" + u.Host)
 	for _, pattern := range h.origins {
@@ -47,63 +46,95 @@ func (h *Handler) originAllowed(r *http.Request) bool {
 	return false
 }
 
-// accept checks the Origin, the class's rate limit and, if the request has
-// a bearer, credentials (via check) before upgrading; without a bearer it
-// upgrades and reads {"type":"auth"} within AuthTimeout. Once the subject is
-// known it calls subscribe, before the upgrade is answered where it can be,
-// so that no event published after the client's dial returns is missed. It
-// returns the connection, the subject, and false if it already answered;
-// then it has undone nothing that subscribe did: the caller's deferred
-// clean-up must.
-func accept[T any](h *Handler, w http.ResponseWriter, r *http.Request, class string, check func(ctx context.Context, m api.AuthMessage) (T, error), subscribe func(T)) (*websocket.Conn, T, bool) {
+// accept checks the Origin, the class's rate limit, the address's cap of
+// open sockets and, if the request has a bearer, credentials (via check,
+// against the guessing budget) and the credential's cap of open sockets
+// (which slot names) before upgrading; without a bearer it upgrades and
+// reads {"type":"auth"} within AuthTimeout, then checks the same. Once the
+// subject is known it calls subscribe, before the upgrade is answered where
+// it can be, so that no event published after the client's dial returns is
+// missed. It returns the connection, the subject, a func that gives the
+// socket's slots back (call it when the socket ends), and false if it
+// already answered; then it has given the slots back but undone nothing
+// that subscribe did: the caller's deferred clean-up must.
+func accept[T any](h *Handler, w http.ResponseWriter, r *http.Request, class string, check func(ctx context.Context, m api.AuthMessage) (T, error), slot func(T) (kind, id string), subscribe func(T)) (*websocket.Conn, T, func(), bool) {
 	var zero T
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		h.writeError(w, r, server.Errorf(server.CodeInvalid, "this endpoint needs a WebSocket upgrade; without WebSockets, long-poll /wait"))
-		return nil, zero, false
+		return nil, zero, nil, false
 	}
 	if !h.originAllowed(r) {
 		h.writeError(w, r, server.Errorf(server.CodeForbidden, "WebSocket upgrades from this origin are not allowed"))
-		return nil, zero, false
+		return nil, zero, nil, false
 	}
 	if err := h.limits.ip(class, clientIP(r)); err != nil {
 		h.writeError(w, r, err)
-		return nil, zero, false
+		return nil, zero, nil, false
+	}
+	releaseAddr, err := h.limits.addressSocket(clientIP(r))
+	if err != nil {
+		h.writeError(w, r, err)
+		return nil, zero, nil, false
+	}
+	releaseCred := func() {}
+	release := func() { releaseCred(); releaseAddr() }
+	// authenticate checks m's credential and takes its socket slot.
+	authenticate := func(ctx context.Context, m api.AuthMessage) (T, error) {
+		var subject T
+		err := h.checked(r, "", func() (err error) {
+			subject, err = check(ctx, m)
+			return err
+		})
+		if err != nil {
+			return zero, err
+		}
+		kind, id := slot(subject)
+		if releaseCred, err = h.limits.credentialSocket(kind, id); err != nil {
+			releaseCred = func() {}
+			return zero, err
+		}
+		return subject, nil
 	}
 	var subject T
 	tok := bearer(r)
 	if tok != "" {
-		var err error
-		subject, err = check(r.Context(), api.AuthMessage{Type: api.EventAuth, PollSecret: tok, Token: tok, DeviceID: r.Header.Get(api.HeaderDeviceID)})
+		subject, err = authenticate(r.Context(), api.AuthMessage{Type: api.EventAuth, PollSecret: tok, Token: tok, DeviceID: r.Header.Get(api.HeaderDeviceID)})
 		if err != nil {
+			release()
 			h.writeError(w, r, err)
-			return nil, zero, false
+			return nil, zero, nil, false
 		}
 		subscribe(subject)
 	}
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // Origin checked above
 	if err != nil {
-		return nil, zero, false
+		release()
+		return nil, zero, nil, false
 	}
 	c.SetReadLimit(4 << 10)
 	if tok != "" {
-		return c, subject, true
+		return c, subject, release, true
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.AuthTimeout)
 	defer cancel()
 	var m api.AuthMessage
 	if err := wsjson.Read(ctx, c, &m); err != nil || m.Type != api.EventAuth {
+		release()
 		c.Close(closeUnauthorized, "send {\"type\":\"auth\"} first")
-		h.limits.failed(clientIP(r))
-		return nil, zero, false
+		return nil, zero, nil, false
 	}
-	subject, err = check(ctx, m)
+	subject, err = authenticate(ctx, m)
 	if err != nil {
-		c.Close(closeUnauthorized, server.ErrorMessage(err))
-		h.limits.failed(clientIP(r))
-		return nil, zero, false
+		release()
+		code := closeUnauthorized
+		if server.ErrorCode(err) == server.CodeRateLimited {
+			code = closeTooMany
+		}
+		c.Close(code, server.ErrorMessage(err))
+		return nil, zero, nil, false
 	}
 	subscribe(subject)
-	return c, subject, true
+	return c, subject, release, true
 }
 
 // pump writes each message of sub to c, as to returns it, until to says the
@@ -193,15 +224,16 @@ func (h *Handler) ticketEvents(w http.ResponseWriter, r *http.Request) {
 			sub.Close()
 		}
 	}()
-	c, t, ok := accept(h, w, r, classWatch, func(ctx context.Context, m api.AuthMessage) (server.Ticket, error) {
+	c, t, done, ok := accept(h, w, r, classWatch, func(ctx context.Context, m api.AuthMessage) (server.Ticket, error) {
 		return h.svc.AuthTicket(ctx, ref, m.PollSecret)
-	}, func(t server.Ticket) {
+	}, func(t server.Ticket) (string, string) { return "ticket", t.ID }, func(t server.Ticket) {
 		sub = h.svc.Tickets.Subscribe(t.ID, 16)
 		release = h.svc.Watch(t)
 	})
 	if !ok {
 		return
 	}
+	defer done()
 	defer h.metrics.SocketOpened("ticket_ws")()
 
 	ctx := r.Context()
@@ -237,13 +269,14 @@ func (h *Handler) sessionEvents(w http.ResponseWriter, r *http.Request) {
 			sub.Close()
 		}
 	}()
-	c, _, ok := accept(h, w, r, classWatch, func(ctx context.Context, m api.AuthMessage) (server.Session, error) {
+	c, _, done, ok := accept(h, w, r, classWatch, func(ctx context.Context, m api.AuthMessage) (server.Session, error) {
 		token = m.Token
 		return h.svc.AuthSession(ctx, m.Token)
-	}, func(s server.Session) { sub = h.svc.Sessions.Subscribe(s.ID, 4) })
+	}, func(s server.Session) (string, string) { return "session", s.ID }, func(s server.Session) { sub = h.svc.Sessions.Subscribe(s.ID, 4) })
 	if !ok {
 		return
 	}
+	defer done()
 	defer h.metrics.SocketOpened("session_ws")()
 	// The session may have been revoked between the check and the
 	// subscription: look again now that no event can be missed.
@@ -267,12 +300,13 @@ func (h *Handler) mobileEvents(w http.ResponseWriter, r *http.Request) {
 			sub.Close()
 		}
 	}()
-	c, d, ok := accept(h, w, r, classWatch, func(ctx context.Context, m api.AuthMessage) (server.Device, error) {
+	c, d, done, ok := accept(h, w, r, classWatch, func(ctx context.Context, m api.AuthMessage) (server.Device, error) {
 		return h.svc.AuthDevice(ctx, m.Token, m.DeviceID)
-	}, func(d server.Device) { sub = h.svc.Users.Subscribe(d.UserID, 64) })
+	}, func(d server.Device) (string, string) { return "phone", d.ID }, func(d server.Device) { sub = h.svc.Users.Subscribe(d.UserID, 64) })
 	if !ok {
 		return
 	}
+	defer done()
 	defer h.metrics.SocketOpened("mobile_ws")()
 	msgs := make(chan api.MobileEvent, 64)
 	go func() { // filter out the device's own events
@@ -301,6 +335,18 @@ func (h *Handler) wait(w http.ResponseWriter, r *http.Request, t server.Ticket) 
 		h.writeError(w, r, server.Errorf(server.CodeInvalid, "qr must be a ref"))
 		return
 	}
+	releaseAddr, err := h.limits.addressSocket(clientIP(r))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	defer releaseAddr()
+	releaseTicket, err := h.limits.credentialSocket("ticket", t.ID)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	defer releaseTicket()
 	defer h.metrics.SocketOpened("long_poll")()
 	sub := h.svc.Tickets.Subscribe(t.ID, 16)
 	defer sub.Close()

@@ -1,6 +1,11 @@
 // Package hub fans events out to subscribers by topic, in process. A
 // subscriber that does not keep up is dropped, never allowed to block the
 // publisher or the others.
+//
+// A topic exists while it has subscribers. Each has a version, which
+// changes whenever the topic gets a message, so that a caller that read a
+// state to publish can tell whether someone published to the topic while
+// it was reading (Version, PublishIf).
 package hub
 
 import "sync"
@@ -9,8 +14,17 @@ import "sync"
 // value is not usable; call New.
 type Hub[T any] struct {
 	mu     sync.Mutex
-	topics map[string]map[*Sub[T]]struct{}
+	topics map[string]*topicState[T]
+	seq    uint64 // the last version handed out, in any topic
 	closed bool
+}
+
+// topicState is a topic's subscribers and version: a number from Hub.seq, new
+// when the topic is created and on each message, so that no two states of
+// any topic share one.
+type topicState[T any] struct {
+	subs    map[*Sub[T]]struct{}
+	version uint64
 }
 
 // Sub is one subscription. C yields the topic's messages in order; it is
@@ -27,7 +41,7 @@ type Sub[T any] struct {
 
 // New returns an empty hub.
 func New[T any]() *Hub[T] {
-	return &Hub[T]{topics: make(map[string]map[*Sub[T]]struct{})}
+	return &Hub[T]{topics: make(map[string]*topicState[T])}
 }
 
 // Subscribe starts a subscription to topic with room for buf undelivered
@@ -45,22 +59,48 @@ func (h *Hub[T]) Subscribe(topic string, buf int) *Sub[T] {
 		close(c)
 		return s
 	}
-	subs := h.topics[topic]
-	if subs == nil {
-		subs = make(map[*Sub[T]]struct{})
-		h.topics[topic] = subs
+	tp := h.topics[topic]
+	if tp == nil {
+		h.seq++
+		tp = &topicState[T]{subs: make(map[*Sub[T]]struct{}), version: h.seq}
+		h.topics[topic] = tp
 	}
-	subs[s] = struct{}{}
+	tp.subs[s] = struct{}{}
 	return s
 }
 
 // Publish hands msg to every subscriber of topic without blocking, and
 // returns how many took it. A subscriber whose buffer is full is dropped.
+// A topic with subscribers gets a new version.
 func (h *Hub[T]) Publish(topic string, msg T) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	return h.publishLocked(topic, msg)
+}
+
+// PublishIf publishes msg to topic as Publish does, but only if the topic's
+// version is still version (which Version returned): not if anything was
+// published to it since, nor if it lost its subscribers. It reports whether
+// it published, and to how many subscribers.
+func (h *Hub[T]) PublishIf(topic string, version uint64, msg T) (n int, ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if tp := h.topics[topic]; tp == nil || tp.version != version {
+		return 0, false
+	}
+	return h.publishLocked(topic, msg), true
+}
+
+// publishLocked is Publish with h.mu held.
+func (h *Hub[T]) publishLocked(topic string, msg T) int {
+	tp := h.topics[topic]
+	if tp == nil {
+		return 0
+	}
+	h.seq++
+	tp.version = h.seq
 	n := 0
-	for s := range h.topics[topic] {
+	for s := range tp.subs {
 		select {
 		case s.c <- msg:
 			n++
@@ -76,7 +116,37 @@ func (h *Hub[T]) Publish(topic string, msg T) int {
 func (h *Hub[T]) Count(topic string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.topics[topic])
+	if tp := h.topics[topic]; tp != nil {
+		return len(tp.subs)
+	}
+	return 0
+}
+
+// Topics returns the topics that have subscribers, in no particular order.
+// Subscriptions may come and go as soon as it returns.
+func (h *Hub[T]) Topics() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]string, 0, len(h.topics))
+	for t := range h.topics {
+		out = append(out, t)
+	}
+	return out
+}
+
+// Version returns topic's version, or 0 if it has no subscribers. The
+// version changes whenever a message is published to the topic, and a
+// topic that loses its subscribers and gains new ones never gets back a
+// version it had: a caller that takes the version, reads some state and
+// then publishes it with PublishIf publishes only if nothing was published
+// to the topic in between.
+func (h *Hub[T]) Version(topic string) uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if tp := h.topics[topic]; tp != nil {
+		return tp.version
+	}
+	return 0
 }
 
 // Close ends every subscription; later ones start closed.
@@ -84,8 +154,8 @@ func (h *Hub[T]) Close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed = true
-	for _, subs := range h.topics {
-		for s := range subs {
+	for _, tp := range h.topics {
+		for s := range tp.subs {
 			h.removeLocked(s)
 		}
 	}
@@ -98,9 +168,9 @@ func (h *Hub[T]) removeLocked(s *Sub[T]) {
 	}
 	s.done = true
 	close(s.c)
-	subs := h.topics[s.topic]
-	delete(subs, s)
-	if len(subs) == 0 {
+	tp := h.topics[s.topic]
+	delete(tp.subs, s)
+	if len(tp.subs) == 0 {
 		delete(h.topics, s.topic)
 	}
 }

@@ -1,6 +1,9 @@
 package hub
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestPublishReachesOnlyTheTopic(t *testing.T) {
 	h := New[int]()
@@ -61,6 +64,89 @@ func TestCloseEndsSubscriptions(t *testing.T) {
 		t.Fatal("a late subscription is closed, not dropped")
 	} else if _, ok := <-late.C; ok {
 		t.Fatal("subscription after Hub.Close is open")
+	}
+}
+
+// Topics lists exactly the topics that have subscribers: one that lost its
+// last subscriber, by Close or by a drop, is gone.
+func TestTopicsListsSubscribedTopics(t *testing.T) {
+	h := New[int]()
+	if got := h.Topics(); len(got) != 0 {
+		t.Fatalf("Topics of an empty hub = %v", got)
+	}
+	a1, a2 := h.Subscribe("a", 1), h.Subscribe("a", 1)
+	h.Subscribe("b", 1)
+	slow := h.Subscribe("c", 1)
+	h.Publish("c", 1)
+	h.Publish("c", 2) // drops slow, c's only subscriber
+	if !slow.Dropped() {
+		t.Fatal("slow was not dropped")
+	}
+	got := h.Topics()
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("Topics = %v, want [a b]", got)
+	}
+	a1.Close()
+	if got := h.Topics(); len(got) != 2 {
+		t.Fatalf("Topics = %v after one of a's two subscribers left, want a and b", got)
+	}
+	a2.Close()
+	if got := h.Topics(); !slices.Equal(got, []string{"b"}) {
+		t.Fatalf("Topics = %v after a's subscribers left, want [b]", got)
+	}
+	h.Close()
+	if got := h.Topics(); len(got) != 0 {
+		t.Fatalf("Topics after Close = %v", got)
+	}
+}
+
+// PublishIf publishes only while nothing was published to the topic since
+// Version was taken; a topic whose subscribers all left, even if it has new
+// ones, has a new version; a topic without subscribers has version 0.
+func TestPublishIfOnlyOnAnUnchangedVersion(t *testing.T) {
+	h := New[int]()
+	if v := h.Version("t"); v != 0 {
+		t.Fatalf("Version of a topic without subscribers = %d, want 0", v)
+	}
+	if _, ok := h.PublishIf("t", 0, 1); ok {
+		t.Fatal("PublishIf published to a topic without subscribers")
+	}
+	s := h.Subscribe("t", 8)
+	other := h.Subscribe("u", 8)
+	v := h.Version("t")
+	if v == 0 {
+		t.Fatal("a subscribed topic has version 0")
+	}
+	h.Publish("u", 9) // another topic's message changes nothing here
+	if n, ok := h.PublishIf("t", v, 1); !ok || n != 1 {
+		t.Fatalf("PublishIf on an unchanged version = %d, %v; want 1, true", n, ok)
+	}
+	if _, ok := h.PublishIf("t", v, 2); ok {
+		t.Fatal("PublishIf published on the version its own message replaced")
+	}
+	v = h.Version("t")
+	h.Publish("t", 3)
+	if _, ok := h.PublishIf("t", v, 4); ok {
+		t.Fatal("PublishIf published after another message")
+	}
+	if got := []int{<-s.C, <-s.C}; !slices.Equal(got, []int{1, 3}) || len(s.C) != 0 {
+		t.Fatalf("subscriber got %v (and %d more), want [1 3]", got, len(s.C))
+	}
+	v = h.Version("t")
+	s.Close()
+	if h.Version("t") != 0 {
+		t.Fatal("a topic without subscribers left has a version")
+	}
+	again := h.Subscribe("t", 8)
+	if h.Version("t") == v {
+		t.Fatal("a topic subscribed to again got back its old version")
+	}
+	if _, ok := h.PublishIf("t", v, 5); ok || len(again.C) != 0 {
+		t.Fatal("PublishIf published on the version of the topic's earlier life")
+	}
+	if len(other.C) != 1 {
+		t.Fatalf("u got %d messages, want 1", len(other.C))
 	}
 }
 

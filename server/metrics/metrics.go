@@ -1,5 +1,5 @@
 // Package metrics exposes the server's Prometheus metrics: tickets by state
-// (counted in the store at scrape time), transitions, open sockets, push
+// (counted in the store at most every 30 s), transitions, open sockets, push
 // latencies and HTTP requests.
 package metrics
 
@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,7 +52,7 @@ func New(store server.Store) *Metrics {
 		}, []string{"route", "code"}),
 	}
 	m.reg.MustRegister(m.transitions, m.sockets, m.scanToPush, m.confirmPush, m.requests,
-		ticketsCollector{store: store, desc: prometheus.NewDesc("qrlogin_tickets", "Stored tickets by state.", []string{"state"}, nil)},
+		&ticketsCollector{store: store, desc: prometheus.NewDesc("qrlogin_tickets", "Stored tickets by state.", []string{"state"}, nil)},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -92,18 +93,27 @@ func (m *Metrics) Request(route string, status int) {
 	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 }
 
-// ticketsCollector counts tickets by state in the store at scrape time.
+// ticketsCollector reports the tickets by state in the store. Counting
+// reads the whole ticket table, so it runs at most once per countEvery,
+// whatever the number of scrapers, and scrapes in between get the last
+// counts: a scrape costs a look-up, not a scan.
 type ticketsCollector struct {
 	store server.Store
 	desc  *prometheus.Desc
+
+	mu     sync.Mutex // held while counting: concurrent scrapes wait for one count
+	at     time.Time
+	counts map[server.State]int
+	err    error
 }
 
-func (c ticketsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+// countEvery is how old the ticket counts may get.
+const countEvery = 30 * time.Second
 
-func (c ticketsCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	counts, err := c.store.CountTicketsByState(ctx)
+func (c *ticketsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *ticketsCollector) Collect(ch chan<- prometheus.Metric) {
+	counts, err := c.current()
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(c.desc, err)
 		return
@@ -111,4 +121,18 @@ func (c ticketsCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range server.States {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[s]), string(s))
 	}
+}
+
+// current returns the counts, counting again if the last are older than
+// countEvery.
+func (c *ticketsCollector) current() (map[server.State]int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at.IsZero() || time.Since(c.at) >= countEvery {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		c.counts, c.err = c.store.CountTicketsByState(ctx)
+		c.at = time.Now()
+	}
+	return c.counts, c.err
 }

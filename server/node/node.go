@@ -67,10 +67,23 @@ type Config struct {
 	// whose X-Forwarded-For names the client.
 	TrustedProxies []string
 	// MetricsAddr, if set, is a second listen address that serves
-	// GET /metrics (plain HTTP, meant for a private network or loopback),
-	// and the public listener then does not serve it. Empty serves
-	// /metrics with the rest.
-	MetricsAddr string
+	// GET /metrics (plain HTTP, meant for a private network or loopback).
+	// PublicMetrics also serves /metrics on the public listener (off by
+	// default: anyone could read it there).
+	MetricsAddr   string
+	PublicMetrics bool
+	// Aliases are other base URLs the server is known by (service.Config).
+	Aliases []string
+	// Limits are the rate limits and caps (httpapi.DefaultLimits where
+	// zero).
+	Limits httpapi.Limits
+	// BodyTimeout bounds the time to read a request's body (10 s);
+	// IdleTimeout closes keep-alive connections idle that long (30 s).
+	BodyTimeout, IdleTimeout time.Duration
+	// ConnsPerAddress caps the TCP connections open at once from one
+	// address (an IPv6 /64), trusted proxies excepted: 512 by default;
+	// more are closed as they arrive.
+	ConnsPerAddress int
 }
 
 // Node is a running server.
@@ -182,7 +195,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	m := metrics.New(store)
 	svc, err := service.New(store, service.Config{
-		BaseURL: base, TicketTTL: cfg.TicketTTL, RotateEvery: cfg.RotateEvery, RotateMax: cfg.RotateMax,
+		BaseURL: base, Aliases: cfg.Aliases, TicketTTL: cfg.TicketTTL, RotateEvery: cfg.RotateEvery, RotateMax: cfg.RotateMax,
 		Match: cfg.Match, OpenRegistration: !cfg.ClosedRegistration, Password: cfg.Password,
 		Logger: log, Metrics: m, Now: cfg.Now,
 	})
@@ -208,12 +221,14 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	stopBus := func() {}
 	if pg, ok := store.(*postgres.DB); ok {
-		// Several nodes may share this database: carry events between them.
+		// Several nodes may share this database: carry events between them,
+		// and after a lost LISTEN tell this node's watchers what they missed.
 		bus := pgbus.New(pg.Pool(), log)
 		svc.SetBus(bus)
 		bctx, cancel := context.WithCancel(context.Background())
 		ready, done := make(chan struct{}), make(chan struct{})
-		go func() { defer close(done); bus.Run(bctx, svc.Deliver, ready) }()
+		resync := func(ctx context.Context) { svc.Resync(ctx, bus) }
+		go func() { defer close(done); bus.Run(bctx, svc.Deliver, resync, ready) }()
 		stopBus = func() { cancel(); <-done }
 		select {
 		case <-ready:
@@ -247,14 +262,26 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		OAuth: op, Pages: cfg.Pages, TrustedProxies: proxies,
 		AllowedOrigins: cfg.AllowedOrigins, HSTS: useTLS || bu.Scheme == "https",
 		NoLimits: cfg.NoRateLimits, PingEvery: cfg.PingEvery, Logger: log, Metrics: m,
-		MetricsElsewhere: cfg.MetricsAddr != "",
+		PublicMetrics: cfg.PublicMetrics, Limits: cfg.Limits, BodyTimeout: cfg.BodyTimeout,
 	})
+	idle := cfg.IdleTimeout
+	if idle == 0 {
+		idle = 30 * time.Second
+	}
+	conns := cfg.ConnsPerAddress
+	if conns == 0 {
+		conns = 512
+	}
+	var served net.Listener = ln
+	if !cfg.NoRateLimits {
+		served = capConns(ln, conns, proxies)
+	}
 	n := &Node{
 		url: base, ln: ln, svc: svc, h: h, store: store, stopBus: stopBus, stopPurge: stopPurge, log: log, done: make(chan error, 1),
 		srv: &http.Server{
 			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
+			IdleTimeout:       idle,
 			MaxHeaderBytes:    64 << 10,
 			TLSConfig:         tlsCfg,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
@@ -282,9 +309,9 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	go func() {
 		var err error
 		if useTLS {
-			err = n.srv.ServeTLS(ln, "", "")
+			err = n.srv.ServeTLS(served, "", "")
 		} else {
-			err = n.srv.Serve(ln)
+			err = n.srv.Serve(served)
 		}
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil

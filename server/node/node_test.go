@@ -23,7 +23,7 @@ func get(t *testing.T, url string) (int, string) {
 }
 
 // With MetricsAddr, /metrics is served there and not on the public
-// listener; without it, on the public listener.
+// listener; without it, nowhere unless PublicMetrics asks for it.
 func TestMetricsAddr(t *testing.T) {
 	dir := t.TempDir()
 	n, err := Start(context.Background(), Config{Addr: "127.0.0.1:0", DBPath: filepath.Join(dir, "a.db"), MetricsAddr: "127.0.0.1:0"})
@@ -58,8 +58,17 @@ func TestMetricsAddr(t *testing.T) {
 	if m.MetricsAddr() != nil {
 		t.Errorf("MetricsAddr = %v without one configured", m.MetricsAddr())
 	}
-	if code, body := get(t, m.URL()+"/metrics"); code != http.StatusOK || !strings.Contains(body, "qrlogin_scan_to_push_seconds") {
-		t.Errorf("public /metrics without MetricsAddr: %d", code)
+	if code, _ := get(t, m.URL()+"/metrics"); code != http.StatusNotFound {
+		t.Errorf("public /metrics by default: %d, want 404 (only when asked)", code)
+	}
+
+	p, err := Start(context.Background(), Config{Addr: "127.0.0.1:0", DBPath: filepath.Join(dir, "c.db"), PublicMetrics: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(ctx)
+	if code, body := get(t, p.URL()+"/metrics"); code != http.StatusOK || !strings.Contains(body, "qrlogin_scan_to_push_seconds") {
+		t.Errorf("public /metrics with PublicMetrics: %d", code)
 	}
 }
 

@@ -7,6 +7,11 @@
 // round trip and as few NOTIFY payloads as fit in PostgreSQL's 8000 bytes.
 // An idle bus adds no delay; a busy one sends fewer, larger notifications,
 // which is what keeps the listening side of every node cheap.
+//
+// A notice sent while a node is not listening is lost to it. A node whose
+// LISTEN connection failed, or went quiet and did not answer a ping, LISTENs
+// again on a new one and then calls a resync hook (service.Resync, which
+// reads what changed meanwhile; the bus offers the reads by id it needs).
 package pgbus
 
 import (
@@ -53,7 +58,25 @@ type Bus struct {
 	own     string // the prefix of this node's payloads
 	reqs    chan request
 	stopped chan struct{} // closed when Run returns
+
+	// idle is how long the listening connection may go without a
+	// notification before Run checks it with a round trip, and timeout
+	// how long that check, acquiring a connection and LISTEN, or sending
+	// a group of notices may take before the connection is given up:
+	// listenIdle and roundTripTimeout (tests shorten them).
+	idle, timeout time.Duration
 }
+
+// A connection that dies without a word (a peer gone, a network path
+// dropped, no RST) would leave the bus deaf until TCP gave up, many
+// minutes later. Run asks the listening connection for a round trip
+// whenever it has been quiet for listenIdle, and gives it up when that, or
+// any other round trip of the bus, takes longer than roundTripTimeout: a
+// dead connection is noticed within listenIdle + roundTripTimeout.
+const (
+	listenIdle       = 5 * time.Second
+	roundTripTimeout = 5 * time.Second
+)
 
 // request is one notice waiting to be sent, and where its sender hears
 // how it went.
@@ -66,7 +89,8 @@ type request struct {
 func New(pool *pgxpool.Pool, log *slog.Logger) *Bus {
 	node := server.NewRef() // a ref needs no JSON escaping
 	return &Bus{pool: pool, node: node, log: log, own: `{"n":"` + node + `",`,
-		reqs: make(chan request, maxGroup), stopped: make(chan struct{})}
+		reqs: make(chan request, maxGroup), stopped: make(chan struct{}),
+		idle: listenIdle, timeout: roundTripTimeout}
 }
 
 // Notify implements service.Bus: it returns once n is in PostgreSQL's
@@ -95,19 +119,43 @@ func (b *Bus) Notify(ctx context.Context, n service.Notice) error {
 
 // Run sends this node's notices and hands every other node's to deliver
 // until ctx ends; call it once. It holds one connection that LISTENs, and
-// reconnects after a failure (a notice sent while it was down is lost;
-// watchers that reconnect or long-poll still see the state, which lives in
-// the database). ready, if not nil, is closed once the first LISTEN is in
+// reconnects after a failure, or when the connection stops answering (see
+// listenIdle). ready, if not nil, is closed once the first LISTEN is in
 // place.
-func (b *Bus) Run(ctx context.Context, deliver func(context.Context, service.Notice), ready chan<- struct{}) {
+//
+// A notice sent while the bus was not listening is lost. So after each
+// LISTEN but the first, Run calls resync (if not nil), which should tell
+// this node's watchers what changed meanwhile by reading the database (the
+// LISTEN is in place by then: whatever the read misses comes as a notice).
+// Run delivers the notices that arrive after the new LISTEN once resync
+// returns.
+func (b *Bus) Run(ctx context.Context, deliver func(context.Context, service.Notice), resync func(context.Context), ready chan<- struct{}) {
 	sent := make(chan struct{})
 	go func() { defer close(sent); b.send(ctx) }()
 	defer func() { <-sent; close(b.stopped) }()
-	backoff := 100 * time.Millisecond
+	first, listened := true, false
+	onListen := func() {
+		listened = true
+		switch {
+		case first:
+			first = false
+			if ready != nil {
+				close(ready)
+			}
+		case resync != nil:
+			resync(ctx)
+		}
+	}
+	const firstBackoff = 100 * time.Millisecond
+	backoff := firstBackoff
 	for ctx.Err() == nil {
-		err := b.listen(ctx, deliver, &ready)
+		listened = false
+		err := b.listen(ctx, deliver, onListen)
 		if ctx.Err() != nil {
 			return
+		}
+		if listened { // it worked for a while: try again soon
+			backoff = firstBackoff
 		}
 		b.log.Error("pgbus: listening failed; reconnecting", "err", err, "in", backoff)
 		select {
@@ -157,6 +205,10 @@ func (b *Bus) flush(ctx context.Context, payloads []string) error {
 	if len(payloads) == 0 {
 		return nil
 	}
+	// A connection that died without a word must not hold the next
+	// groups back for good.
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
 	// One statement is one transaction: its NOTIFYs are queued together,
 	// in the array's order.
 	_, err := b.pool.Exec(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, Channel, payloads)
@@ -205,43 +257,68 @@ func (b *Bus) pack(group []request) (payloads []string, errs []error) {
 	return payloads, errs
 }
 
-func (b *Bus) listen(ctx context.Context, deliver func(context.Context, service.Notice), ready *chan<- struct{}) error {
-	conn, err := b.pool.Acquire(ctx)
+// listen acquires a connection, LISTENs on it, calls onListen, and hands
+// the notices of other nodes to deliver until the connection fails, stops
+// answering, or ctx ends. It returns why.
+func (b *Bus) listen(ctx context.Context, deliver func(context.Context, service.Notice), onListen func()) error {
+	lctx, cancel := context.WithTimeout(ctx, b.timeout)
+	conn, err := b.pool.Acquire(lctx)
 	if err != nil {
+		cancel()
 		return err
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
+	_, err = conn.Exec(lctx, "LISTEN "+Channel)
+	cancel()
+	if err != nil {
 		conn.Conn().Close(context.Background()) // a half-listening connection must not go back to the pool
 		return err
 	}
-	if *ready != nil {
-		close(*ready)
-		*ready = nil
-	}
+	onListen()
 	for {
-		n, err := conn.Conn().WaitForNotification(ctx)
-		if err != nil {
-			if !errors.Is(err, context.Canceled) {
-				conn.Conn().Close(context.Background())
-			} else {
-				// Leave the pool a clean connection.
-				cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				conn.Exec(cctx, "UNLISTEN *")
-				cancel()
+		wctx, cancel := context.WithTimeout(ctx, b.idle)
+		n, err := conn.Conn().WaitForNotification(wctx)
+		quiet := wctx.Err() == context.DeadlineExceeded
+		cancel()
+		if n != nil {
+			b.handle(ctx, n.Payload, deliver)
+		}
+		if err != nil && ctx.Err() == nil && quiet {
+			// Nothing came for a while: is anyone still there?
+			pctx, cancel := context.WithTimeout(ctx, b.timeout)
+			err = conn.Conn().Ping(pctx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				err = fmt.Errorf("pgbus: the listening connection did not answer a ping: %w", err)
 			}
-			return err
 		}
-		if strings.HasPrefix(n.Payload, b.own) {
+		if err == nil {
 			continue
 		}
-		var e envelope
-		if err := json.Unmarshal([]byte(n.Payload), &e); err != nil {
-			b.log.Error("pgbus: malformed notification", "err", err)
-			continue
+		if ctx.Err() == nil {
+			conn.Conn().Close(context.Background())
+		} else {
+			// Leave the pool a clean connection.
+			cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			conn.Exec(cctx, "UNLISTEN *")
+			cancel()
 		}
-		for _, sn := range e.Ns {
-			deliver(ctx, sn)
-		}
+		return err
+	}
+}
+
+// handle hands the notices of payload to deliver, unless this node sent
+// them.
+func (b *Bus) handle(ctx context.Context, payload string, deliver func(context.Context, service.Notice)) {
+	if strings.HasPrefix(payload, b.own) {
+		return
+	}
+	var e envelope
+	if err := json.Unmarshal([]byte(payload), &e); err != nil {
+		b.log.Error("pgbus: malformed notification", "err", err)
+		return
+	}
+	for _, sn := range e.Ns {
+		deliver(ctx, sn)
 	}
 }

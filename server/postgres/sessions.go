@@ -11,12 +11,14 @@ import (
 
 const sessionColumns = `id, user_id, device_id, token_hash, desktop_name, desktop_os, desktop_app, ip, created_at, last_seen_at, expires_at, revoked_at`
 
-const insertSession = `INSERT INTO sessions (` + sessionColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+// insertSession stores a session and the ticket whose redeem created it
+// (insertArgs).
+const insertSession = `INSERT INTO sessions (` + sessionColumns + `, ticket_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
 
-// sessionArgs lists s's values in sessionColumns' order.
-func sessionArgs(s *server.Session) []any {
+// insertArgs lists s's values in sessionColumns' order, then ticketID.
+func insertArgs(s *server.Session, ticketID string) []any {
 	return []any{s.ID, s.UserID, s.DeviceID, s.TokenHash, text(s.Desktop.Name), text(s.Desktop.OS), text(s.Desktop.App), text(s.Desktop.IP),
-		at(s.CreatedAt), at(s.LastSeenAt), at(s.ExpiresAt), never(s.RevokedAt)}
+		at(s.CreatedAt), at(s.LastSeenAt), at(s.ExpiresAt), never(s.RevokedAt), ticketID}
 }
 
 func scanSession(row pgx.Row) (server.Session, error) {
@@ -74,4 +76,34 @@ func (db *DB) TouchSession(ctx context.Context, id string, t time.Time) error {
 	}
 	_, err := db.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1`, at(t), id)
 	return wrap(err, "session")
+}
+
+// PurgeSessions implements server.Store, in two statements of one
+// transaction: the sessions first, so that the second statement, which
+// sees what the first deleted, takes the devices whose last sessions they
+// were. A session's ticket is found by the ticket_id its redeem stored; the
+// devices that live tickets name are read once per call.
+func (db *DB) PurgeSessions(ctx context.Context, t time.Time, limit int) (int, error) {
+	n := 0
+	err := db.inTx(ctx, "session", func(tx pgx.Tx) error {
+		for _, q := range []string{
+			`DELETE FROM sessions WHERE id IN (SELECT s.id FROM sessions s
+				WHERE (s.expires_at < $1 OR s.revoked_at < $1)
+				AND NOT EXISTS (SELECT 1 FROM tickets k WHERE k.id = s.ticket_id AND k.session_id = s.id) LIMIT $2)`,
+			`DELETE FROM devices WHERE id IN (SELECT d.id FROM devices d WHERE d.revoked_at < $1
+				AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.device_id = d.id)
+				AND d.id NOT IN (SELECT k.device_id FROM tickets k WHERE k.state IN ` + liveStates + `) LIMIT $2)`,
+		} {
+			tag, err := tx.Exec(ctx, q, at(t), limit)
+			if err != nil {
+				return wrap(err, "session")
+			}
+			n += int(tag.RowsAffected())
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
 }

@@ -137,6 +137,11 @@ func (db *DB) DueTickets(ctx context.Context, t time.Time, limit int) ([]server.
 	if err != nil {
 		return nil, wrap(err, "ticket")
 	}
+	return scanTickets(rows)
+}
+
+// scanTickets reads and closes rows of ticketColumns.
+func scanTickets(rows pgx.Rows) ([]server.Ticket, error) {
 	defer rows.Close()
 	var out []server.Ticket
 	for rows.Next() {

@@ -67,7 +67,7 @@ func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server
 		b.Queue(`INSERT INTO ticket_refs (ref, ticket_id) VALUES ($1, $2)`, t.CurrentRef, id)
 	}
 	if sess != nil {
-		b.Queue(insertSession, sessionArgs(sess)...)
+		b.Queue(insertSession, insertArgs(sess, id)...)
 	}
 	b.Queue(`COMMIT`)
 	err = sendBatch(ctx, c, b, func(br pgx.BatchResults) error {

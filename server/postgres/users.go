@@ -75,26 +75,42 @@ func (db *DB) DeviceByTokenHash(ctx context.Context, h []byte) (server.Device, e
 	return d, wrap(err, "device")
 }
 
-// RevokeDevice implements server.Store.
-func (db *DB) RevokeDevice(ctx context.Context, deviceID string, t time.Time) ([]server.Session, error) {
+// samePhone selects the ids of the device $1 and of every other device of
+// its account and client id: the same phone's logins, earlier or later.
+const samePhone = `SELECT o.id FROM devices d JOIN devices o ON o.user_id = d.user_id AND o.client_id = d.client_id WHERE d.id = $1`
+
+// RevokeDevice implements server.Store. The tickets are cancelled before
+// the sessions are revoked: a redeem that holds a ticket's row lock makes
+// the cancel wait for it and skip the ticket, and the next statement, on a
+// new snapshot (READ COMMITTED), then sees and revokes its session.
+func (db *DB) RevokeDevice(ctx context.Context, deviceID string, t time.Time) ([]server.Session, []server.Ticket, error) {
 	if !storable(deviceID) {
-		return nil, nil // no such device, and so none of its sessions
+		return nil, nil, nil // no such device, and so nothing of it
 	}
-	var revoked []server.Session
+	var sessions []server.Session
+	var tickets []server.Ticket
 	err := db.inTx(ctx, "device", func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, never(t), deviceID); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE devices SET revoked_at = $2 WHERE id IN (`+samePhone+`) AND revoked_at IS NULL`, deviceID, never(t)); err != nil {
 			return wrap(err, "device")
 		}
-		rows, err := tx.Query(ctx, `UPDATE sessions SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL AND expires_at > $3 RETURNING `+sessionColumns,
-			never(t), deviceID, at(t))
+		rows, err := tx.Query(ctx, `UPDATE tickets SET state = 'cancelled', version = version + 1, updated_at = $2
+			WHERE state IN ('scanned', 'confirmed') AND device_id IN (`+samePhone+`) RETURNING `+ticketColumns, deviceID, at(t))
+		if err != nil {
+			return wrap(err, "ticket")
+		}
+		if tickets, err = scanTickets(rows); err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `UPDATE sessions SET revoked_at = $2
+			WHERE device_id IN (`+samePhone+`) AND revoked_at IS NULL AND expires_at > $3 RETURNING `+sessionColumns, deviceID, never(t), at(t))
 		if err != nil {
 			return wrap(err, "session")
 		}
-		revoked, err = scanSessions(rows)
+		sessions, err = scanSessions(rows)
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return revoked, nil
+	return sessions, tickets, nil
 }

@@ -1,6 +1,8 @@
 package ratelimit
 
 import (
+	"context"
+	"sync"
 	"testing"
 	"time"
 )
@@ -39,5 +41,63 @@ func TestBlockedTakesNothing(t *testing.T) {
 	}
 	if ok, _ := l.Allow("ip"); !ok {
 		t.Fatal("first event refused")
+	}
+}
+
+func TestReserveCannotBeOverdrawnAndRefunds(t *testing.T) {
+	l := New(1, 5) // refills too slowly to matter here
+	var got []*Reservation
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			if r, _ := l.Reserve(ctx, "ip"); r != nil {
+				mu.Lock()
+				got = append(got, r)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(got) != 5 {
+		t.Fatalf("%d of 50 concurrent reservations granted, want the burst of 5", len(got))
+	}
+	// Every event is held: another caller waits, here until its context
+	// ends, and is refused.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if r, wait := l.Reserve(ctx, "ip"); r != nil || wait <= 0 {
+		t.Fatalf("reservation on an empty bucket: %v, wait %v", r, wait)
+	}
+	got[0].Refund()
+	r, _ := l.Reserve(context.Background(), "ip")
+	if r == nil {
+		t.Fatal("a refunded event was not given back")
+	}
+	for _, k := range append(got[1:], r) {
+		k.Keep()
+	}
+	if ok, _ := l.Allow("ip"); ok {
+		t.Fatal("Allow took an event from a bucket whose five were kept")
+	}
+}
+
+// A caller finding every event held waits for one to be settled, rather
+// than being refused while the bucket still has room.
+func TestReserveWaitsForHeldEvents(t *testing.T) {
+	l := New(1, 1)
+	held, _ := l.Reserve(context.Background(), "ip")
+	got := make(chan *Reservation)
+	go func() {
+		r, _ := l.Reserve(context.Background(), "ip")
+		got <- r
+	}()
+	held.Refund()
+	if r := <-got; r == nil {
+		t.Fatal("a waiting Reserve was refused after the held event was refunded")
 	}
 }

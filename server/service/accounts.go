@@ -27,11 +27,15 @@ func (s *Service) Register(ctx context.Context, req api.RegisterRequest) (api.Us
 	if name == "" {
 		name = req.Username
 	}
+	var hash string
+	if err := s.hashing(ctx, func() { hash = s.cfg.Password.HashPassword(req.Password) }); err != nil {
+		return api.User{}, err
+	}
 	u := server.User{
 		ID:           server.NewRef(),
 		Username:     req.Username,
 		DisplayName:  name,
-		PasswordHash: s.cfg.Password.HashPassword(req.Password),
+		PasswordHash: hash,
 		CreatedAt:    s.cfg.Now().UTC(),
 	}
 	// The avatar is named by a key of its own: an avatar URL shown to a
@@ -42,6 +46,28 @@ func (s *Service) Register(ctx context.Context, req api.RegisterRequest) (api.Us
 	}
 	s.log.Info("account created", "user", u.ID)
 	return ownUser(u), nil
+}
+
+// hashing runs fn, which computes a password hash, once fewer than
+// HashesInFlight are being computed: argon2id takes Password.Memory each,
+// so that a burst of logins or registrations cannot take the server's
+// memory. If none frees up within HashWait (or ctx ends) it returns
+// rate_limited without running fn.
+func (s *Service) hashing(ctx context.Context, fn func()) error {
+	wait := time.NewTimer(s.cfg.HashWait)
+	defer wait.Stop()
+	select {
+	case s.hashes <- struct{}{}:
+	case <-wait.C:
+		e := server.Errorf(server.CodeRateLimited, "the server is busy checking passwords; try again in a moment")
+		e.RetryAfter = time.Second
+		return e
+	case <-ctx.Done():
+		return server.Errorf(server.CodeRateLimited, "the request ended while waiting to check the password")
+	}
+	defer func() { <-s.hashes }()
+	fn()
+	return nil
 }
 
 func ownUser(u server.User) api.User {
@@ -63,19 +89,27 @@ func (s *Service) MobileLogin(ctx context.Context, req api.MobileLoginRequest) (
 	if err != nil {
 		return api.MobileLoginResponse{}, err
 	}
-	if req.Username == "" || req.Password == "" || len(req.Password) > maxPassword || len(req.Username) > 64 {
+	if req.Username == "" || req.Password == "" || len(req.Password) > maxPassword {
 		return api.MobileLoginResponse{}, server.Errorf(server.CodeInvalid, "username and password are required")
 	}
-	u, err := s.store.UserByUsername(ctx, req.Username)
-	if errors.Is(err, server.ErrNotFound) {
-		server.CheckPassword(s.dummyHash, req.Password)
-		return api.MobileLoginResponse{}, server.Errorf(server.CodeUnauthorized, "wrong username or password")
+	wrong := server.Errorf(server.CodeUnauthorized, "wrong username or password")
+	if !validUsername(req.Username) {
+		return api.MobileLoginResponse{}, wrong // no account can have this name: nothing to time
 	}
-	if err != nil {
+	u, err := s.store.UserByUsername(ctx, req.Username)
+	if err != nil && !errors.Is(err, server.ErrNotFound) {
 		return api.MobileLoginResponse{}, err
 	}
-	if !server.CheckPassword(u.PasswordHash, req.Password) {
-		return api.MobileLoginResponse{}, server.Errorf(server.CodeUnauthorized, "wrong username or password")
+	hash := u.PasswordHash
+	if err != nil {
+		hash = s.dummyHash // as long as a wrong password
+	}
+	var ok bool
+	if err := s.hashing(ctx, func() { ok = server.CheckPassword(hash, req.Password) }); err != nil {
+		return api.MobileLoginResponse{}, err
+	}
+	if !ok || u.ID == "" {
+		return api.MobileLoginResponse{}, wrong
 	}
 	token := server.NewSecret()
 	now := s.cfg.Now().UTC()

@@ -10,7 +10,8 @@ import (
 
 // Bus carries events to the other nodes of a cluster that share one
 // database, so that each pushes to the sockets it holds. A single node has
-// none.
+// none. A node that stopped hearing the others for a while (its bus lost
+// its connection) catches up with Resync.
 type Bus interface {
 	// Notify sends n to every other node. It is called after the change it
 	// tells of was committed.

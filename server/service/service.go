@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"net/url"
+	"runtime"
 	"sync"
 	"time"
 
@@ -31,7 +33,12 @@ const (
 // Config holds the protocol's knobs. Zero durations take the defaults.
 type Config struct {
 	// BaseURL is the public base URL put in QR payloads.
-	BaseURL     string
+	BaseURL string
+	// Aliases are other base URLs the server is known by (another name,
+	// an address on the LAN): requests for their hosts are served, pages
+	// from their origins may call the API, and QR payloads naming them
+	// scan. Payloads naming any other host are refused.
+	Aliases     []string
 	TicketTTL   time.Duration // life of a ref, a scan token, a confirmed ticket; 60 s
 	RotateEvery time.Duration // QR replacement period while watched; 20 s
 	RotateMax   time.Duration // life of a watched ticket; 5 min
@@ -40,9 +47,15 @@ type Config struct {
 	// OpenRegistration lets anyone create an account.
 	OpenRegistration bool
 	Password         server.PasswordParams // server.DefaultPasswordParams
-	Now              func() time.Time      // time.Now
-	Logger           *slog.Logger          // slog.Default()
-	Metrics          Metrics               // no-op
+	// HashesInFlight bounds the password hashes computed at once (each
+	// takes Password.Memory): runtime.NumCPU() by default. A call that
+	// finds them all busy waits up to HashWait (1 s), then gets
+	// rate_limited.
+	HashesInFlight int
+	HashWait       time.Duration
+	Now            func() time.Time // time.Now
+	Logger         *slog.Logger     // slog.Default()
+	Metrics        Metrics          // no-op
 }
 
 // Apps links tickets to third-party apps (the open platform). A server
@@ -85,6 +98,12 @@ func (c *Config) setDefaults() error {
 	if c.Password == (server.PasswordParams{}) {
 		c.Password = server.DefaultPasswordParams
 	}
+	if c.HashesInFlight == 0 {
+		c.HashesInFlight = runtime.NumCPU()
+	}
+	if c.HashWait == 0 {
+		c.HashWait = time.Second
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -105,6 +124,11 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("rotate-max (%s) must be at least ticket-ttl (%s)", c.RotateMax, c.TicketTTL)
 	case c.BaseURL == "":
 		return errors.New("a base URL is required")
+	}
+	for _, b := range append([]string{c.BaseURL}, c.Aliases...) {
+		if u, err := url.Parse(b); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("base URL %q: want http(s)://host[:port][/path]", b)
+		}
 	}
 	return nil
 }
@@ -142,6 +166,10 @@ type Service struct {
 	// dummyHash is checked against on a login for an unknown username, so
 	// that such a login takes as long as one with a wrong password.
 	dummyHash string
+	// bases are the normalized base URL and aliases (normalBase).
+	bases map[string]bool
+	// hashes holds a token per password hash being computed.
+	hashes chan struct{}
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -161,7 +189,12 @@ func New(store server.Store, cfg Config) (*Service, error) {
 		Sessions:  hub.New[api.SessionEvent](),
 		Users:     hub.New[UserMsg](),
 		dummyHash: cfg.Password.HashPassword(server.NewSecret()),
+		hashes:    make(chan struct{}, cfg.HashesInFlight),
 		stop:      make(chan struct{}),
+	}
+	s.bases = map[string]bool{}
+	for _, b := range append([]string{cfg.BaseURL}, cfg.Aliases...) {
+		s.bases[normalBase(b)] = true
 	}
 	s.rot.init(s)
 	return s, nil
@@ -177,8 +210,8 @@ func (s *Service) Config() Config { return s.cfg }
 func (s *Service) Store() server.Store { return s.store }
 
 // Run drives expiry and clean-up until Close: it expires due tickets (and
-// tells their watchers) every sweep interval, and deletes tickets that ended
-// more than an hour ago.
+// tells their watchers) every sweep interval, and deletes tickets, desktop
+// sessions and revoked devices that ended more than an hour ago.
 func (s *Service) Run() {
 	s.wg.Add(1)
 	go func() {
@@ -201,6 +234,7 @@ func (s *Service) Run() {
 				} else if n > 0 {
 					s.log.Debug("purged old tickets", "count", n)
 				}
+				s.purgeSessions(ctx, now.Add(-time.Hour))
 			}
 			cancel()
 		}

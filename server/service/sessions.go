@@ -2,22 +2,30 @@ package service
 
 import (
 	"context"
+	"time"
 
 	"qrlogin/server"
 	"qrlogin/server/api"
 )
 
-// MobileLogout revokes the phone's token and every desktop session it
-// confirmed; each of those desktops and the account's other phones are told.
+// MobileLogout logs the phone out (server.Store.RevokeDevice): it revokes
+// its token and those of its earlier logins (the same device id), every
+// desktop session that they confirmed, and cancels every login that they
+// scanned or confirmed and that the desktop has not redeemed yet. Each of
+// those desktops is told (revoked, or the ticket's cancelled state, so that
+// its redeem fails), and so are the account's other phones.
 func (s *Service) MobileLogout(ctx context.Context, d server.Device) error {
-	revoked, err := s.store.RevokeDevice(ctx, d.ID, s.cfg.Now().UTC())
+	revoked, cancelled, err := s.store.RevokeDevice(ctx, d.ID, s.cfg.Now().UTC())
 	if err != nil {
 		return err
+	}
+	for _, t := range cancelled {
+		s.publishState(t, time.Time{})
 	}
 	for _, sess := range revoked {
 		s.announceRevoked(sess, d.ID)
 	}
-	s.log.Info("phone logged out", "user", d.UserID, "device", d.ID, "sessions_revoked", len(revoked))
+	s.log.Info("phone logged out", "user", d.UserID, "device", d.ID, "sessions_revoked", len(revoked), "logins_cancelled", len(cancelled))
 	return nil
 }
 
@@ -73,4 +81,30 @@ func (s *Service) Logout(ctx context.Context, sess server.Session) error {
 	}
 	s.announceRevoked(sess, "")
 	return nil
+}
+
+// purgeBatch is how many sessions, and how many devices, one purge
+// transaction removes at most, so that a backlog does not hold the
+// database's writer for long.
+const purgeBatch = 1000
+
+// purgeSessions removes, batch by batch, the sessions that ended (revoked
+// or expired) before t and the devices revoked before t, except those that
+// something still names (server.Store.PurgeSessions).
+func (s *Service) purgeSessions(ctx context.Context, t time.Time) {
+	total := 0
+	for ctx.Err() == nil {
+		n, err := s.store.PurgeSessions(ctx, t, purgeBatch)
+		if err != nil {
+			s.log.Error("purge old sessions and devices", "err", err)
+			return
+		}
+		total += n
+		if n < purgeBatch {
+			break
+		}
+	}
+	if total > 0 {
+		s.log.Debug("purged old sessions and devices", "count", total)
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
+	"strings"
 	"time"
 
 	"qrlogin/server"
@@ -238,17 +240,56 @@ func (s *Service) Scan(ctx context.Context, d server.Device, payload, ip string)
 
 // refOf returns the ref a scanned payload names: the ref of <base>/q/<ref>,
 // or the ref of the device grant whose verification_uri_complete it is.
+// The base must be this server's own (its base URL or an alias): a payload
+// naming another host is refused, so that a QR pointing elsewhere cannot
+// pass for one of ours.
 func (s *Service) refOf(ctx context.Context, payload string) (string, error) {
-	_, ref, err := api.ParsePayload(payload)
+	base, ref, err := api.ParsePayload(payload)
 	if err == nil {
+		if !s.ownBase(base) {
+			return "", notOurs(base)
+		}
 		return ref, nil
 	}
 	if s.apps != nil {
-		if _, code, derr := api.ParseDevicePayload(payload); derr == nil {
+		if base, code, derr := api.ParseDevicePayload(payload); derr == nil {
+			if !s.ownBase(base) {
+				return "", notOurs(base)
+			}
 			return s.apps.RefForUserCode(ctx, code)
 		}
 	}
 	return "", server.Errorf(server.CodeInvalid, "%v", err)
+}
+
+func notOurs(base string) error {
+	return server.Errorf(server.CodeInvalid, "this QR code is for another server (%s), not this one", base)
+}
+
+// ownBase reports whether base names this server: its base URL or an
+// alias, compared without case in scheme and host and without a default
+// port or a trailing slash.
+func (s *Service) ownBase(base string) bool {
+	return s.bases[normalBase(base)]
+}
+
+// normalBase is base as ownBase compares it; "" if it is not a URL.
+func normalBase(base string) string {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+	if scheme == "http" && port == "80" || scheme == "https" && port == "443" {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/")
 }
 
 // maxMatchFailures is how many wrong match codes deny a ticket.

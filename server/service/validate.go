@@ -17,6 +17,17 @@ const (
 	maxClientID = 128
 )
 
+// CanonicalUsername returns u as the store compares it (ASCII letters in
+// lower case: the store folds case), and whether u has the form of a
+// username at all. Limits keyed on a username use this form, so that ALICE
+// and alice share one budget.
+func CanonicalUsername(u string) (string, bool) {
+	if !validUsername(u) {
+		return "", false
+	}
+	return strings.ToLower(u), true
+}
+
 // validUsername reports whether u is 3 to 32 of [A-Za-z0-9_.-].
 func validUsername(u string) bool {
 	if len(u) < 3 || len(u) > 32 {

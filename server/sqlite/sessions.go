@@ -33,12 +33,13 @@ func scanSessions(rows *sql.Rows) ([]server.Session, error) {
 	return out, rows.Err()
 }
 
-var qInsertSession = `INSERT INTO sessions (` + sessionColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`
+var qInsertSession = `INSERT INTO sessions (` + sessionColumns + `, ticket_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
-func (db *DB) insertSession(ctx context.Context, tx *sql.Tx, s *server.Session) error {
+// insertSession stores s, which the redeem of ticket ticketID creates.
+func (db *DB) insertSession(ctx context.Context, tx *sql.Tx, s *server.Session, ticketID string) error {
 	_, err := db.txExec(ctx, tx, qInsertSession,
 		s.ID, s.UserID, s.DeviceID, s.TokenHash, s.Desktop.Name, s.Desktop.OS, s.Desktop.App, s.Desktop.IP,
-		nanos(s.CreatedAt), nanos(s.LastSeenAt), nanos(s.ExpiresAt), nanos(s.RevokedAt))
+		nanos(s.CreatedAt), nanos(s.LastSeenAt), nanos(s.ExpiresAt), nanos(s.RevokedAt), ticketID)
 	if err != nil {
 		return fmt.Errorf("sqlite: create session: %w", err)
 	}
@@ -83,4 +84,39 @@ func (db *DB) TouchSession(ctx context.Context, id string, t time.Time) error {
 		return fmt.Errorf("sqlite: touch session: %w", err)
 	}
 	return nil
+}
+
+// PurgeSessions implements server.Store: the sessions go first, so that a
+// device whose last sessions they were goes in the same transaction. A
+// session's ticket is found by the ticket_id its redeem stored; the devices
+// that live tickets name are read once per call, from the live tickets'
+// index.
+func (db *DB) PurgeSessions(ctx context.Context, t time.Time, limit int) (int, error) {
+	queries := []string{
+		`DELETE FROM sessions WHERE rowid IN (SELECT s.rowid FROM sessions s
+			WHERE (s.expires_at < ?1 OR s.revoked_at <> 0 AND s.revoked_at < ?1)
+			AND NOT EXISTS (SELECT 1 FROM tickets k WHERE k.id = s.ticket_id AND k.session_id = s.id) LIMIT ?2)`,
+		`DELETE FROM devices WHERE rowid IN (SELECT d.rowid FROM devices d WHERE d.revoked_at <> 0 AND d.revoked_at < ?1
+			AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.device_id = d.id)
+			AND d.id NOT IN (SELECT k.device_id FROM tickets k WHERE k.state IN ('pending', 'scanned', 'confirmed')) LIMIT ?2)`,
+	}
+	n := 0
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range queries {
+			res, err := tx.ExecContext(ctx, q, nanos(t), limit)
+			if err != nil {
+				return err
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += int(k)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: purge sessions and devices: %w", err)
+	}
+	return n, nil
 }

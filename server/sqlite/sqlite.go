@@ -3,6 +3,14 @@
 // It keeps two pools on one file: a single writer connection whose
 // transactions begin IMMEDIATE, so writes queue in Go instead of failing with
 // SQLITE_BUSY, and a few reader connections that WAL lets run beside it.
+//
+// The file and its -wal and -shm hold password hashes and the ID-token
+// signing key, so only their owner may read them: Open creates the file
+// 0600 (SQLite gives -wal and -shm the file's mode) and the folder, where it
+// creates it, 0700; and it takes group and other permissions away from
+// any of the three that it finds with them, saying so in the log at Warn
+// (slog.Default), since a wider mode leaves the secrets to other local users.
+// Open also refuses a file that fails SQLite's quick_check.
 package sqlite
 
 import (
@@ -12,11 +20,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -29,10 +40,11 @@ var migrations embed.FS
 
 // DB is a server.Store on one SQLite file.
 type DB struct {
-	w  *sql.DB // one connection: every write transaction
-	r  *sql.DB // readers
-	wp *prepared
-	rp *prepared
+	w     *sql.DB // one connection: every write transaction
+	r     *sql.DB // readers
+	wp    *prepared
+	rp    *prepared
+	probe writeProbe
 }
 
 var _ server.Store = (*DB)(nil)
@@ -44,6 +56,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("sqlite: %w", err)
 		}
+	}
+	if err := ownerOnly(path); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	q := url.Values{}
 	// WAL lets readers run beside the writer; a crashed process loses
@@ -66,9 +81,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	db := &DB{w: w}
-	if err := db.migrate(ctx); err != nil {
+	if err := db.quickCheck(ctx, path); err != nil {
 		w.Close()
 		return nil, err
+	}
+	if err := db.migrate(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("%w (database %s)", err, path)
 	}
 	db.r, err = sql.Open("sqlite", dsn+q.Encode())
 	if err != nil {
@@ -110,6 +129,115 @@ func (db *DB) Close() error {
 func (db *DB) Ping(ctx context.Context) error {
 	var n int
 	return db.r.QueryRowContext(ctx, "SELECT 1").Scan(&n)
+}
+
+// CheckWrites implements server.Store: the probe is a write transaction of
+// its own on the writer connection, and so commits to the WAL like any other.
+func (db *DB) CheckWrites(ctx context.Context, now time.Time) error {
+	return db.probe.check(ctx, now, func(ctx context.Context) error {
+		if _, err := db.w.ExecContext(ctx, `UPDATE heartbeat SET at = ?, probes = probes + 1 WHERE id = 1`, nanos(now)); err != nil {
+			return fmt.Errorf("sqlite: write probe: %w", err)
+		}
+		return nil
+	})
+}
+
+// probeEvery is how often CheckWrites probes at most.
+const probeEvery = 5 * time.Second
+
+// writeProbe keeps the outcome of the last write probe.
+type writeProbe struct {
+	running sync.Mutex // held while a probe runs
+	mu      sync.Mutex // guards at and err
+	at      time.Time  // when the last kept probe ran, on the caller's clock
+	err     error
+}
+
+// check returns the last probe's outcome unless it is probeEvery old at
+// now, or there is none; then it runs probe, unless another caller is
+// running it already, and keeps its outcome unless ctx cut it short.
+func (p *writeProbe) check(ctx context.Context, now time.Time, probe func(context.Context) error) error {
+	fresh := func() (bool, error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return !p.at.IsZero() && !now.Before(p.at) && now.Sub(p.at) < probeEvery, p.err
+	}
+	if ok, err := fresh(); ok || !p.running.TryLock() {
+		return err
+	}
+	defer p.running.Unlock()
+	if ok, err := fresh(); ok { // another caller probed meanwhile
+		return err
+	}
+	err := probe(ctx)
+	if ctx.Err() == nil {
+		p.mu.Lock()
+		p.at, p.err = now, err
+		p.mu.Unlock()
+	}
+	return err
+}
+
+// ownerOnly creates the database file at path, empty, with mode 0600 if
+// there is none, and takes group and other permissions away from the file
+// and its -wal and -shm where it finds them, with a warning. On Windows,
+// where modes are only a read-only flag (the folders' ACLs decide who
+// reads), it only creates the file.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		mode := fi.Mode().Perm()
+		if mode&0o077 == 0 {
+			continue
+		}
+		if err := os.Chmod(p, mode&^0o077); err != nil {
+			return err
+		}
+		slog.Warn("sqlite: the database file was open to other users; it is now the owner's only",
+			"file", p, "mode_was", fmt.Sprintf("%04o", mode), "mode", fmt.Sprintf("%04o", mode&^0o077))
+	}
+	return nil
+}
+
+// quickCheck runs PRAGMA quick_check and fails, naming the file at path,
+// unless SQLite finds the file sound.
+func (db *DB) quickCheck(ctx context.Context, path string) error {
+	rows, err := db.w.QueryContext(ctx, `PRAGMA quick_check`)
+	if err != nil {
+		return fmt.Errorf("sqlite: %s cannot be read as a database: %w", path, err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return fmt.Errorf("sqlite: %s: integrity check: %w", path, err)
+		}
+		if line != "ok" && len(problems) < 5 {
+			problems = append(problems, strings.ReplaceAll(line, "\n", " "))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: %s is damaged (integrity check: %w); restore it from a backup", path, err)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("sqlite: %s is damaged (integrity check: %s); restore it from a backup", path, strings.Join(problems, "; "))
+	}
+	return nil
 }
 
 // migrate runs, in name order, each embedded migration not yet recorded in

@@ -4,7 +4,9 @@ import (
 	"context"
 	"io/fs"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"qrlogin/server"
 	"qrlogin/server/storetest"
@@ -48,5 +50,64 @@ func TestReopenKeepsDataAndMigrations(t *testing.T) {
 	db.r.QueryRow(`PRAGMA journal_mode`).Scan(&mode)
 	if mode != "wal" {
 		t.Fatalf("journal_mode %s, want wal", mode)
+	}
+}
+
+// CheckWrites probes at most once every 5 s of the caller's clock, however
+// many ask, also at once; a failed probe is reported until the next one; a
+// probe cut short by its context is not kept.
+func TestCheckWritesProbesSeldom(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t, filepath.Join(t.TempDir(), "qrlogin.db"))
+	probes := func() int {
+		t.Helper()
+		var n int
+		if err := db.r.QueryRow(`SELECT probes FROM heartbeat`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	check := func(at time.Duration, wantErr bool) {
+		t.Helper()
+		if err := db.CheckWrites(ctx, now.Add(at)); (err != nil) != wantErr {
+			t.Fatalf("CheckWrites at +%v: %v, want an error %v", at, err, wantErr)
+		}
+	}
+	for i := range 20 {
+		check(time.Duration(i)*200*time.Millisecond, false)
+	}
+	if n := probes(); n != 1 {
+		t.Fatalf("%d probes in 4 s, want 1", n)
+	}
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() { db.CheckWrites(ctx, now.Add(5*time.Second)) })
+	}
+	wg.Wait()
+	if n := probes(); n != 2 {
+		t.Fatalf("%d probes after a flood at +5 s, want 2", n)
+	}
+
+	// The writer connection refuses writes (as a read-only file would).
+	if _, err := db.w.Exec(`PRAGMA query_only = 1`); err != nil {
+		t.Fatal(err)
+	}
+	check(10*time.Second, true)
+	if _, err := db.w.Exec(`PRAGMA query_only = 0`); err != nil {
+		t.Fatal(err)
+	}
+	check(11*time.Second, true) // until the next probe
+	check(15*time.Second, false)
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := db.CheckWrites(cancelled, now.Add(time.Minute)); err == nil {
+		t.Fatal("a probe without time to run succeeded")
+	}
+	before := probes()
+	check(time.Minute, false)
+	if n := probes(); n != before+1 {
+		t.Fatalf("the cut-short probe was kept: %d probes, want %d", n, before+1)
 	}
 }

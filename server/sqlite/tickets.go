@@ -108,7 +108,7 @@ func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server
 			}
 		}
 		if sess != nil {
-			if err := db.insertSession(ctx, tx, sess); err != nil {
+			if err := db.insertSession(ctx, tx, sess, id); err != nil {
 				return err
 			}
 		}
@@ -162,6 +162,11 @@ func (db *DB) DueTickets(ctx context.Context, t time.Time, limit int) ([]server.
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: due tickets: %w", err)
 	}
+	return scanTickets(rows)
+}
+
+// scanTickets reads and closes rows of ticketColumns.
+func scanTickets(rows *sql.Rows) ([]server.Ticket, error) {
 	defer rows.Close()
 	var out []server.Ticket
 	for rows.Next() {

@@ -68,28 +68,38 @@ func (db *DB) DeviceByTokenHash(ctx context.Context, h []byte) (server.Device, e
 	return d, notFound(err, "device")
 }
 
+// samePhone selects the ids of the device ?1 and of every other device of
+// its account and client id: the same phone's logins, earlier or later.
+const samePhone = `SELECT o.id FROM devices d JOIN devices o ON o.user_id = d.user_id AND o.client_id = d.client_id WHERE d.id = ?1`
+
 // RevokeDevice implements server.Store.
-func (db *DB) RevokeDevice(ctx context.Context, deviceID string, at time.Time) ([]server.Session, error) {
-	var revoked []server.Session
+func (db *DB) RevokeDevice(ctx context.Context, deviceID string, at time.Time) ([]server.Session, []server.Ticket, error) {
+	var sessions []server.Session
+	var tickets []server.Ticket
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, nanos(at), deviceID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE devices SET revoked_at = ?2 WHERE id IN (`+samePhone+`) AND revoked_at = 0`, deviceID, nanos(at)); err != nil {
 			return fmt.Errorf("sqlite: revoke device: %w", err)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE device_id = ? AND revoked_at = 0 AND expires_at > ?`, deviceID, nanos(at))
+		// Among the live tickets, by their index, which carries the device
+		// (a pending ticket has none).
+		rows, err := tx.QueryContext(ctx, `UPDATE tickets INDEXED BY tickets_live_expiry SET state = 'cancelled', version = version + 1, updated_at = ?2
+			WHERE state IN ('pending', 'scanned', 'confirmed') AND device_id IN (`+samePhone+`) RETURNING `+ticketColumns, deviceID, nanos(at))
 		if err != nil {
-			return fmt.Errorf("sqlite: device sessions: %w", err)
+			return fmt.Errorf("sqlite: cancel device tickets: %w", err)
 		}
-		revoked, err = scanSessions(rows)
-		if err != nil {
+		if tickets, err = scanTickets(rows); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE device_id = ? AND revoked_at = 0 AND expires_at > ?`, nanos(at), deviceID, nanos(at)); err != nil {
+		rows, err = tx.QueryContext(ctx, `UPDATE sessions SET revoked_at = ?2
+			WHERE device_id IN (`+samePhone+`) AND revoked_at = 0 AND expires_at > ?2 RETURNING `+sessionColumns, deviceID, nanos(at))
+		if err != nil {
 			return fmt.Errorf("sqlite: revoke device sessions: %w", err)
 		}
-		for i := range revoked {
-			revoked[i].RevokedAt = at
-		}
-		return nil
+		sessions, err = scanSessions(rows)
+		return err
 	})
-	return revoked, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return sessions, tickets, nil
 }

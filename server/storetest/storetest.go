@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,20 +18,24 @@ import (
 // Run runs the suite; open returns a new, empty store for each test.
 func Run(t *testing.T, open func(t *testing.T) server.Store) {
 	tests := map[string]func(t *testing.T, s server.Store){
-		"Users":                 testUsers,
-		"TicketCompareAndSwap":  testTicketCAS,
-		"TicketRefs":            testTicketRefs,
-		"UpdaterErrorStoresNil": testUpdaterError,
-		"DevicesAndSessions":    testDevicesAndSessions,
-		"DueAndPurge":           testDueAndPurge,
-		"Times":                 testTimes,
-		"DeviceLoginRace":       testDeviceLoginRace,
-		"RaceStoresOneSession":  testRaceStoresOneSession,
-		"OddKeysAndText":        testOddKeysAndText,
-		"TouchNeverGoesBack":    testTouchNeverGoesBack,
-		"DueSkipsFinal":         testDueSkipsFinal,
-		"RotateTickets":         testRotateTickets,
-		"RotateTicketsRace":     testRotateTicketsRace,
+		"Users":                     testUsers,
+		"TicketCompareAndSwap":      testTicketCAS,
+		"TicketRefs":                testTicketRefs,
+		"UpdaterErrorStoresNil":     testUpdaterError,
+		"DevicesAndSessions":        testDevicesAndSessions,
+		"DueAndPurge":               testDueAndPurge,
+		"Times":                     testTimes,
+		"DeviceLoginRace":           testDeviceLoginRace,
+		"RaceStoresOneSession":      testRaceStoresOneSession,
+		"OddKeysAndText":            testOddKeysAndText,
+		"TouchNeverGoesBack":        testTouchNeverGoesBack,
+		"DueSkipsFinal":             testDueSkipsFinal,
+		"RotateTickets":             testRotateTickets,
+		"RotateTicketsRace":         testRotateTicketsRace,
+		"LogoutEndsLoginsInFlight":  testLogoutEndsLoginsInFlight,
+		"LogoutCoversEarlierLogins": testLogoutCoversEarlierLogins,
+		"PurgeSessions":             testPurgeSessions,
+		"CheckWrites":               testCheckWrites,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, open(t)) })
@@ -182,9 +187,9 @@ func testDevicesAndSessions(t *testing.T, s server.Store) {
 	if _, err := s.RevokeSession(ctx, "other-user", "s1", t0); !errors.Is(err, server.ErrNotFound) {
 		t.Fatalf("another account revoked the session: %v", err)
 	}
-	revoked, err := s.RevokeDevice(ctx, "d2", t0.Add(time.Minute))
-	if err != nil || len(revoked) != 1 || revoked[0].ID != "s1" {
-		t.Fatalf("RevokeDevice: %+v %v", revoked, err)
+	revoked, cancelled, err := s.RevokeDevice(ctx, "d2", t0.Add(time.Minute))
+	if err != nil || len(revoked) != 1 || revoked[0].ID != "s1" || len(cancelled) != 0 {
+		t.Fatalf("RevokeDevice: %+v %+v %v", revoked, cancelled, err)
 	}
 	if list, _ := s.ListSessions(ctx, "u1", t0); len(list) != 0 {
 		t.Fatalf("sessions after the phone's logout: %+v", list)
@@ -386,8 +391,8 @@ func testOddKeysAndText(t *testing.T, s server.Store) {
 		if list, err := s.ListSessions(ctx, k, t0); err != nil || len(list) != 0 {
 			t.Errorf("ListSessions(%q): %+v %v", k, list, err)
 		}
-		if list, err := s.RevokeDevice(ctx, k, t0); err != nil || len(list) != 0 {
-			t.Errorf("RevokeDevice(%q): %+v %v", k, list, err)
+		if list, tickets, err := s.RevokeDevice(ctx, k, t0); err != nil || len(list) != 0 || len(tickets) != 0 {
+			t.Errorf("RevokeDevice(%q): %+v %+v %v", k, list, tickets, err)
 		}
 	}
 }
@@ -597,6 +602,239 @@ func testRotateTicketsRace(t *testing.T, s server.Store) {
 			if _, err := s.TicketByRef(ctx, ref); (ref == wins[id]) != (err == nil) {
 				t.Errorf("%s: TicketByRef(%s): %v", id, ref, err)
 			}
+		}
+	}
+}
+
+// device stores a live device of account userID with client id client,
+// whose token is "tok-"+id.
+func device(t *testing.T, s server.Store, id, userID, client string) {
+	t.Helper()
+	d := server.Device{ID: id, UserID: userID, ClientID: client, TokenHash: server.HashToken("tok-" + id), CreatedAt: t0, LastSeenAt: t0}
+	if err := s.CreateDevice(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// bound stores ticket id (ref "ref-"+id) in state, scanned by deviceID of
+// account userID.
+func bound(t *testing.T, s server.Store, id string, state server.State, userID, deviceID string) {
+	t.Helper()
+	tk := ticket(id, "ref-"+id)
+	tk.State, tk.UserID, tk.DeviceID, tk.ScanTokenHash, tk.ScannedAt = state, userID, deviceID, server.HashToken("scan-"+id), t0
+	if state == server.StateConfirmed {
+		tk.ConfirmedAt = t0
+	}
+	if err := s.CreateTicket(ctx, tk); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// signIn stores session id (token id) of account userID, confirmed by
+// deviceID, as a redeem does: ticket "t-"+id moves to redeemed at changed
+// and the session is created with it.
+func signIn(t *testing.T, s server.Store, id, userID, deviceID string, expires, changed time.Time) {
+	t.Helper()
+	bound(t, s, "t-"+id, server.StateConfirmed, userID, deviceID)
+	sess := server.Session{ID: id, UserID: userID, DeviceID: deviceID, TokenHash: server.HashToken(id), CreatedAt: t0, LastSeenAt: t0, ExpiresAt: expires}
+	if _, err := s.UpdateTicket(ctx, "t-"+id, func(tk *server.Ticket) (*server.Session, error) {
+		tk.State, tk.SessionID, tk.UpdatedAt = server.StateRedeemed, id, changed
+		return &sess, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ids returns the sorted ids of tickets or sessions.
+func ids[T any](list []T, id func(T) string) string {
+	out := make([]string, len(list))
+	for i, x := range list {
+		out[i] = id(x)
+	}
+	slices.Sort(out)
+	return strings.Join(out, ",")
+}
+
+func ticketID(t server.Ticket) string   { return t.ID }
+func sessionID(s server.Session) string { return s.ID }
+
+// A phone's logout cancels the logins it has in flight, scanned or
+// confirmed but not redeemed, and leaves every other ticket as it was: so
+// that no desktop redeems a login that the phone confirmed before it
+// logged out.
+func testLogoutEndsLoginsInFlight(t *testing.T, s server.Store) {
+	s.CreateUser(ctx, user("u1", "alice"))
+	s.CreateUser(ctx, user("u2", "bob"))
+	device(t, s, "d1", "u1", "phone")
+	device(t, s, "d3", "u1", "tablet")
+	device(t, s, "e1", "u2", "phone")
+	bound(t, s, "scanned", server.StateScanned, "u1", "d1")
+	bound(t, s, "confirmed", server.StateConfirmed, "u1", "d1")
+	bound(t, s, "denied", server.StateDenied, "u1", "d1")
+	bound(t, s, "expired", server.StateExpired, "u1", "d1")
+	bound(t, s, "tablet", server.StateConfirmed, "u1", "d3")
+	bound(t, s, "other", server.StateConfirmed, "u2", "e1")
+	s.CreateTicket(ctx, ticket("pending", "ref-pending"))
+	signIn(t, s, "s1", "u1", "d1", t0.Add(time.Hour), t0)
+
+	at := t0.Add(time.Minute)
+	sessions, tickets, err := s.RevokeDevice(ctx, "d1", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(sessions, sessionID); got != "s1" {
+		t.Errorf("sessions revoked: %s, want s1", got)
+	}
+	if got := ids(tickets, ticketID); got != "confirmed,scanned" {
+		t.Fatalf("tickets cancelled: %s, want confirmed,scanned", got)
+	}
+	for _, tk := range tickets {
+		stored, err := s.TicketByRef(ctx, "ref-"+tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for what, got := range map[string]server.Ticket{"returned": tk, "stored": stored} {
+			if got.State != server.StateCancelled || got.Version != 2 || !got.UpdatedAt.Equal(at) || got.UpdatedAt.Location() != time.UTC ||
+				got.DeviceID != "d1" || got.UserID != "u1" || got.CurrentRef != "ref-"+tk.ID || !got.ExpiresAt.Equal(t0.Add(time.Minute)) {
+				t.Errorf("%s %s: %+v, want it cancelled at %v, version 2, the rest as it was", what, tk.ID, got, at)
+			}
+		}
+	}
+	for _, want := range []struct {
+		id      string
+		state   server.State
+		version int64
+	}{
+		{"denied", server.StateDenied, 1}, {"expired", server.StateExpired, 1}, {"tablet", server.StateConfirmed, 1},
+		{"other", server.StateConfirmed, 1}, {"pending", server.StatePending, 1}, {"t-s1", server.StateRedeemed, 2},
+	} {
+		got, err := s.TicketByRef(ctx, "ref-"+want.id)
+		if err != nil || got.State != want.state || got.Version != want.version {
+			t.Errorf("%s after the logout: %+v %v, want it as it was: %s, version %d", want.id, got, err, want.state, want.version)
+		}
+	}
+	// Once more: nothing is left to end.
+	if sessions, tickets, err := s.RevokeDevice(ctx, "d1", at.Add(time.Minute)); err != nil || len(sessions) != 0 || len(tickets) != 0 {
+		t.Fatalf("second logout: %+v %+v %v", sessions, tickets, err)
+	}
+}
+
+// A phone that logged in again with the same device id gets a new device
+// row (the old token is revoked); its logout still ends what it confirmed
+// under the earlier login, and nothing of another device id or account.
+func testLogoutCoversEarlierLogins(t *testing.T, s server.Store) {
+	s.CreateUser(ctx, user("u1", "alice"))
+	s.CreateUser(ctx, user("u2", "bob"))
+	device(t, s, "d1", "u1", "phone")
+	device(t, s, "d3", "u1", "tablet")
+	device(t, s, "e1", "u2", "phone")
+	later := t0.Add(time.Hour)
+	signIn(t, s, "s1", "u1", "d1", later, t0)
+	bound(t, s, "inflight", server.StateConfirmed, "u1", "d1")
+	device(t, s, "d2", "u1", "phone") // the same phone logs in again
+	signIn(t, s, "s2", "u1", "d2", later, t0)
+	signIn(t, s, "s3", "u1", "d3", later, t0)
+	signIn(t, s, "s4", "u2", "e1", later, t0)
+	bound(t, s, "tablet", server.StateScanned, "u1", "d3")
+
+	sessions, tickets, err := s.RevokeDevice(ctx, "d2", t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(sessions, sessionID); got != "s1,s2" {
+		t.Errorf("sessions revoked: %s, want s1,s2 (the earlier login's too)", got)
+	}
+	if got := ids(tickets, ticketID); got != "inflight" {
+		t.Errorf("tickets cancelled: %s, want inflight (the earlier login's)", got)
+	}
+	for user, want := range map[string]string{"u1": "s3", "u2": "s4"} {
+		if list, err := s.ListSessions(ctx, user, t0); err != nil || ids(list, sessionID) != want {
+			t.Errorf("live sessions of %s: %+v %v, want %s", user, list, err, want)
+		}
+	}
+	for id, live := range map[string]bool{"d1": false, "d2": false, "d3": true, "e1": true} {
+		if d, err := s.DeviceByTokenHash(ctx, server.HashToken("tok-"+id)); err != nil || d.RevokedAt.IsZero() != live {
+			t.Errorf("device %s: %+v %v, want live %v", id, d, err, live)
+		}
+	}
+	if tk, _ := s.TicketByRef(ctx, "ref-tablet"); tk.State != server.StateScanned {
+		t.Errorf("another device's ticket: %s", tk.State)
+	}
+}
+
+// The purge removes sessions that ended before the cut-off and revoked
+// devices, batch by batch, and nothing that is still live or named.
+func testPurgeSessions(t *testing.T, s server.Store) {
+	cut := t0.Add(2 * time.Hour)
+	month := t0.Add(30 * 24 * time.Hour)
+	s.CreateUser(ctx, user("u1", "alice"))
+	for _, d := range [][2]string{{"dLive", "a"}, {"dGone", "b"}, {"dHeld", "c"}, {"dTicket", "d"}, {"dRecent", "e"}} {
+		device(t, s, d[0], "u1", d[1])
+	}
+	signIn(t, s, "sLive", "u1", "dLive", month, t0)
+	signIn(t, s, "sRevoked", "u1", "dGone", month, t0)
+	signIn(t, s, "sExpired", "u1", "dGone", t0.Add(30*time.Minute), t0)
+	signIn(t, s, "sHeld", "u1", "dHeld", month, t0)
+	signIn(t, s, "sNamed", "u1", "dLive", month, cut.Add(time.Minute)) // its ticket outlives the cut-off
+	signIn(t, s, "sRecent", "u1", "dLive", month, t0)
+	revoke := func(id string, at time.Time) {
+		t.Helper()
+		if _, err := s.RevokeSession(ctx, "u1", id, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	revoke("sRevoked", t0.Add(time.Minute))
+	revoke("sNamed", t0.Add(time.Minute))
+	revoke("sRecent", cut.Add(time.Minute))
+	device(t, s, "dHeld2", "u1", "c") // revokes dHeld, whose session stays live
+	tk := ticket("tTicket", "ref-tTicket")
+	tk.State, tk.UserID, tk.DeviceID, tk.ExpiresAt = server.StateScanned, "u1", "dTicket", cut.Add(time.Minute)
+	if err := s.CreateTicket(ctx, tk); err != nil {
+		t.Fatal(err)
+	}
+	device(t, s, "dTicket2", "u1", "d") // revokes dTicket, whose scan is still in flight
+	for _, d := range []struct {
+		id string
+		at time.Time
+	}{{"dGone", t0.Add(time.Minute)}, {"dRecent", cut.Add(time.Minute)}} {
+		if _, _, err := s.RevokeDevice(ctx, d.id, d.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.DeleteTicketsBefore(ctx, cut); err != nil { // as the service does first
+		t.Fatal(err)
+	}
+
+	// One at a time: a session; the other session and, now unnamed, its
+	// device; then nothing.
+	for i, want := range []int{1, 2, 0} {
+		if n, err := s.PurgeSessions(ctx, cut, 1); err != nil || n != want {
+			t.Fatalf("purge %d (limit 1): removed %d (%v), want %d", i, n, err, want)
+		}
+	}
+	if n, err := s.PurgeSessions(ctx, cut, 100); err != nil || n != 0 {
+		t.Fatalf("purge again: removed %d (%v), want 0", n, err)
+	}
+	for id, kept := range map[string]bool{"sLive": true, "sRevoked": false, "sExpired": false, "sHeld": true, "sNamed": true, "sRecent": true} {
+		_, err := s.SessionByTokenHash(ctx, server.HashToken(id))
+		if kept && err != nil || !kept && !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("session %s: %v, want kept %v", id, err, kept)
+		}
+	}
+	for id, kept := range map[string]bool{"dLive": true, "dGone": false, "dHeld": true, "dHeld2": true, "dTicket": true, "dTicket2": true, "dRecent": true} {
+		_, err := s.DeviceByTokenHash(ctx, server.HashToken("tok-"+id))
+		if kept && err != nil || !kept && !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("device %s: %v, want kept %v", id, err, kept)
+		}
+	}
+}
+
+// A store that takes writes says so, whenever it is asked and whatever the
+// caller's clock does.
+func testCheckWrites(t *testing.T, s server.Store) {
+	for _, at := range []time.Time{t0, t0.Add(time.Second), t0.Add(time.Minute), t0.Add(-time.Hour)} {
+		if err := s.CheckWrites(ctx, at); err != nil {
+			t.Fatalf("CheckWrites at %v: %v", at, err)
 		}
 	}
 }

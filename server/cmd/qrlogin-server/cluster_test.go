@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"qrlogin/server/client"
 	"qrlogin/server/internal/pgtest"
 	"qrlogin/server/internal/protocoltest"
+	"qrlogin/server/internal/tcpfault"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -189,6 +191,142 @@ func TestClusterNodeDiesMidFlow(t *testing.T) {
 	rr, err := desk.Redeem(ctx, tk.Ref, tk.PollSecret)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := desk.Me(ctx, rr.SessionToken); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// frontFor is a balancer that sends every request to node p with the
+// public host, so that the test chooses the node each client talks to. It
+// returns its URL.
+func frontFor(t *testing.T, p *proc, host string) string {
+	t.Helper()
+	to := &url.URL{Scheme: "http", Host: p.addr}
+	front := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(to)
+		r.Out.Host = host
+		r.SetXForwarded()
+	}})
+	t.Cleanup(front.Close)
+	return front.URL
+}
+
+// TestClusterResyncAfterDatabaseCut runs two nodes on one database, node A
+// through a TCP proxy that the test cuts: every connection of A to
+// PostgreSQL, its LISTEN included, is closed, and new ones are refused for
+// 3 s. A desktop watches its ticket and its earlier session over WebSockets
+// on A; during the cut the phone, on B, confirms the ticket and revokes the
+// session, and B's notices of both are lost to A. Once A listens again it
+// must read what changed and tell both sockets; the desktop then redeems
+// on A.
+func TestClusterResyncAfterDatabaseCut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL and two servers")
+	}
+	const host = "qrlogin.test"
+	dsn := pgtest.Start(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := tcpfault.Start(t, u.Host)
+	u.Host = proxy.Addr()
+	args := []string{"-base-url", "http://" + host, "-match", "never"}
+	a := startServer(t, u.String(), args...)
+	b := startServer(t, dsn, args...)
+	frontA := frontFor(t, a, host)
+	phone := protocoltest.New(t, frontFor(t, b, host))
+	desk := client.New(frontA)
+	alice := phone.NewPhone("Alice")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	// The desktop's session, from an earlier login, and its socket on A,
+	// open (and subscribed) once Dial returns.
+	earlier := phone.SignIn(alice, phone.NewTicket())
+	sessionWS, status := protocoltest.New(t, frontA).Dial(api.PathSessionEvents, protocoltest.Auth{Bearer: earlier.SessionToken}, "")
+	if status != http.StatusSwitchingProtocols {
+		t.Fatalf("session socket: HTTP %d", status)
+	}
+	var list api.SessionsBody
+	phone.Do("GET", api.PathMobileSessions, alice.Auth, nil).JSON(t, &list)
+	if len(list.Sessions) != 1 {
+		t.Fatalf("sessions: %+v", list)
+	}
+
+	// A new ticket, watched on A, scanned on B: A hears B.
+	tk, err := desk.CreateTicket(ctx, api.DesktopDevice{Name: "PC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ticketEvents := make(chan api.TicketEvent, 64)
+	watchErr := make(chan error, 1)
+	go func() {
+		watchErr <- desk.Watch(ctx, tk.Ref, tk.PollSecret, func(ev api.TicketEvent) { ticketEvents <- ev })
+	}()
+	// next waits up to 15 s from now for the state event state, skipping
+	// rotated events and repeats of earlier states; after names the moment
+	// it waits from, for the error.
+	next := func(state, after string) error {
+		ended := watchErr
+		deadline := time.After(15 * time.Second)
+		for {
+			select {
+			case ev := <-ticketEvents:
+				switch {
+				case ev.Type != api.EventState:
+				case ev.State == state:
+					return nil
+				case ev.State != api.StatePending && ev.State != api.StateScanned:
+					return fmt.Errorf("waiting for %s, the desktop heard %+v", state, ev)
+				}
+			case err := <-ended:
+				if err != nil {
+					return fmt.Errorf("waiting for %s, Watch ended: %v", state, err)
+				}
+				// Watch ended after a final event, which is in ticketEvents.
+				watchErr <- nil
+				ended = nil
+			case <-deadline:
+				return fmt.Errorf("the desktop did not hear %s within 15 s of %s", state, after)
+			}
+		}
+	}
+	if err := next(api.StatePending, "watching"); err != nil {
+		t.Fatal(err)
+	}
+	var sr api.ScanResponse
+	phone.Scan(alice, tk.QRPayload).JSON(t, &sr)
+	if err := next(api.StateScanned, "the scan"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Cut A off the database; B confirms and revokes meanwhile.
+	cut := time.Now()
+	proxy.Cut()
+	protocoltest.Want(t, phone.Confirm(alice, sr.ScanToken, true, ""), http.StatusOK, "")
+	protocoltest.Want(t, phone.Do("DELETE", api.PathMobileSessions+"/"+list.Sessions[0].ID, alice.Auth, nil), http.StatusNoContent, "")
+	time.Sleep(3*time.Second - time.Since(cut))
+	proxy.Restore()
+
+	if err := next(api.StateConfirmed, "the database coming back"); err != nil {
+		t.Error(err)
+	}
+	if m, err := sessionWS.Next(15 * time.Second); err != nil {
+		t.Errorf("the desktop's session socket heard nothing within 15 s of the database coming back: %v", err)
+	} else if m["type"] != api.EventRevoked {
+		t.Errorf("the desktop's session socket heard %v, want revoked", m)
+	}
+	if t.Failed() {
+		t.Fatalf("node A:\n%s", a.log())
+	}
+	if err := <-watchErr; err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	rr, err := desk.Redeem(ctx, tk.Ref, tk.PollSecret)
+	if err != nil {
+		t.Fatalf("redeem on A after the cut: %v", err)
 	}
 	if _, err := desk.Me(ctx, rr.SessionToken); err != nil {
 		t.Fatal(err)

@@ -122,7 +122,7 @@ const (
 // TestEndToEnd walks the whole flow against the real command over real
 // HTTP and WebSockets, with -ticket-ttl 2s -rotate-every 1s -rotate-max 4s.
 func TestEndToEnd(t *testing.T) {
-	p := startServer(t, filepath.Join(t.TempDir(), "qrlogin.db"), shortTimes...)
+	p := startServer(t, filepath.Join(t.TempDir(), "qrlogin.db"), append([]string{"-public-metrics"}, shortTimes...)...)
 	walk(t, p.url, p.log)
 	// One node's metrics saw the whole walk.
 	t.Run("metrics", func(t *testing.T) {

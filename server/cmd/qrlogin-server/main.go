@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"qrlogin/server/httpapi"
 	"qrlogin/server/node"
 	"qrlogin/server/service"
 	"qrlogin/server/web"
@@ -49,7 +50,12 @@ func run(args []string, stderr io.Writer) int {
 		codeTTL    = fs.Duration("code-ttl", time.Minute, "life of an OAuth authorization code (at most 10m)")
 		devPoll    = fs.Duration("device-interval", 5*time.Second, "how often a device-grant client may poll the token endpoint")
 		proxies    = fs.String("trusted-proxies", "", "comma-separated `addresses or CIDRs` of load balancers whose X-Forwarded-For names the client")
-		metricsAt  = fs.String("metrics-addr", "", "serve /metrics on this separate `address` (such as 127.0.0.1:9090) instead of on -addr")
+		aliases    = fs.String("aliases", "", "comma-separated other public base `URLs` this server is known by (requests for other hosts get 421; QR payloads naming other hosts are refused)")
+		metricsAt  = fs.String("metrics-addr", "", "serve /metrics on this separate, private `address` (such as 127.0.0.1:9090)")
+		pubMetrics = fs.Bool("public-metrics", false, "also serve /metrics on -addr, to anyone who asks")
+		sockAddr   = fs.Int("sockets-per-address", httpapi.DefaultLimits.SocketsPerAddress, "WebSockets and long-polls open at once from one address (IPv6: one /64)")
+		sockCred   = fs.Int("sockets-per-credential", httpapi.DefaultLimits.SocketsPerCredential, "WebSockets and long-polls open at once on one phone token, desktop session or QR ticket")
+		connsAddr  = fs.Int("conns-per-address", 512, "TCP connections open at once from one address (IPv6: one /64), trusted proxies excepted")
 		noLimits   = fs.Bool("no-rate-limits", false, "turn rate limits off (load tests on loopback only)")
 		pingEvery  = fs.Duration("ping-every", 30*time.Second, "WebSocket ping interval; a peer silent for half of it is dropped")
 		logLevel   = fs.String("log-level", "info", "log `level`: debug, info, warn or error")
@@ -97,6 +103,8 @@ func run(args []string, stderr io.Writer) int {
 		ClosedRegistration: !*openReg, AllowedOrigins: allowed, TLSCert: *tlsCert, TLSKey: *tlsKey,
 		NoRateLimits: *noLimits, PingEvery: *pingEvery, Logger: log, TrustedProxies: trusted,
 		CodeTTL: *codeTTL, DeviceInterval: *devPoll, Pages: web.Pages{}, MetricsAddr: *metricsAt,
+		PublicMetrics: *pubMetrics, Aliases: list(*aliases), ConnsPerAddress: *connsAddr,
+		Limits: httpapi.Limits{SocketsPerAddress: *sockAddr, SocketsPerCredential: *sockCred},
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "qrlogin-server:", err)
