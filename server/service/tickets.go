@@ -150,7 +150,7 @@ func gone(t server.Ticket, what string) error {
 	case server.StateExpired:
 		return server.Errorf(server.CodeExpired, "this QR code has expired")
 	case server.StateCancelled:
-		return server.Errorf(server.CodeExpired, "the desktop cancelled this login")
+		return server.Errorf(server.CodeExpired, "this login was cancelled (by the desktop, or by the phone logging out)")
 	}
 	return server.Errorf(server.CodeConflict, "%s: the login is already %s", what, t.State)
 }
