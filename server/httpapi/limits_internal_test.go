@@ -52,7 +52,7 @@ func TestMalformedUsernamesMakeNoKeys(t *testing.T) {
 		res.Body.Close()
 		return res.StatusCode
 	}
-	for _, u := range []string{strings.Repeat("a", 64<<10 - 200), "ål", "a b c", "x"} {
+	for _, u := range []string{strings.Repeat("a", 64<<10-200), "ål", "a b c", "x"} {
 		if s := login(u); s != http.StatusUnauthorized {
 			t.Errorf("login as a malformed name of %d bytes: %d, want 401", len(u), s)
 		}
