@@ -58,6 +58,7 @@ func mustStartNode(t testing.TB, cfg node.Config) *node.Node {
 	}
 	cfg.Password = cheap
 	cfg.NoRateLimits = true
+	cfg.PublicMetrics = true // waitSessionSocket reads the socket gauge
 	cfg.Logger = testLog(t).With("component", "server")
 	n, err := node.Start(context.Background(), cfg)
 	if err != nil {

@@ -115,13 +115,17 @@ func New(svc *service.Service, cfg Config) *Handler {
 		if err != nil {
 			continue // service.New checked them
 		}
-		h.origins = append(h.origins, strings.ToLower(u.Scheme+"://"+u.Host))
+		h.origins = append(h.origins, normalOrigin(u))
 		for _, host := range hostForms(u) {
 			h.hosts[host] = true
 		}
 	}
 	for _, o := range cfg.AllowedOrigins {
-		h.origins = append(h.origins, strings.ToLower(strings.TrimRight(o, "/")))
+		o = strings.ToLower(strings.TrimRight(o, "/"))
+		if u, err := url.Parse(o); err == nil && !strings.Contains(o, "*") {
+			o = normalOrigin(u)
+		}
+		h.origins = append(h.origins, o)
 	}
 	h.routes()
 	return h

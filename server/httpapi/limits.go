@@ -63,7 +63,7 @@ var DefaultLimits = Limits{
 	LoginsPerUser: 10, BurstLogin: 10,
 	PerCredential: 120, BurstCredential: 60,
 	QRImages: 120, BurstQR: 30,
-	TicketsPerHour: 1200, BurstTickets: 200,
+	TicketsPerHour: 3600, BurstTickets: 600, // 60 a minute sustained (PROTOCOL.md's floor)
 	MaxPending:           200_000,
 	SocketsPerCredential: 8,
 	SocketsPerAddress:    256,

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -65,5 +66,34 @@ func TestMalformedUsernamesMakeNoKeys(t *testing.T) {
 	login("Alice")
 	if n := h.limits.login.Len(); n != 1 {
 		t.Fatalf("alice in three cases made %d keys, want 1", n)
+	}
+}
+
+// An origin matches whatever way its default port and its case are
+// written, and an IPv6 literal is not taken for a pattern.
+func TestOriginsNormalized(t *testing.T) {
+	h := &Handler{}
+	for _, o := range []string{"https://login.example:443", "http://[::1]:8080", "https://*.example.org"} {
+		u, _ := url.Parse(o)
+		if strings.Contains(o, "*") {
+			h.origins = append(h.origins, o)
+		} else {
+			h.origins = append(h.origins, normalOrigin(u))
+		}
+	}
+	for origin, want := range map[string]bool{
+		"https://login.example":      true,
+		"HTTPS://Login.Example:443":  true,
+		"http://[::1]:8080":          true,
+		"http://[::2]:8080":          false,
+		"https://a.example.org":      true,
+		"https://login.example:8443": false,
+		"https://evil.example":       false,
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Origin", origin)
+		if got := h.originAllowed(r); got != want {
+			t.Errorf("Origin %s: allowed %v, want %v", origin, got, want)
+		}
 	}
 }

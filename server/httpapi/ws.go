@@ -37,13 +37,31 @@ func (h *Handler) originAllowed(r *http.Request) bool {
 	if err != nil || u.Host == "" {
 		return false
 	}
-	o := strings.ToLower(u.Scheme + "://" + u.Host)
+	o := normalOrigin(u)
 	for _, pattern := range h.origins {
-		if ok, _ := path.Match(pattern, o); ok {
+		if pattern == o {
 			return true
+		}
+		if strings.Contains(pattern, "*") {
+			if ok, _ := path.Match(pattern, o); ok {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// normalOrigin is u's origin as browsers send it: scheme and host in lower
+// case, without the scheme's default port.
+func normalOrigin(u *url.URL) string {
+	host := strings.ToLower(u.Host)
+	switch scheme := strings.ToLower(u.Scheme); {
+	case scheme == "http" && strings.HasSuffix(host, ":80"):
+		host = strings.TrimSuffix(host, ":80")
+	case scheme == "https" && strings.HasSuffix(host, ":443"):
+		host = strings.TrimSuffix(host, ":443")
+	}
+	return strings.ToLower(u.Scheme) + "://" + host
 }
 
 // accept checks the Origin, the class's rate limit, the address's cap of

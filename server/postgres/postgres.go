@@ -23,7 +23,6 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -33,6 +32,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"qrlogin/server"
+	"qrlogin/server/internal/writeprobe"
 )
 
 //go:embed migrations/*.sql
@@ -53,7 +53,7 @@ const DefaultMaxConns = 16
 // DB is a server.Store on a PostgreSQL database.
 type DB struct {
 	pool  *pgxpool.Pool
-	probe writeProbe
+	probe writeprobe.Probe
 }
 
 var _ server.Store = (*DB)(nil)
@@ -105,48 +105,12 @@ func (db *DB) Ping(ctx context.Context) error {
 // heartbeat row is shared, and a probe waits for another node's only as
 // long as that one's commit takes.
 func (db *DB) CheckWrites(ctx context.Context, now time.Time) error {
-	return db.probe.check(ctx, now, func(ctx context.Context) error {
+	return db.probe.Check(ctx, now, func(ctx context.Context) error {
 		if _, err := db.pool.Exec(ctx, `UPDATE heartbeat SET at = $1, probes = probes + 1 WHERE id = 1`, at(now)); err != nil {
 			return fmt.Errorf("postgres: write probe: %w", err)
 		}
 		return nil
 	})
-}
-
-// probeEvery is how often CheckWrites probes at most.
-const probeEvery = 5 * time.Second
-
-// writeProbe keeps the outcome of the last write probe.
-type writeProbe struct {
-	running sync.Mutex // held while a probe runs
-	mu      sync.Mutex // guards at and err
-	at      time.Time  // when the last kept probe ran, on the caller's clock
-	err     error
-}
-
-// check returns the last probe's outcome unless it is probeEvery old at
-// now, or there is none; then it runs probe, unless another caller is
-// running it already, and keeps its outcome unless ctx cut it short.
-func (p *writeProbe) check(ctx context.Context, now time.Time, probe func(context.Context) error) error {
-	fresh := func() (bool, error) {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return !p.at.IsZero() && !now.Before(p.at) && now.Sub(p.at) < probeEvery, p.err
-	}
-	if ok, err := fresh(); ok || !p.running.TryLock() {
-		return err
-	}
-	defer p.running.Unlock()
-	if ok, err := fresh(); ok { // another caller probed meanwhile
-		return err
-	}
-	err := probe(ctx)
-	if ctx.Err() == nil {
-		p.mu.Lock()
-		p.at, p.err = now, err
-		p.mu.Unlock()
-	}
-	return err
 }
 
 // migrate runs, in name order, each embedded migration not yet recorded in

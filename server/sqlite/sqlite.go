@@ -27,12 +27,12 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"qrlogin/server"
+	"qrlogin/server/internal/writeprobe"
 )
 
 //go:embed migrations/*.sql
@@ -44,7 +44,7 @@ type DB struct {
 	r     *sql.DB // readers
 	wp    *prepared
 	rp    *prepared
-	probe writeProbe
+	probe writeprobe.Probe
 }
 
 var _ server.Store = (*DB)(nil)
@@ -134,48 +134,12 @@ func (db *DB) Ping(ctx context.Context) error {
 // CheckWrites implements server.Store: the probe is a write transaction of
 // its own on the writer connection, and so commits to the WAL like any other.
 func (db *DB) CheckWrites(ctx context.Context, now time.Time) error {
-	return db.probe.check(ctx, now, func(ctx context.Context) error {
+	return db.probe.Check(ctx, now, func(ctx context.Context) error {
 		if _, err := db.w.ExecContext(ctx, `UPDATE heartbeat SET at = ?, probes = probes + 1 WHERE id = 1`, nanos(now)); err != nil {
 			return fmt.Errorf("sqlite: write probe: %w", err)
 		}
 		return nil
 	})
-}
-
-// probeEvery is how often CheckWrites probes at most.
-const probeEvery = 5 * time.Second
-
-// writeProbe keeps the outcome of the last write probe.
-type writeProbe struct {
-	running sync.Mutex // held while a probe runs
-	mu      sync.Mutex // guards at and err
-	at      time.Time  // when the last kept probe ran, on the caller's clock
-	err     error
-}
-
-// check returns the last probe's outcome unless it is probeEvery old at
-// now, or there is none; then it runs probe, unless another caller is
-// running it already, and keeps its outcome unless ctx cut it short.
-func (p *writeProbe) check(ctx context.Context, now time.Time, probe func(context.Context) error) error {
-	fresh := func() (bool, error) {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return !p.at.IsZero() && !now.Before(p.at) && now.Sub(p.at) < probeEvery, p.err
-	}
-	if ok, err := fresh(); ok || !p.running.TryLock() {
-		return err
-	}
-	defer p.running.Unlock()
-	if ok, err := fresh(); ok { // another caller probed meanwhile
-		return err
-	}
-	err := probe(ctx)
-	if ctx.Err() == nil {
-		p.mu.Lock()
-		p.at, p.err = now, err
-		p.mu.Unlock()
-	}
-	return err
 }
 
 // ownerOnly creates the database file at path, empty, with mode 0600 if

@@ -162,6 +162,7 @@ func TestRunSeveralNodes(t *testing.T) {
 		cp.mu.Lock()
 		cp.n[cp.kind(r)]++
 		cp.mu.Unlock()
+		r.Host = target.Host // a second node of the same server: the node's own name
 		rp.ServeHTTP(w, r)
 	}))
 	defer proxy.Close()
