@@ -18,8 +18,10 @@ func (h *Handler) checked(r *http.Request, username string, check func() error) 
 	if err != nil {
 		return err
 	}
+	failed := true // a panic in check counts, and still settles
+	defer func() { c.settle(failed) }()
 	err = check()
-	c.settle(credentialFailure(err))
+	failed = credentialFailure(err)
 	return err
 }
 

@@ -196,9 +196,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), ipKey{}, h.realIP(r)))
 	sw := &statusWriter{ResponseWriter: w}
 	if r.Body != nil && r.Body != http.NoBody {
-		// Bound the time to read the body; the server's idle and header
-		// timeouts take over for the next request.
-		http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.cfg.BodyTimeout))
+		// Bound the time to read the body; readBody lifts the deadline
+		// once it is read, and the server's idle and header timeouts take
+		// over for the next request.
+		rc := http.NewResponseController(w)
+		rc.SetReadDeadline(time.Now().Add(h.cfg.BodyTimeout))
+		r = r.WithContext(context.WithValue(r.Context(), rcKey{}, rc))
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -281,8 +284,12 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// ipKey keys the client's address in a request's context.
-type ipKey struct{}
+// ipKey keys the client's address in a request's context, rcKey the
+// connection's http.ResponseController where the body has a read deadline.
+type (
+	ipKey struct{}
+	rcKey struct{}
+)
 
 // clientIP is the client's address, without the port, as ServeHTTP found it.
 func clientIP(r *http.Request) string {

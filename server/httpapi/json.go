@@ -48,6 +48,9 @@ func jsonContent(r *http.Request) error {
 // readBody reads at most maxBody bytes of r's body.
 func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err == nil {
+		bodyRead(r)
+	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		return nil, server.Errorf(server.CodeInvalid, "the body is larger than %d KiB", maxBody>>10)
@@ -56,6 +59,16 @@ func readBody(r *http.Request) ([]byte, error) {
 		return nil, server.Errorf(server.CodeInvalid, "the body could not be read")
 	}
 	return body, nil
+}
+
+// bodyRead lifts the body's read deadline (set by ServeHTTP) once the
+// whole body is read, so that it does not cut a handler that runs longer.
+// After a failed read the deadline stays: the server would otherwise wait
+// on the rest of a trickled body.
+func bodyRead(r *http.Request) {
+	if rc, ok := r.Context().Value(rcKey{}).(*http.ResponseController); ok {
+		rc.SetReadDeadline(time.Time{})
+	}
 }
 
 // decodeOptional is decode for a call whose fields are all optional: an

@@ -14,8 +14,9 @@ import (
 
 // Limits are the server's budgets and caps (docs/security.md explains each
 // and what it costs a household or an office). Per-address budgets key IPv4
-// addresses one by one and IPv6 addresses by their /64. Zero values take
-// DefaultLimits'.
+// addresses one by one and IPv6 addresses by their /64. Each field that is
+// zero or negative takes DefaultLimits' value, a rate and its burst each
+// on its own.
 type Limits struct {
 	// PerIP is each class of call's budget per address a minute; BurstIP
 	// how many one address may make at once: room for a household (or a
@@ -98,8 +99,11 @@ type limiters struct {
 func newLimiters(l Limits, off bool, rotateMax time.Duration) *limiters {
 	d := DefaultLimits
 	pick := func(v *float64, b *int, dv float64, db int) {
-		if *v == 0 {
-			*v, *b = dv, db
+		if *v <= 0 {
+			*v = dv
+		}
+		if *b <= 0 {
+			*b = db
 		}
 	}
 	pick(&l.PerIP, &l.BurstIP, d.PerIP, d.BurstIP)
@@ -109,13 +113,13 @@ func newLimiters(l Limits, off bool, rotateMax time.Duration) *limiters {
 	pick(&l.PerCredential, &l.BurstCredential, d.PerCredential, d.BurstCredential)
 	pick(&l.QRImages, &l.BurstQR, d.QRImages, d.BurstQR)
 	pick(&l.TicketsPerHour, &l.BurstTickets, d.TicketsPerHour, d.BurstTickets)
-	if l.MaxPending == 0 {
+	if l.MaxPending <= 0 {
 		l.MaxPending = d.MaxPending
 	}
-	if l.SocketsPerCredential == 0 {
+	if l.SocketsPerCredential <= 0 {
 		l.SocketsPerCredential = d.SocketsPerCredential
 	}
-	if l.SocketsPerAddress == 0 {
+	if l.SocketsPerAddress <= 0 {
 		l.SocketsPerAddress = d.SocketsPerAddress
 	}
 	ls := &limiters{

@@ -144,6 +144,7 @@ func form(r *http.Request) (url.Values, error) {
 	if err := r.ParseForm(); err != nil {
 		return nil, &provider.Error{Code: "invalid_request", Description: "the body is not a valid form", Status: http.StatusBadRequest}
 	}
+	bodyRead(r)
 	return r.PostForm, nil
 }
 
@@ -256,9 +257,11 @@ func (h *Handler) checkedOAuth(r *http.Request, call func() error, failures ...s
 	if err != nil {
 		return err
 	}
+	failed := true // a panic in call counts, and still settles
+	defer func() { c.settle(failed) }()
 	err = call()
 	var oe *provider.Error
-	c.settle(errors.As(err, &oe) && slices.Contains(failures, oe.Code))
+	failed = errors.As(err, &oe) && slices.Contains(failures, oe.Code)
 	return err
 }
 
