@@ -261,21 +261,7 @@ func (db *DB) PurgeExpired(ctx context.Context, t time.Time, limit int) (int, er
 		`DELETE FROM oauth_tokens WHERE rowid IN (SELECT k.rowid FROM oauth_tokens k WHERE k.expires_at < ?1
 			AND (k.kind <> ?3 OR k.revoked_at = 0 OR NOT EXISTS (` + fmt.Sprintf(live, "k") + `)) LIMIT ?2)`,
 	}
-	n := 0
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		for _, q := range queries {
-			res, err := tx.ExecContext(ctx, q, nanos(t), limit, oauth.KindRefresh)
-			if err != nil {
-				return err
-			}
-			k, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			n += int(k)
-		}
-		return nil
-	})
+	n, err := db.deleteAll(ctx, queries, nanos(t), limit, oauth.KindRefresh)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: purge expired codes and tokens: %w", err)
 	}

@@ -100,10 +100,20 @@ func (db *DB) PurgeSessions(ctx context.Context, t time.Time, limit int) (int, e
 			AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.device_id = d.id)
 			AND d.id NOT IN (SELECT k.device_id FROM tickets k WHERE k.state IN ('pending', 'scanned', 'confirmed')) LIMIT ?2)`,
 	}
+	n, err := db.deleteAll(ctx, queries, nanos(t), limit)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: purge sessions and devices: %w", err)
+	}
+	return n, nil
+}
+
+// deleteAll runs each query with args in one transaction and returns the
+// rows they changed in all.
+func (db *DB) deleteAll(ctx context.Context, queries []string, args ...any) (int, error) {
 	n := 0
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, q := range queries {
-			res, err := tx.ExecContext(ctx, q, nanos(t), limit)
+			res, err := tx.ExecContext(ctx, q, args...)
 			if err != nil {
 				return err
 			}
@@ -115,8 +125,5 @@ func (db *DB) PurgeSessions(ctx context.Context, t time.Time, limit int) (int, e
 		}
 		return nil
 	})
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: purge sessions and devices: %w", err)
-	}
-	return n, nil
+	return n, err
 }
