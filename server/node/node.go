@@ -51,7 +51,10 @@ type Config struct {
 	// PingEvery is the WebSocket ping interval (30 s).
 	PingEvery time.Duration
 	Password  server.PasswordParams
-	Logger    *slog.Logger
+	// HashesInFlight bounds the password hashes computed at once
+	// (service.Config; runtime.NumCPU() if zero).
+	HashesInFlight int
+	Logger         *slog.Logger
 	// Now is the clock of the protocol's deadlines (time.Now); tests set it.
 	Now func() time.Time
 
@@ -196,7 +199,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	m := metrics.New(store)
 	svc, err := service.New(store, service.Config{
 		BaseURL: base, Aliases: cfg.Aliases, TicketTTL: cfg.TicketTTL, RotateEvery: cfg.RotateEvery, RotateMax: cfg.RotateMax,
-		Match: cfg.Match, OpenRegistration: !cfg.ClosedRegistration, Password: cfg.Password,
+		Match: cfg.Match, OpenRegistration: !cfg.ClosedRegistration, Password: cfg.Password, HashesInFlight: cfg.HashesInFlight,
 		Logger: log, Metrics: m, Now: cfg.Now,
 	})
 	if err != nil {

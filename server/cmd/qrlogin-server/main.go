@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -55,6 +56,7 @@ func run(args []string, stderr io.Writer) int {
 		pubMetrics = fs.Bool("public-metrics", false, "also serve /metrics on -addr, to anyone who asks")
 		sockAddr   = fs.Int("sockets-per-address", httpapi.DefaultLimits.SocketsPerAddress, "WebSockets and long-polls open at once from one address (IPv6: one /64)")
 		sockCred   = fs.Int("sockets-per-credential", httpapi.DefaultLimits.SocketsPerCredential, "WebSockets and long-polls open at once on one phone token, desktop session or QR ticket")
+		hashes     = fs.Int("hashes-in-flight", runtime.NumCPU(), "password hashes computed at once (argon2id, 19 MiB each); more wait up to 1 s, then get 429")
 		connsAddr  = fs.Int("conns-per-address", 512, "TCP connections open at once from one address (IPv6: one /64), trusted proxies excepted")
 		noLimits   = fs.Bool("no-rate-limits", false, "turn rate limits off (load tests on loopback only)")
 		pingEvery  = fs.Duration("ping-every", 30*time.Second, "WebSocket ping interval; a peer silent for half of it is dropped")
@@ -103,7 +105,7 @@ func run(args []string, stderr io.Writer) int {
 		ClosedRegistration: !*openReg, AllowedOrigins: allowed, TLSCert: *tlsCert, TLSKey: *tlsKey,
 		NoRateLimits: *noLimits, PingEvery: *pingEvery, Logger: log, TrustedProxies: trusted,
 		CodeTTL: *codeTTL, DeviceInterval: *devPoll, Pages: web.Pages{}, MetricsAddr: *metricsAt,
-		PublicMetrics: *pubMetrics, Aliases: list(*aliases), ConnsPerAddress: *connsAddr,
+		PublicMetrics: *pubMetrics, HashesInFlight: *hashes, Aliases: list(*aliases), ConnsPerAddress: *connsAddr,
 		Limits: httpapi.Limits{SocketsPerAddress: *sockAddr, SocketsPerCredential: *sockCred},
 	})
 	if err != nil {
