@@ -178,39 +178,20 @@ func (k *fakeKeyring) Clear() error {
 	return nil
 }
 
-// logBuffer is a logger, at debug level, whose lines a test reads.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) logger() *slog.Logger {
+// debugLogger logs to b at debug level.
+func debugLogger(b *syncBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// lines returns the lines logged at level ("WARN", "DEBUG"...).
-func (b *logBuffer) lines(level string) []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+// linesAt returns the lines of b logged at level ("WARN", "DEBUG"...).
+func linesAt(b *syncBuffer, level string) []string {
 	var out []string
-	for _, l := range strings.Split(b.buf.String(), "\n") {
+	for _, l := range strings.Split(b.String(), "\n") {
 		if strings.Contains(l, " level="+level+" ") {
 			out = append(out, l)
 		}
 	}
 	return out
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // secureStore is the store of data folder dir with keyring kr, as
@@ -343,8 +324,8 @@ func TestKeyringFallbackWarnsOnce(t *testing.T) {
 	file := filepath.Join(dir, "session.json")
 	kr := &fakeKeyring{}
 	kr.failAll(errKeyring)
-	var logs logBuffer
-	s := secureStore(dir, kr, logs.logger())
+	var logs syncBuffer
+	s := secureStore(dir, kr, debugLogger(&logs))
 	tokens := []string{"secret-1", "secret-2", "secret-3"}
 	for _, tok := range tokens {
 		if err := s.Save(Saved{Server: ModeEmbedded, Token: tok}); err != nil {
@@ -363,7 +344,7 @@ func TestKeyringFallbackWarnsOnce(t *testing.T) {
 		t.Errorf("the data folder holds %v, want session.json only", entries)
 	}
 
-	warns := logs.lines("WARN")
+	warns := linesAt(&logs, "WARN")
 	if len(warns) != 1 {
 		t.Fatalf("%d warnings, want 1:\n%s", len(warns), logs.String())
 	}

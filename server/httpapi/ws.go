@@ -298,7 +298,15 @@ func (h *Handler) sessionEvents(w http.ResponseWriter, r *http.Request) {
 	defer h.metrics.SocketOpened("session_ws")()
 	// The session may have been revoked between the check and the
 	// subscription: look again now that no event can be missed.
+	// Only a session that is no longer valid is told "revoked": a database
+	// that does not answer closes the socket with 1011, and the desktop
+	// reconnects rather than signing out.
 	if _, err := h.svc.AuthSession(r.Context(), token); err != nil {
+		if server.ErrorCode(err) != server.CodeUnauthorized {
+			h.log.Error("session events: checking the session", "err", err)
+			c.Close(websocket.StatusInternalError, "internal error")
+			return
+		}
 		writeMsg(r.Context(), c, api.SessionEvent{Type: api.EventRevoked})
 		c.Close(websocket.StatusNormalClosure, "")
 		return

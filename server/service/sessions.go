@@ -6,6 +6,7 @@ import (
 
 	"qrlogin/server"
 	"qrlogin/server/api"
+	"qrlogin/server/internal/purge"
 )
 
 // MobileLogout logs the phone out (server.Store.RevokeDevice): it revokes
@@ -83,28 +84,11 @@ func (s *Service) Logout(ctx context.Context, sess server.Session) error {
 	return nil
 }
 
-// purgeBatch is how many sessions, and how many devices, one purge
-// transaction removes at most, so that a backlog does not hold the
-// database's writer for long.
-const purgeBatch = 1000
-
 // purgeSessions removes, batch by batch, the sessions that ended (revoked
 // or expired) before t and the devices revoked before t, except those that
 // something still names (server.Store.PurgeSessions).
 func (s *Service) purgeSessions(ctx context.Context, t time.Time) {
-	total := 0
-	for ctx.Err() == nil {
-		n, err := s.store.PurgeSessions(ctx, t, purgeBatch)
-		if err != nil {
-			s.log.Error("purge old sessions and devices", "err", err)
-			return
-		}
-		total += n
-		if n < purgeBatch {
-			break
-		}
-	}
-	if total > 0 {
-		s.log.Debug("purged old sessions and devices", "count", total)
-	}
+	purge.Run(ctx, s.log, "old sessions and devices", func(ctx context.Context, limit int) (int, error) {
+		return s.store.PurgeSessions(ctx, t, limit)
+	})
 }

@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"time"
+
+	"qrlogin/server/internal/purge"
 )
 
 // PurgeEvery is how often Run removes expired codes and tokens.
@@ -26,28 +28,11 @@ func (p *Provider) Run(ctx context.Context) {
 	}
 }
 
-// purgeBatch is how many codes and tokens one purge transaction removes at
-// most, so that a backlog does not hold the database's writer for long.
-const purgeBatch = 1000
-
 // purge removes what expired before now and replay detection no longer
 // needs, batch by batch.
 func (p *Provider) purge(ctx context.Context) {
-	now, total := p.now(), 0
-	for ctx.Err() == nil {
-		n, err := p.st.PurgeExpired(ctx, now, purgeBatch)
-		if err != nil {
-			if ctx.Err() == nil {
-				p.log.Error("purge expired codes and tokens", "err", err)
-			}
-			return
-		}
-		total += n
-		if n < purgeBatch {
-			break
-		}
-	}
-	if total > 0 {
-		p.log.Debug("purged expired codes and tokens", "count", total)
-	}
+	now := p.now()
+	purge.Run(ctx, p.log, "expired codes and tokens", func(ctx context.Context, limit int) (int, error) {
+		return p.st.PurgeExpired(ctx, now, limit)
+	})
 }
