@@ -371,6 +371,9 @@ func TestIPv6LimitedPerSlash64AndTicketCaps(t *testing.T) {
 	}
 
 	h = start(t, func(c *node.Config) { c.Limits = httpapi.Limits{TicketsPerHour: 5, BurstTickets: 5} })
+	for range 10 { // malformed requests spend no ticket
+		protocoltest.Want(t, h.Do("POST", api.PathTickets, protocoltest.Auth{}, "not json"), http.StatusBadRequest, "invalid_request")
+	}
 	for range 5 {
 		h.NewTicket()
 	}

@@ -218,12 +218,16 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request, d server.Devic
 }
 
 func (h *Handler) createTicket(w http.ResponseWriter, r *http.Request) {
-	if err := h.limits.newTicket(clientIP(r)); err != nil {
+	if err := h.limits.ip(classCreate, clientIP(r)); err != nil {
 		h.writeError(w, r, err)
 		return
 	}
 	var req api.CreateTicketRequest
 	if err := decodeOptional(r, &req); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if err := h.limits.ticketBudgets(clientIP(r)); err != nil {
 		h.writeError(w, r, err)
 		return
 	}

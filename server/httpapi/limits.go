@@ -181,19 +181,37 @@ func (ls *limiters) ip(class, ip string) error {
 	return nil
 }
 
-// newTicket takes one ticket from the address's hourly budget and from the
-// node's pending cap (after ip's per-minute budget).
+// newTicket takes one call of class create from the address's per-minute
+// budget, then one ticket from its hourly budget and from the node's
+// pending cap (ticketBudgets).
 func (ls *limiters) newTicket(ip string) error {
-	if err := ls.ip(classCreate, ip); err != nil || ls.off {
+	if err := ls.ip(classCreate, ip); err != nil {
 		return err
+	}
+	return ls.ticketBudgets(ip)
+}
+
+// ticketBudgets takes one ticket from the address's hourly budget and from
+// the node's pending cap; a caller that can tell a malformed request first
+// calls it once the request is valid. A full node refuses before the
+// address's budget is spent.
+func (ls *limiters) ticketBudgets(ip string) error {
+	if ls.off {
+		return nil
+	}
+	full := func() error {
+		e := server.Errorf(server.CodeRateLimited, "the server holds too many QR codes at the moment; try again in a minute")
+		e.RetryAfter = time.Minute
+		return e
+	}
+	if ls.pending.Tokens() < 1 {
+		return full()
 	}
 	if ok, wait := ls.ticketsHr.Allow(addrKey(ip)); !ok {
 		return limited(wait)
 	}
-	if !ls.pending.Allow() {
-		e := server.Errorf(server.CodeRateLimited, "the server holds too many QR codes at the moment; try again in a minute")
-		e.RetryAfter = time.Minute
-		return e
+	if !ls.pending.Allow() { // drained by another caller since the look
+		return full()
 	}
 	return nil
 }
