@@ -31,11 +31,12 @@ type command struct {
 var commands = []command{
 	{"register", "create an account", cmdRegister},
 	{"login", "log this phone (profile) in to an account", cmdLogin},
-	{"logout", "log this phone out (and its desktops)", cmdLogout},
+	{"logout", "log this phone out (and its desktops and apps)", cmdLogout},
 	{"decode", "print the text of the QR codes in images", cmdDecode},
-	{"scan", "scan a desktop's QR code and approve or deny the log-in", cmdScan},
+	{"scan", "scan a desktop's or a TV's QR code (or type a TV's code) and approve or deny the log-in", cmdScan},
 	{"sessions", "list the account's desktop sessions", cmdSessions},
 	{"revoke", "log a desktop session out remotely", cmdRevoke},
+	{"grants", "list the apps with access to the account; grants revoke ID ends one", cmdGrants},
 }
 
 // env is what a command may touch besides the network and the profile

@@ -13,23 +13,35 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	qrcode "github.com/skip2/go-qrcode"
+	"golang.org/x/oauth2"
 
+	"qrlogin/server"
 	"qrlogin/server/api"
 	"qrlogin/server/client"
 	"qrlogin/server/node"
+	"qrlogin/server/oauth"
 	"qrlogin/server/service"
 )
 
 // startServer runs the real server on loopback with a fresh SQLite file.
 func startServer(t *testing.T, match service.MatchPolicy) string {
 	t.Helper()
+	return startNode(t, match).URL()
+}
+
+// startNode is startServer that returns the node, whose store the test may
+// reach; devices poll it every second.
+func startNode(t *testing.T, match service.MatchPolicy) *node.Node {
+	t.Helper()
 	n, err := node.Start(context.Background(), node.Config{Addr: "127.0.0.1:0",
-		DBPath: filepath.Join(t.TempDir(), "qrlogin.db"), Match: match, Logger: slog.New(slog.DiscardHandler)})
+		DBPath: filepath.Join(t.TempDir(), "qrlogin.db"), Match: match, Logger: slog.New(slog.DiscardHandler),
+		DeviceInterval: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +50,7 @@ func startServer(t *testing.T, match service.MatchPolicy) string {
 		defer cancel()
 		n.Shutdown(ctx)
 	})
-	return n.URL()
+	return n
 }
 
 // sim runs mobile-sim and fails the test unless it exits with want.
@@ -373,4 +385,145 @@ func y4m(img image.Image, blank, frames int) []byte {
 		out.Write(chroma)
 	}
 	return out.Bytes()
+}
+
+// tvApp registers a TV app (a public client of the device grant) on n and
+// returns its OAuth configuration.
+func tvApp(t *testing.T, n *node.Node) *oauth2.Config {
+	t.Helper()
+	c := oauth.Client{ID: server.NewRef(), Name: "TV App", Public: true, GrantTypes: []string{oauth.GrantDevice}, CreatedAt: time.Now()}
+	if err := n.Store().(oauth.Store).CreateClient(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	return &oauth2.Config{ClientID: c.ID, Scopes: []string{"openid", "profile"}, Endpoint: oauth2.Endpoint{
+		DeviceAuthURL: n.URL() + "/oauth/device/code", TokenURL: n.URL() + "/oauth/token", AuthStyle: oauth2.AuthStyleInParams}}
+}
+
+// tvStart is the TV asking for a device code, as it would show it.
+func tvStart(t *testing.T, conf *oauth2.Config) *oauth2.DeviceAuthResponse {
+	t.Helper()
+	da, err := conf.DeviceAuth(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$`).MatchString(da.UserCode) {
+		t.Fatalf("user_code %q, want XXXX-XXXX", da.UserCode)
+	}
+	return da
+}
+
+// tvToken is the TV redeeming its device code at the token endpoint once
+// approved; it fails the test on anything but an access token.
+func tvToken(t *testing.T, conf *oauth2.Config, da *oauth2.DeviceAuthResponse) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tok, err := conf.DeviceAccessToken(ctx, da)
+	if err != nil || tok.AccessToken == "" {
+		t.Fatalf("the TV's token: %+v, %v", tok, err)
+	}
+}
+
+// A TV's login approved three ways, each under -match always and with no
+// match code (the TV shows none; the person compares the user code): the
+// QR's text, the user code typed, and a picture of the QR. Each time the
+// TV then gets its token.
+func TestEndToEndDeviceGrant(t *testing.T) {
+	t.Setenv(homeEnv, t.TempDir())
+	n := startNode(t, service.MatchAlways)
+	conf := tvApp(t, n)
+	sim(t, exitOK, "register", "-server", n.URL(), "--username", "erin", "--password", "a long enough password")
+	sim(t, exitOK, "login", "-server", n.URL(), "--username", "erin", "--password", "a long enough password")
+	shown := func(out string, da *oauth2.DeviceAuthResponse) {
+		t.Helper()
+		for _, want := range []string{`The app "TV App" asks to log you in`, "Check that the TV shows " + da.UserCode, "state: confirmed"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("scan output lacks %q:\n%s", want, out)
+			}
+		}
+	}
+
+	// The QR code's text: verification_uri_complete.
+	da := tvStart(t, conf)
+	out, _ := sim(t, exitOK, "scan", "--payload", da.VerificationURIComplete, "--yes")
+	shown(out, da)
+	tvToken(t, conf, da)
+
+	// The code typed, in lower case and without the dash.
+	da = tvStart(t, conf)
+	out, _ = sim(t, exitOK, "scan", "--code", strings.ToLower(strings.ReplaceAll(da.UserCode, "-", "")), "--yes")
+	shown(out, da)
+	tvToken(t, conf, da)
+
+	// A picture of the TV's QR code, approved on stdin after the question.
+	da = tvStart(t, conf)
+	qr, err := qrcode.Encode(da.VerificationURIComplete, qrcode.Medium, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCmd(t, "y\n", "scan", writeFile(t, "tv.png", qr))
+	if code != exitOK || !strings.Contains(errOut, "Does the TV show "+da.UserCode+"?") {
+		t.Fatalf("scan of the TV's QR: exit %d\n%s\n%s", code, out, errOut)
+	}
+	shown(out, da)
+	tvToken(t, conf, da)
+
+	// A code that no TV shows: the server's not_found, exit 1.
+	_, errOut = sim(t, exitFailure, "scan", "--code", "BCDF-GHJK", "--yes")
+	if !strings.Contains(errOut, "(not_found)") {
+		t.Errorf("a wrong code: %q", errOut)
+	}
+}
+
+// grants lists the TV's grant once its login is approved, and grants
+// revoke ends it: the TV's access token is refused at once.
+func TestEndToEndGrants(t *testing.T) {
+	t.Setenv(homeEnv, t.TempDir())
+	n := startNode(t, service.MatchNever)
+	conf := tvApp(t, n)
+	sim(t, exitOK, "register", "-server", n.URL(), "--username", "gina", "--password", "a long enough password")
+	sim(t, exitOK, "login", "-server", n.URL(), "--username", "gina", "--password", "a long enough password")
+	if out, _ := sim(t, exitOK, "grants"); !strings.Contains(out, "no apps have access") {
+		t.Fatalf("grants before any: %q", out)
+	}
+	da := tvStart(t, conf)
+	sim(t, exitOK, "scan", "--code", da.UserCode, "--yes")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tok, err := conf.DeviceAccessToken(ctx, da)
+	if err != nil {
+		t.Fatal(err)
+	}
+	userinfo := func() int {
+		req, _ := http.NewRequest("GET", n.URL()+"/oauth/userinfo", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if st := userinfo(); st != http.StatusOK {
+		t.Fatalf("userinfo before the revoke: %d", st)
+	}
+
+	out, _ := sim(t, exitOK, "grants", "-json")
+	var list []api.Grant
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 || list[0].App != "TV App" || strings.Join(list[0].Scopes, " ") != "openid profile" {
+		t.Fatalf("grants -json: %v %s", err, out)
+	}
+	if out, _ := sim(t, exitOK, "grants"); !strings.Contains(out, list[0].ID) || !strings.Contains(out, "TV App") {
+		t.Fatalf("grants table: %s", out)
+	}
+	if out, _ := sim(t, exitOK, "grants", "revoke", list[0].ID); !strings.Contains(out, "revoked grant "+list[0].ID) {
+		t.Fatalf("grants revoke: %s", out)
+	}
+	if st := userinfo(); st != http.StatusUnauthorized {
+		t.Fatalf("userinfo after the revoke: %d, want 401", st)
+	}
+	if _, errOut := sim(t, exitFailure, "grants", "revoke", list[0].ID); !strings.Contains(errOut, "(not_found)") {
+		t.Errorf("a second revoke: %q", errOut)
+	}
+	sim(t, exitUsage, "grants", "revoke")
 }

@@ -6,12 +6,15 @@ import (
 	"errors"
 	"hash/crc32"
 	"image"
+	"image/draw"
 	"image/png"
 	"io"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	qrcode "github.com/skip2/go-qrcode"
 
 	"qrlogin/server/api"
 )
@@ -87,6 +90,10 @@ func TestUsageExitCodes(t *testing.T) {
 		{[]string{"scan", "-"}, exitUsage, "answer with --yes or --deny"},
 		{[]string{"scan", "--camera", "-", "--deny"}, exitFailure, "not logged in"},
 		{[]string{"scan", "--payload", "x", "--timeout", "0s"}, exitUsage, "--timeout must be positive"},
+		{[]string{"scan", "--code", "WDJB-MJHT", "a.png"}, exitUsage, "give exactly one source"},
+		{[]string{"scan", "--code", "WDJB-MJHT", "--payload", "x"}, exitUsage, "give exactly one source"},
+		{[]string{"scan", "--code", "HELLO-WORLD", "--yes"}, exitUsage, "--code HELLO-WORLD is not a device's code"},
+		{[]string{"scan", "--code", "wdjb-mjht", "--yes"}, exitFailure, "not logged in"},
 		{[]string{"login"}, exitUsage, "--username is required"},
 		{[]string{"login", "--username", "a"}, exitUsage, "stdin is not a terminal"},
 		{[]string{"register", "--username", "a"}, exitUsage, "stdin is not a terminal"},
@@ -195,6 +202,63 @@ func TestShowAppLogin(t *testing.T) {
 	e.showDesktop(api.ScanResponse{Desktop: api.DesktopInfo{Name: "PC", CreatedAt: now}})
 	if !strings.Contains(out.String(), "A desktop asks to log in") || strings.Contains(out.String(), "app") {
 		t.Fatalf("a desktop login shown as:\n%s", out.String())
+	}
+}
+
+// A device's login shows its user code, set apart, and asks whether the TV
+// shows it.
+func TestShowDeviceLogin(t *testing.T) {
+	var out, errOut strings.Builder
+	now := time.Now()
+	e := &env{stdin: strings.NewReader("y\n"), stdout: &out, stderr: &errOut, now: func() time.Time { return now }}
+	r := api.ScanResponse{
+		Desktop: api.DesktopInfo{Name: "TV App", IP: "192.0.2.1", CreatedAt: now},
+		App:     &api.App{ClientID: "tv", Name: "TV App", Scopes: []string{"openid"}, UserCode: "WDJB-MJHT"},
+		Warning: "This device is on a different network from your phone.",
+	}
+	e.showDesktop(r)
+	if !strings.Contains(out.String(), "\n    Check that the TV shows WDJB-MJHT\n") || !strings.Contains(out.String(), "a device (TV App)") {
+		t.Fatalf("a device's login shown as:\n%s", out.String())
+	}
+	if !e.decide(scanOpts{}, r) || !strings.Contains(errOut.String(), "Does the TV show WDJB-MJHT?") {
+		t.Fatalf("asked %q", errOut.String())
+	}
+	r.App.UserCode = "WDJB\x1b[2J"
+	out.Reset()
+	e.showDesktop(r)
+	if strings.Contains(out.String(), "\x1b") {
+		t.Fatalf("a user code from the server is printed raw: %q", out.String())
+	}
+}
+
+// --code becomes the device's verification_uri_complete on the server the
+// phone is logged in to; a scanned text of either kind is a payload.
+func TestScanSourceOfDevice(t *testing.T) {
+	e := &env{}
+	got, err := e.scanSource(scanOpts{code: "WDJBMJHT"}, "http://127.0.0.1:8080")
+	if err != nil || got != "http://127.0.0.1:8080/device?user_code=WDJB-MJHT" {
+		t.Fatalf("scanSource(--code) = %q, %v", got, err)
+	}
+	device := "https://login.example/device?user_code=WDJB-MJHT"
+	if got, err := firstPayload("shot.png", []string{"WIFI:S:home;;", device}); err != nil || got != device {
+		t.Errorf("firstPayload of a device's QR = %q, %v", got, err)
+	}
+	if got, err := e.scanSource(scanOpts{payload: device}, ""); err != nil || got != device {
+		t.Errorf("scanSource(--payload device URI) = %q, %v", got, err)
+	}
+	qr, err := qrcode.Encode(device, qrcode.Medium, 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(qr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gray := image.NewGray(img.Bounds())
+	draw.Draw(gray, gray.Bounds(), img, img.Bounds().Min, draw.Src)
+	f := &frames{name: "clip", deadline: time.Now().Add(time.Minute)}
+	if !f.each(gray.Pix, gray.Rect.Dx(), gray.Rect.Dy()) || f.payload != device {
+		t.Errorf("a camera frame of a device's QR: payload %q", f.payload)
 	}
 }
 

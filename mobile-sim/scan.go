@@ -18,23 +18,28 @@ type scanOpts struct {
 	camera        string
 	timeout       time.Duration
 	payload       string
+	code          string // --code, canonical once check has run
 	yes, deny     bool
 	match         string
 	file          string // the FILE argument, "-" for stdin
 	stdinIsSource bool
 }
 
-// cmdScan scans a desktop's QR code from one source, shows what the server
-// recorded about that desktop, asks whether to log it in (unless --yes or
-// --deny answers), asks for the desktop's code where the server requires
-// it (unless --match answers), confirms, and prints the resulting state.
+// cmdScan scans a QR code from one source, a desktop's or a device's (a
+// TV's verification_uri_complete), or takes a device's user code as typed
+// (--code); shows what the server recorded about that desktop or device,
+// and for a device the user code to compare with its screen; asks whether
+// to log it in (unless --yes or --deny answers), asks for the desktop's
+// code where the server requires it (unless --match answers), confirms,
+// and prints the resulting state.
 func cmdScan(e *env, args []string) error {
-	f := newFlags("scan", "FILE | - | --screen | --camera DEVICE|CLIP.y4m | --payload TEXT")
+	f := newFlags("scan", "FILE | - | --screen | --camera DEVICE|CLIP.y4m | --payload TEXT | --code USER-CODE")
 	var o scanOpts
 	f.BoolVar(&o.screen, "screen", false, "scan the X11 screen of $DISPLAY")
 	f.StringVar(&o.camera, "camera", "", "read frames from a V4L2 `device` (/dev/video0) or a YUV4MPEG2 clip (a file, or - for stdin)")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long --camera looks for a code")
 	f.StringVar(&o.payload, "payload", "", "the QR code's `text` itself, with no image")
+	f.StringVar(&o.code, "code", "", "the user `code` a TV or other device shows (WDJB-MJHT), typed: approves its login on the profile's server")
 	f.BoolVar(&o.yes, "yes", false, "approve without asking")
 	f.BoolVar(&o.deny, "deny", false, "deny without asking")
 	f.StringVar(&o.match, "match", "", "the `code` the desktop shows, where the server asks for it")
@@ -49,15 +54,15 @@ func cmdScan(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	text, err := e.scanSource(o)
+	text, err := e.scanSource(o, pickServer(f.server, p))
 	if err != nil {
 		return err
 	}
-	base, _, err := api.ParsePayload(text) // scanSource checked it
+	sp, err := api.ParseAnyPayload(text) // scanSource checked it
 	if err != nil {
 		return withCode(exitNotPayload, "%v", err)
 	}
-	srv, err := scanServer(f.server, base, p)
+	srv, err := scanServer(f.server, sp.Base, p)
 	if err != nil {
 		return err
 	}
@@ -87,13 +92,21 @@ func cmdScan(e *env, args []string) error {
 // answer given by flag when stdin carries the image.
 func (o *scanOpts) check(f *cmdFlags, pos []string) error {
 	n := len(pos)
-	for _, set := range []bool{o.screen, o.camera != "", o.payload != ""} {
+	for _, set := range []bool{o.screen, o.camera != "", o.payload != "", o.code != ""} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		return f.usageErr("give exactly one source: FILE, - (stdin), --screen, --camera or --payload")
+		return f.usageErr("give exactly one source: FILE, - (stdin), --screen, --camera, --payload or --code")
+	}
+	if o.code != "" {
+		code, ok := api.NormalizeUserCode(o.code)
+		if !ok {
+			return f.usageErr("--code %s is not a device's code: that is %d letters of %s, as in WDJB-MJHT",
+				o.code, api.UserCodeLen, api.UserCodeAlphabet)
+		}
+		o.code = code
 	}
 	if len(pos) == 1 {
 		o.file = pos[0]
@@ -111,9 +124,14 @@ func (o *scanOpts) check(f *cmdFlags, pos []string) error {
 	return nil
 }
 
-// scanSource returns the qrlogin payload that o's source carries.
-func (e *env) scanSource(o scanOpts) (string, error) {
+// scanSource returns the qrlogin payload that o's source carries: for
+// --code, the verification_uri_complete of that user code on codeServer
+// (the server that the phone is logged in to), as if the device's QR code
+// had been scanned.
+func (e *env) scanSource(o scanOpts, codeServer string) (string, error) {
 	switch {
+	case o.code != "":
+		return api.DevicePayload(codeServer, api.FormatUserCode(o.code)), nil
 	case o.payload != "":
 		return firstPayload("--payload", []string{o.payload})
 	case o.camera != "":
@@ -161,7 +179,9 @@ func sameServer(a, b string) bool {
 
 // showDesktop prints what the server recorded about the desktop, and its
 // warning. A third-party app's login is said to be one, with the app's
-// name, the scopes it asks for and where the browser returns.
+// name, the scopes it asks for and where the browser returns; a device's
+// (device grant) ends with its user code, set apart, for the person to
+// check against the device's screen before approving.
 func (e *env) showDesktop(r api.ScanResponse) {
 	d := r.Desktop
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
@@ -191,6 +211,18 @@ func (e *env) showDesktop(r api.ScanResponse) {
 	if r.Warning != "" {
 		fmt.Fprintf(e.stdout, "Warning: %s\n", printable(r.Warning))
 	}
+	if code := deviceCode(r); code != "" {
+		fmt.Fprintf(e.stdout, "\n    Check that the TV shows %s\n\n", code)
+	}
+}
+
+// deviceCode is the user code of a device grant's scan, printable; "" for
+// any other login.
+func deviceCode(r api.ScanResponse) string {
+	if r.App == nil || r.App.UserCode == "" {
+		return ""
+	}
+	return printable(r.App.UserCode)
 }
 
 // decide returns the answer of --yes or --deny, else asks on stdin; anything
@@ -199,7 +231,9 @@ func (e *env) decide(o scanOpts, r api.ScanResponse) bool {
 	if o.yes || o.deny {
 		return o.yes
 	}
-	if r.App != nil {
+	if code := deviceCode(r); code != "" {
+		fmt.Fprintf(e.stderr, "Does the TV show %s? Log in to %s there? [y/N] ", code, printable(r.App.Name))
+	} else if r.App != nil {
 		fmt.Fprintf(e.stderr, "Log in to %s? [y/N] ", printable(r.App.Name))
 	} else {
 		fmt.Fprint(e.stderr, "Log in on this desktop? [y/N] ")

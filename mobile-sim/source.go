@@ -71,12 +71,13 @@ func naming(name string, err error) string {
 	return name + ": " + err.Error()
 }
 
-// firstPayload returns the first of texts that is a qrlogin payload. When
-// none is, the error (exit 4) says what the first code contains.
+// firstPayload returns the first of texts that is a qrlogin payload, a
+// desktop's or a device's (api.ParseAnyPayload). When none is, the error
+// (exit 4) says what the first code contains.
 func firstPayload(name string, texts []string) (string, error) {
 	var first error
 	for _, t := range texts {
-		_, _, err := api.ParsePayload(t)
+		_, err := api.ParseAnyPayload(t)
 		if err == nil {
 			return t, nil
 		}
@@ -90,7 +91,8 @@ func firstPayload(name string, texts []string) (string, error) {
 // frameTimeout is how long a camera may stall before scan gives up on it.
 const frameTimeout = 5 * time.Second
 
-// frames is a search for a qrlogin payload in a stream of camera frames.
+// frames is a search for a qrlogin payload (either kind) in a stream of
+// camera frames.
 type frames struct {
 	name     string
 	deadline time.Time
@@ -105,7 +107,7 @@ func (s *frames) each(gray []byte, w, h int) bool {
 	s.seen++
 	if res, err := decode.DecodeGray(gray, w, h); err == nil {
 		for _, r := range res {
-			if _, _, perr := api.ParsePayload(r.Text); perr == nil {
+			if _, perr := api.ParseAnyPayload(r.Text); perr == nil {
 				s.payload = r.Text
 				return true
 			}

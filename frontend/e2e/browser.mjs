@@ -295,11 +295,20 @@ const scenarios = {
     await withBrowser(async (ctx) => {
       const page = await ctx.newPage();
       const w = watchPage(page, [/status of 400/]);
-      const dev = await page.goto(`${env.server}/device?user_code=ABCD-EFGH`);
+      // A camera app that opened a TV's QR code lands here: the code, as
+      // typed in any case, is shown with what to do on the phone.
+      const dev = await page.goto(`${env.server}/device?user_code=wdjb-mjht`);
       assert(dev.status() === 200, `/device: ${dev.status()}`);
-      includes(await page.textContent("h1"), "Scan the code on your device", "the device page");
-      assert((await page.$$("input")).length === 0, "the device page has a field to type in");
+      includes(await page.textContent("h1"), "Log in a TV or another device", "the device page");
+      await page.waitForSelector("#device-next:not([hidden])");
+      includes(await page.textContent("#device-next [data-code]"), "WDJB-MJHT", "the code shown");
       await shot(page, "g-device");
+      // A code typed with a vowel or a digit cannot be one: said plainly.
+      await page.click("#device-again");
+      await page.getByLabel("Code shown on the device").fill("ABCD-1234");
+      await page.click(".device-submit");
+      await page.waitForSelector("#device-error:not([hidden])");
+      includes(await page.textContent("#device-error"), "That is not a device code", "the wrong code's message");
 
       const bad = new URL(`${env.server}/oauth/authorize`);
       bad.search = new URLSearchParams({

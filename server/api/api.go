@@ -16,6 +16,7 @@ const (
 	PathMobileScan     = "/api/v1/mobile/scan"
 	PathMobileConfirm  = "/api/v1/mobile/confirm"
 	PathMobileEvents   = "/api/v1/mobile/events"
+	PathMobileGrants   = "/api/v1/mobile/grants"
 	PathTickets        = "/api/v1/tickets"
 	PathMe             = "/api/v1/me"
 	PathSessionEvents  = "/api/v1/session/events"
@@ -188,11 +189,16 @@ type ScanResponse struct {
 // App is a third-party app that asks to log the person in: its name, the
 // scopes it asks for, and the host the browser returns to (empty for a
 // device such as a TV).
+//
+// UserCode is set for a device grant: the code the device shows, which the
+// phone shows too, for the person to check that they are the same before
+// approving (it takes the place of the match code).
 type App struct {
 	ClientID     string   `json:"client_id"`
 	Name         string   `json:"name"`
 	Scopes       []string `json:"scopes"`
 	RedirectHost string   `json:"redirect_host,omitempty"`
+	UserCode     string   `json:"user_code,omitempty"`
 }
 
 // ConfirmRequest is the body of POST /api/v1/mobile/confirm. Approve is
@@ -227,6 +233,24 @@ type Session struct {
 // SessionsBody wraps the list of sessions: {"sessions": [...]}.
 type SessionsBody struct {
 	Sessions []Session `json:"sessions"`
+}
+
+// Grant is a third-party app's access to the account, as the phone lists it
+// (GET /api/v1/mobile/grants): one per login through the open platform,
+// live until it expires or is revoked.
+type Grant struct {
+	ID         string    `json:"id"`
+	ClientID   string    `json:"client_id"`
+	App        string    `json:"app"`
+	Scopes     []string  `json:"scopes"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+// GrantsBody wraps the list of grants: {"grants": [...]}.
+type GrantsBody struct {
+	Grants []Grant `json:"grants"`
 }
 
 // SessionEvent is pushed on a desktop session's channel: {"type":"revoked"}.

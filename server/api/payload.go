@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode"
 )
 
 // ErrNotPayload is wrapped by ParsePayload's errors: the text is not a
@@ -64,24 +65,111 @@ func describe(s string) string {
 // what a device (a TV, a terminal) shows as a QR code.
 const PathDevice = "/device"
 
-// DevicePayload returns the verification_uri_complete of a device grant.
+// DevicePayload returns the verification_uri_complete of a device grant:
+// <base>/device?user_code=CODE, the code as given (people see it as
+// FormatUserCode writes it), escaped.
 func DevicePayload(base, userCode string) string {
 	return strings.TrimRight(base, "/") + PathDevice + "?user_code=" + url.QueryEscape(userCode)
 }
 
 // ParseDevicePayload splits a device grant's verification_uri_complete
-// <base>/device?user_code=CODE into the server's base URL and the code. Any
-// other text gets an error wrapping ErrNotPayload.
+// <base>/device?user_code=CODE into the server's base URL and the code,
+// canonical (NormalizeUserCode). Any other text, a code that cannot be one
+// included, gets an error wrapping ErrNotPayload.
 func ParseDevicePayload(s string) (base, userCode string, err error) {
 	u, perr := url.Parse(s)
 	if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !strings.HasSuffix(u.Path, PathDevice) {
 		return "", "", fmt.Errorf("%w: %s", ErrNotPayload, describe(s))
 	}
-	code := u.Query().Get("user_code")
-	if !ValidRef(code) {
+	code, ok := NormalizeUserCode(u.Query().Get("user_code"))
+	if !ok {
 		return "", "", fmt.Errorf("%w: a link to %s", ErrNotPayload, u.Redacted())
 	}
 	b := *u
 	b.Path, b.RawPath, b.RawQuery, b.Fragment = strings.TrimSuffix(u.Path, PathDevice), "", "", ""
 	return b.String(), code, nil
+}
+
+// Scanned is a QR payload of either kind, as ParseAnyPayload reads it:
+// exactly one of Ref and UserCode is set.
+type Scanned struct {
+	// Base is the base URL of the server that the payload names.
+	Base string
+	// Ref is the ticket's ref of a payload <base>/q/<ref>.
+	Ref string
+	// UserCode is the canonical user code (NormalizeUserCode) of a device
+	// grant's payload <base>/device?user_code=CODE.
+	UserCode string
+}
+
+// Device reports whether the payload is a device grant's.
+func (p Scanned) Device() bool { return p.UserCode != "" }
+
+// ParseAnyPayload reads a scanned text as either kind of qrlogin payload: a
+// ticket's <base>/q/<ref> (ParsePayload) or a device grant's
+// verification_uri_complete (ParseDevicePayload). Any other text gets
+// ParsePayload's error, which wraps ErrNotPayload and says what the text is.
+func ParseAnyPayload(s string) (Scanned, error) {
+	base, ref, err := ParsePayload(s)
+	if err == nil {
+		return Scanned{Base: base, Ref: ref}, nil
+	}
+	if base, code, derr := ParseDevicePayload(s); derr == nil {
+		return Scanned{Base: base, UserCode: code}, nil
+	}
+	return Scanned{}, err
+}
+
+// User codes (RFC 8628 section 6.1) are typed by people, so they are short
+// and case-insensitive and avoid look-alikes: UserCodeLen letters of
+// UserCodeAlphabet, 20 consonants (no vowels, so no words; no digits, so no
+// 0/O or 1/I), shown as two groups of four: WDJB-MJHT. That is 20^8 ≈
+// 2^34.5 codes; the guessing budgets make up for the short length
+// (docs/security.md, "Device grant").
+const (
+	UserCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
+	UserCodeLen      = 8
+)
+
+// maxUserCodeInput bounds the text NormalizeUserCode reads: a code with
+// generous separators, never a page of text.
+const maxUserCodeInput = 64
+
+// NormalizeUserCode returns the canonical form of a user code as a person
+// may type it: the UserCodeLen letters of UserCodeAlphabet in upper case,
+// without separators. Letters may come in any case; dashes (any Unicode
+// dash) and white space anywhere are ignored, so "wdjb-mjht", "WDJB MJHT"
+// and "WDJBMJHT" are all "WDJBMJHT". ok is false for anything else: a
+// letter outside the alphabet, a digit, too few or too many letters.
+func NormalizeUserCode(s string) (code string, ok bool) {
+	if len(s) > maxUserCodeInput {
+		return "", false
+	}
+	b := make([]byte, 0, UserCodeLen)
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.Is(unicode.Pd, r) {
+			continue
+		}
+		if 'a' <= r && r <= 'z' {
+			r -= 'a' - 'A'
+		}
+		if r > unicode.MaxASCII || !strings.ContainsRune(UserCodeAlphabet, r) || len(b) == UserCodeLen {
+			return "", false
+		}
+		b = append(b, byte(r))
+	}
+	if len(b) != UserCodeLen {
+		return "", false
+	}
+	return string(b), true
+}
+
+// FormatUserCode writes a canonical user code as people see it, in two
+// groups of four: "WDJBMJHT" is "WDJB-MJHT". Text that is not a canonical
+// code is returned as it is.
+func FormatUserCode(code string) string {
+	if c, ok := NormalizeUserCode(code); !ok || c != code {
+		return code
+	}
+	return code[:UserCodeLen/2] + "-" + code[UserCodeLen/2:]
 }

@@ -86,8 +86,31 @@ func (m *Mobile) RevokeSession(ctx context.Context, id string) error {
 	return m.do(ctx, call{method: http.MethodDelete, path: api.PathMobileSessions + "/" + url.PathEscape(id)})
 }
 
-// Logout revokes the device token and every desktop session that this phone
-// confirmed (POST /api/v1/mobile/logout). The Mobile is useless afterwards.
+// Grants lists the third-party apps' live grants on the account
+// (GET /api/v1/mobile/grants), the most recently used first. The list is
+// never nil on success.
+func (m *Mobile) Grants(ctx context.Context) ([]api.Grant, error) {
+	var out api.GrantsBody
+	if err := m.do(ctx, call{method: http.MethodGet, path: api.PathMobileGrants, out: &out}); err != nil {
+		return nil, err
+	}
+	if out.Grants == nil {
+		out.Grants = []api.Grant{}
+	}
+	return out.Grants, nil
+}
+
+// RevokeGrant ends the account's grant id (DELETE
+// /api/v1/mobile/grants/{id}): every token issued through it stops working
+// at once, and an app that registered a back-channel logout URI is told. An
+// unknown id, or another account's, gets not_found.
+func (m *Mobile) RevokeGrant(ctx context.Context, id string) error {
+	return m.do(ctx, call{method: http.MethodDelete, path: api.PathMobileGrants + "/" + url.PathEscape(id)})
+}
+
+// Logout revokes the device token, every desktop session that this phone
+// confirmed and every third-party grant it approved
+// (POST /api/v1/mobile/logout). The Mobile is useless afterwards.
 func (m *Mobile) Logout(ctx context.Context) error {
 	return m.do(ctx, call{method: http.MethodPost, path: api.PathMobileLogout})
 }

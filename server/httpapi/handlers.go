@@ -165,6 +165,11 @@ func (h *Handler) revokeSession(w http.ResponseWriter, r *http.Request, d server
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// scan serves POST /api/v1/mobile/scan. An unknown ref or user code spends
+// the address's guessing budget; a device grant's payload, whose user code
+// a person may have typed (short, so guessable), also spends the account's
+// budget of wrong user codes, and an account whose budget is spent gets
+// rate_limited for any user code, right or wrong.
 func (h *Handler) scan(w http.ResponseWriter, r *http.Request, d server.Device) {
 	if err := h.limits.ip(classScan, clientIP(r)); err != nil {
 		h.writeError(w, r, err)
@@ -179,8 +184,17 @@ func (h *Handler) scan(w http.ResponseWriter, r *http.Request, d server.Device) 
 		h.writeError(w, r, err)
 		return
 	}
+	p, perr := api.ParseAnyPayload(req.QRPayload)
+	device := perr == nil && p.Device()
 	var resp api.ScanResponse
 	err := h.checked(r, "", func() (err error) {
+		if device {
+			var c charge
+			if c, err = h.limits.reserveUserCode(r.Context(), d.UserID); err != nil {
+				return err
+			}
+			defer func() { c.settle(credentialFailure(err)) }() // err: Scan's
+		}
 		resp, err = h.svc.Scan(r.Context(), d, req.QRPayload, clientIP(r))
 		return err
 	})

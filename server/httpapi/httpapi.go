@@ -145,6 +145,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST "+api.PathMobileLogout, h.mobile(h.mobileLogout))
 	m.HandleFunc("GET "+api.PathMobileSessions, h.mobile(h.listSessions))
 	m.HandleFunc("DELETE "+api.PathMobileSessions+"/{id}", h.mobile(h.revokeSession))
+	m.HandleFunc("GET "+api.PathMobileGrants, h.mobile(h.listGrants))
+	m.HandleFunc("DELETE "+api.PathMobileGrants+"/{id}", h.mobile(h.revokeGrant))
 	m.HandleFunc("POST "+api.PathMobileScan, h.mobile(h.scan))
 	m.HandleFunc("POST "+api.PathMobileConfirm, h.mobile(h.confirm))
 	m.HandleFunc("GET "+api.PathMobileEvents, h.mobileEvents)

@@ -34,6 +34,11 @@ type Limits struct {
 	// whatever the address; the name is taken case-folded.
 	LoginsPerUser float64
 	BurstLogin    int
+	// UserCodes is an account's budget a minute of wrong device-grant user
+	// codes (RFC 8628 section 5.1), whatever the address; BurstUserCode
+	// how many it may get wrong at once.
+	UserCodes     float64
+	BurstUserCode int
 	// PerCredential is a phone's or a desktop session's budget a minute of
 	// authenticated calls (listing sessions, /me, ...).
 	PerCredential   float64
@@ -62,6 +67,14 @@ var DefaultLimits = Limits{
 	PerAccount: 300, BurstAccount: 150,
 	Failures: 30, BurstFailure: 30,
 	LoginsPerUser: 10, BurstLogin: 10,
+	// 5 wrong user codes at once, then one every 2 minutes: 5 per 10
+	// minutes, 720 a day. User codes are 8 letters of 20, 20^8 ≈ 2.56e10
+	// of them; while N are live, each guess hits one with odds N/2.56e10,
+	// so a day of this budget hits with odds at most 720·N/2.56e10: 2.8e-6
+	// for N = 100, 2.8e-4 for N = 10,000 (docs/security.md, "Device
+	// grant"). The address's guessing budget (Failures) caps the accounts
+	// of one address together.
+	UserCodes: 0.5, BurstUserCode: 5,
 	PerCredential: 120, BurstCredential: 60,
 	QRImages: 120, BurstQR: 30,
 	TicketsPerHour: 3600, BurstTickets: 600, // 60 a minute sustained (PROTOCOL.md's floor)
@@ -89,6 +102,7 @@ type limiters struct {
 	perIP      map[string]*ratelimit.Limiter
 	account    *ratelimit.Limiter
 	login      *ratelimit.Limiter
+	userCodes  *ratelimit.Limiter
 	failures   *ratelimit.Limiter
 	credential *ratelimit.Limiter
 	ticketsHr  *ratelimit.Limiter
@@ -110,6 +124,7 @@ func newLimiters(l Limits, off bool, rotateMax time.Duration) *limiters {
 	pick(&l.PerAccount, &l.BurstAccount, d.PerAccount, d.BurstAccount)
 	pick(&l.Failures, &l.BurstFailure, d.Failures, d.BurstFailure)
 	pick(&l.LoginsPerUser, &l.BurstLogin, d.LoginsPerUser, d.BurstLogin)
+	pick(&l.UserCodes, &l.BurstUserCode, d.UserCodes, d.BurstUserCode)
 	pick(&l.PerCredential, &l.BurstCredential, d.PerCredential, d.BurstCredential)
 	pick(&l.QRImages, &l.BurstQR, d.QRImages, d.BurstQR)
 	pick(&l.TicketsPerHour, &l.BurstTickets, d.TicketsPerHour, d.BurstTickets)
@@ -127,6 +142,7 @@ func newLimiters(l Limits, off bool, rotateMax time.Duration) *limiters {
 		perIP:      map[string]*ratelimit.Limiter{},
 		account:    ratelimit.New(l.PerAccount, l.BurstAccount),
 		login:      ratelimit.New(l.LoginsPerUser, l.BurstLogin),
+		userCodes:  ratelimit.New(l.UserCodes, l.BurstUserCode),
 		failures:   ratelimit.New(l.Failures, l.BurstFailure),
 		credential: ratelimit.New(l.PerCredential, l.BurstCredential),
 		ticketsHr:  ratelimit.New(l.TicketsPerHour/60, l.BurstTickets),
@@ -281,6 +297,24 @@ func (ls *limiters) reserveFailure(ctx context.Context, ip, username string) (ch
 		c = append(c, u)
 	}
 	return c, nil
+}
+
+// reserveUserCode reserves one wrong user code from the account userID's
+// budget, before a device grant's user code is looked up (on top of the
+// address's guessing budget, which the lookup spends too, through
+// Handler.checked); the caller settles it as credentialFailure judges the
+// lookup.
+func (ls *limiters) reserveUserCode(ctx context.Context, userID string) (charge, error) {
+	if ls.off {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, reserveWait)
+	defer cancel()
+	r, wait := ls.userCodes.Reserve(ctx, userID)
+	if r == nil {
+		return nil, limited(wait)
+	}
+	return charge{r}, nil
 }
 
 // credentialFailure reports whether err, from checking a credential, is a

@@ -44,6 +44,7 @@ func (h *Handler) oauthRoutes() {
 	m.HandleFunc("GET "+provider.PathUserInfo, h.userInfo)
 	m.HandleFunc("POST "+provider.PathUserInfo, h.userInfo)
 	m.HandleFunc("POST "+provider.PathDeviceCode, h.deviceCode)
+	m.HandleFunc("POST "+provider.PathRevoke, h.revoke)
 	if p := h.cfg.Pages; p != nil {
 		m.HandleFunc("GET "+api.PathDevice, func(w http.ResponseWriter, r *http.Request) { p.Device(w) })
 		m.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) { p.Login(w) })

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -28,7 +29,8 @@ const redirect = "https://app.example/callback"
 func app(t *testing.T, h *harness, public bool) (id, secret string) {
 	t.Helper()
 	st := h.node.Store().(oauth.Store)
-	c := oauth.Client{ID: server.NewRef(), Name: "Demo Site", RedirectURIs: []string{redirect}, Public: public, CreatedAt: time.Now()}
+	c := oauth.Client{ID: server.NewRef(), Name: "Demo Site", RedirectURIs: []string{redirect}, Public: public, CreatedAt: time.Now(),
+		GrantTypes: []string{oauth.GrantCode, oauth.GrantRefresh, oauth.GrantDevice}}
 	if !public {
 		secret = server.NewSecret()
 		c.SecretHash = server.HashToken(secret)
@@ -45,9 +47,17 @@ func noRedirects() *http.Client {
 	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 30 * time.Second}
 }
 
-// authorize opens the authorization endpoint as JSON with query q.
+// authorize opens the authorization endpoint as JSON with query q, adding
+// a PKCE challenge (whose verifier nobody keeps) unless q has the
+// parameter, even empty.
 func authorize(t *testing.T, h *harness, q url.Values) protocoltest.Resp {
 	t.Helper()
+	if _, ok := q["code_challenge"]; !ok {
+		_, challenge := pkce()
+		q = maps.Clone(q)
+		q.Set("code_challenge", challenge)
+		q.Set("code_challenge_method", "S256")
+	}
 	req, _ := http.NewRequest("GET", h.node.URL()+"/oauth/authorize?"+q.Encode(), nil)
 	req.Header.Set("Accept", "application/json")
 	res, err := noRedirects().Do(req)
@@ -129,12 +139,12 @@ func TestChecklist15_CodesSingleUseAndBound(t *testing.T) {
 	id, secret := app(t, h, false)
 	otherID, otherSecret := app(t, h, false)
 	p := h.NewPhone("Alice")
-	conf := oauth2.Config{ClientID: id, ClientSecret: secret, RedirectURL: redirect, Scopes: []string{"openid", "profile"},
+	conf := oauth2.Config{ClientID: id, ClientSecret: secret, RedirectURL: redirect, Scopes: []string{"openid", "profile", "offline_access"},
 		Endpoint: oauth2.Endpoint{AuthURL: h.node.URL() + "/oauth/authorize", TokenURL: h.node.URL() + "/oauth/token", AuthStyle: oauth2.AuthStyleInHeader}}
 	ctx := context.Background()
 
 	newCode := func(verifierChallenge string) string {
-		q := url.Values{"response_type": {"code"}, "client_id": {id}, "redirect_uri": {redirect}, "scope": {"openid profile"}, "state": {"st4te"}}
+		q := url.Values{"response_type": {"code"}, "client_id": {id}, "redirect_uri": {redirect}, "scope": {"openid profile offline_access"}, "state": {"st4te"}}
 		if verifierChallenge != "" {
 			q.Set("code_challenge", verifierChallenge)
 			q.Set("code_challenge_method", "S256")
@@ -202,9 +212,9 @@ func isOAuthErr(err error, code string) bool {
 	return ok && re.ErrorCode == code
 }
 
-// Checklist 16: PKCE with S256 is required of public clients; a verifier
-// whose request had no challenge is refused; client secrets are stored
-// hashed and never shown to the browser.
+// Checklist 16: PKCE with S256 is required of every client, public or
+// confidential (RFC 9700 section 2.1.1); client secrets are stored hashed
+// and never shown to the browser.
 func TestChecklist16_PKCE(t *testing.T) {
 	h := startOAuth(t, nil)
 	pub, _ := app(t, h, true)
@@ -212,37 +222,46 @@ func TestChecklist16_PKCE(t *testing.T) {
 	p := h.NewPhone("Alice")
 	ctx := context.Background()
 
-	r := authorize(t, h, url.Values{"response_type": {"code"}, "client_id": {pub}, "redirect_uri": {redirect}, "state": {"x"}})
-	loc := r.Map()["redirect"]
-	if r.Status != 200 || loc == nil || !strings.Contains(loc.(string), "error=invalid_request") || !strings.Contains(loc.(string), "state=x") {
-		t.Fatalf("public client without PKCE: %d %s", r.Status, r.Body)
+	for _, client := range []string{pub, conf} {
+		r := authorize(t, h, url.Values{"response_type": {"code"}, "client_id": {client}, "redirect_uri": {redirect}, "state": {"x"}, "code_challenge": {""}})
+		loc := r.Map()["redirect"]
+		if r.Status != 200 || loc == nil || !strings.Contains(loc.(string), "error=invalid_request") || !strings.Contains(loc.(string), "state=x") {
+			t.Fatalf("client %s without PKCE: %d %s", client, r.Status, r.Body)
+		}
 	}
 	_, challenge := pkce()
-	r = authorize(t, h, url.Values{"response_type": {"code"}, "client_id": {pub}, "redirect_uri": {redirect}, "code_challenge": {challenge}, "code_challenge_method": {"plain"}})
+	r := authorize(t, h, url.Values{"response_type": {"code"}, "client_id": {pub}, "redirect_uri": {redirect}, "code_challenge": {challenge}, "code_challenge_method": {"plain"}})
 	if loc := r.Map()["redirect"]; loc == nil || !strings.Contains(loc.(string), "error=invalid_request") {
 		t.Fatalf("plain PKCE accepted: %s", r.Body)
 	}
 
 	// A public client with PKCE: a wrong verifier fails, the right one works.
-	verifier, challenge := pkce()
-	var page httpapi.AuthorizeJSON
-	authorize(t, h, url.Values{"response_type": {"code"}, "client_id": {pub}, "redirect_uri": {redirect}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}).JSON(t, &page)
-	back, _ := url.Parse(approve(t, h, p, page, true))
 	pubConf := oauth2.Config{ClientID: pub, RedirectURL: redirect, Endpoint: oauth2.Endpoint{TokenURL: h.node.URL() + "/oauth/token", AuthStyle: oauth2.AuthStyleInParams}}
-	wrong, _ := pkce()
-	if _, err := pubConf.Exchange(ctx, back.Query().Get("code"), oauth2.VerifierOption(wrong)); !isOAuthErr(err, "invalid_grant") {
-		t.Fatalf("wrong verifier: %v", err)
+	var page httpapi.AuthorizeJSON
+	for _, right := range []bool{false, true} {
+		verifier, challenge := pkce()
+		authorize(t, h, url.Values{"response_type": {"code"}, "client_id": {pub}, "redirect_uri": {redirect}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}).JSON(t, &page)
+		back, _ := url.Parse(approve(t, h, p, page, true))
+		if !right {
+			verifier, _ = pkce()
+		}
+		_, err := pubConf.Exchange(ctx, back.Query().Get("code"), oauth2.VerifierOption(verifier))
+		if right && err != nil || !right && !isOAuthErr(err, "invalid_grant") {
+			t.Fatalf("right verifier %v: %v", right, err)
+		}
 	}
 
-	// A confidential client without a challenge sends a verifier: refused.
-	authorize(t, h, url.Values{"response_type": {"code"}, "client_id": {conf}, "redirect_uri": {redirect}}).JSON(t, &page)
+	// A confidential client must send the verifier too: its secret is no
+	// substitute.
+	_, challenge = pkce()
+	authorize(t, h, url.Values{"response_type": {"code"}, "client_id": {conf}, "redirect_uri": {redirect}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}).JSON(t, &page)
 	if strings.Contains(string(authorize(t, h, url.Values{"response_type": {"code"}, "client_id": {conf}, "redirect_uri": {redirect}}).Body), secret) {
 		t.Fatal("the client secret reached the browser")
 	}
-	back, _ = url.Parse(approve(t, h, p, page, true))
+	back, _ := url.Parse(approve(t, h, p, page, true))
 	confConf := oauth2.Config{ClientID: conf, ClientSecret: secret, RedirectURL: redirect, Endpoint: oauth2.Endpoint{TokenURL: h.node.URL() + "/oauth/token", AuthStyle: oauth2.AuthStyleInParams}}
-	if _, err := confConf.Exchange(ctx, back.Query().Get("code"), oauth2.VerifierOption(verifier)); !isOAuthErr(err, "invalid_grant") {
-		t.Fatalf("verifier without a challenge: %v", err)
+	if _, err := confConf.Exchange(ctx, back.Query().Get("code")); !isOAuthErr(err, "invalid_grant") {
+		t.Fatalf("a confidential client without its verifier: %v", err)
 	}
 	c, _ := h.node.Store().(oauth.Store).ClientByID(ctx, conf)
 	if strings.Contains(string(c.SecretHash), secret) || len(c.SecretHash) != 32 {
@@ -344,7 +363,7 @@ func TestOpenIDConnectWithStockClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := oauth2.Config{ClientID: id, ClientSecret: secret, RedirectURL: redirect, Endpoint: prov.Endpoint(), Scopes: []string{oidc.ScopeOpenID, "profile"}}
+	conf := oauth2.Config{ClientID: id, ClientSecret: secret, RedirectURL: redirect, Endpoint: prov.Endpoint(), Scopes: []string{oidc.ScopeOpenID, "profile", oidc.ScopeOfflineAccess}}
 	verifier := oauth2.GenerateVerifier()
 	authURL, _ := url.Parse(conf.AuthCodeURL("st", oidc.Nonce("n0nce"), oauth2.S256ChallengeOption(verifier)))
 	var page httpapi.AuthorizeJSON

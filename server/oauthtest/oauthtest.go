@@ -1,20 +1,42 @@
 // Package oauthtest is the conformance suite that every oauth.Store backend
 // must pass, as storetest is for server.Store: the open platform's
-// single-use codes, rotating refresh tokens, device polling and signing key
-// must behave alike on every database, races included.
+// single-use codes, grants, rotating refresh tokens, device polling,
+// back-channel logouts and signing keys must behave alike on every
+// database, races included.
 //
 // What the suite fixes where the interface leaves a choice:
 //
-//   - DeleteClient deletes the app's requests, codes and tokens: they are
-//     no longer found (not_found), rather than kept revoked.
+//   - DeleteClient deletes the app's requests, codes, tokens, grants and
+//     logouts: they are no longer found (not_found), rather than kept
+//     revoked.
 //   - Duplicates (a client id, a request's ticket, user code or device code,
-//     a code or token hash) are server.ErrConflict; CreateTokens and
-//     RotateRefresh store all of their tokens or none.
+//     a code or token hash, a grant id) are server.ErrConflict;
+//     CreateTokens and RotateRefresh store all of their tokens or none, and
+//     record the grant's use only if they store them.
 //   - RotateRefresh of anything but a live refresh token (revoked, an access
 //     token, unknown, deleted with its app) is ErrConflict and stores nothing.
+//   - A grant expires at its ExpiresAt (as the provider judges tokens: at
+//     that instant it is no longer live); CreateTokens and RotateRefresh
+//     judge it at the tokens' CreatedAt, and never shorten its ExpiresAt.
+//   - RevokeGrants revokes no expired grant (by ID, one is not_found); it
+//     marks the grants' unused codes used at its time, so that UseCode
+//     reports them as replays; a filter that sets none of its fields is an
+//     error and revokes nothing; one by UserID or DeviceID that selects no
+//     live grant is no error. DeviceID is the phone as
+//     server.Store.RevokeDevice has it: every device of the same account
+//     and ClientID, so that the grants of its earlier logins go too.
+//   - ClaimLogouts, when more are due than its limit, claims the earliest
+//     due (by NextAt); it returns them the oldest (by CreatedAt) first, as
+//     leased: Attempts counting this claim, NextAt the lease's end. A limit
+//     of 0 claims none. RetryLogout and DeleteLogout of a logout no longer
+//     stored are no error (another claimer, after the lease, may have
+//     settled it).
+//   - PurgeExpired removes a grant in the call that removes the last code or
+//     token that names it.
 //   - PollDevice records every poll, too fast or not; a poll exactly one
 //     interval after the last is not too fast.
-//   - UseCode, RevokeFamily and RotateRefresh never move a time already set.
+//   - UseCode, RevokeGrants, RevokeToken and RotateRefresh never move a time
+//     already set.
 //   - Times come back in UTC, equal to the microsecond at least; an unset
 //     time stays the zero time.
 package oauthtest
@@ -63,21 +85,21 @@ func Run(t *testing.T, open func(t *testing.T) OAuthAndCoreStore) {
 		{"Tokens", testTokens},
 		{"RotateRefresh", testRotateRefresh},
 		{"RotateRefreshRace", testRotateRefreshRace},
-		{"RevokeFamily", testRevokeFamily},
+		{"Grants", testGrants},
+		{"GrantUse", testGrantUse},
+		{"RevokeGrants", testRevokeGrants},
+		{"RevokeGrantsRace", testRevokeGrantsRace},
+		{"RevokeToken", testRevokeToken},
+		{"ClaimLogouts", testClaimLogouts},
+		{"ClaimLogoutsRace", testClaimLogoutsRace},
 		{"PurgeExpired", testPurgeExpired},
-		{"SigningKey", testSigningKey},
 		{"Times", testTimes},
 		{"OddKeysAndText", testOddKeysAndText},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
-	// The key is made once per store: each round needs a new one.
-	t.Run("SigningKeyRace", func(t *testing.T) {
-		for round := range rounds {
-			testSigningKeyRace(t, round, open(t))
-		}
-	})
+	t.Run("SigningKeys", func(t *testing.T) { RunKeys(t, open) })
 }
 
 // racers is how many goroutines each race runs, and rounds how many times
@@ -106,13 +128,18 @@ func ticket(id, ref string) server.Ticket {
 	}
 }
 
+// confidential is a site's app, told of ended grants (Back-Channel Logout).
 func confidential(id string, created time.Time) oauth.Client {
 	return oauth.Client{ID: id, Name: "App " + id, SecretHash: server.HashToken("secret-" + id),
-		RedirectURIs: []string{"https://" + id + ".example/cb", "http://127.0.0.1:9/cb?x=1"}, CreatedAt: created}
+		RedirectURIs: []string{"https://" + id + ".example/cb", "http://127.0.0.1:9/cb?x=1"},
+		GrantTypes:   []string{oauth.GrantCode, oauth.GrantRefresh}, BackchannelLogoutURI: "https://" + id + ".example/logout", CreatedAt: created}
 }
 
+// public is a single-page app, without refresh tokens or Back-Channel
+// Logout.
 func public(id string, created time.Time) oauth.Client {
-	return oauth.Client{ID: id, Name: "SPA " + id, RedirectURIs: []string{"https://" + id + ".example/spa"}, Public: true, CreatedAt: created}
+	return oauth.Client{ID: id, Name: "SPA " + id, RedirectURIs: []string{"https://" + id + ".example/spa"}, Public: true,
+		GrantTypes: []string{oauth.GrantCode}, CreatedAt: created}
 }
 
 // authRequest is an authorization request (redirect, no device code).
@@ -130,6 +157,14 @@ func deviceRequest(ticketID, clientID string) oauth.Request {
 		TicketID: ticketID, Ref: "ref-" + ticketID, ClientID: clientID, Scope: "openid",
 		UserCode: "uc-" + ticketID, DeviceCodeHash: server.HashToken("dc-" + ticketID), Interval: 5 * time.Second, CreatedAt: t0,
 	}
+}
+
+// grant is u1's grant to the app clientID from the phone d1, made and last
+// used at t0, and live for a minute (its code's lifetime) unless tokens
+// are issued through it.
+func grant(id, clientID string) oauth.Grant {
+	return oauth.Grant{ID: id, UserID: "u1", ClientID: clientID, DeviceID: "d1", Scope: "openid profile",
+		CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0.Add(time.Minute)}
 }
 
 func code(name, clientID, family string) oauth.Code {
@@ -154,6 +189,14 @@ func must(t *testing.T, what string, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// grants creates grant(id, clientID) for each of ids.
+func grants(t *testing.T, s OAuthAndCoreStore, clientID string, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		must(t, "CreateGrant "+id, s.CreateGrant(ctx, grant(id, clientID)))
 	}
 }
 
@@ -247,7 +290,7 @@ func testClients(t *testing.T, s OAuthAndCoreStore) {
 		t.Errorf("the public client: %+v", got)
 	}
 	// An app without redirect URIs (a device-only app) is stored too.
-	c4 := oauth.Client{ID: "c4", Name: "TV", SecretHash: h("s4"), CreatedAt: t0.Add(2 * time.Minute)}
+	c4 := oauth.Client{ID: "c4", Name: "TV", SecretHash: h("s4"), GrantTypes: []string{oauth.GrantDevice, oauth.GrantRefresh}, CreatedAt: t0.Add(2 * time.Minute)}
 	must(t, "CreateClient without redirect URIs", s.CreateClient(ctx, c4))
 	got, err := s.ClientByID(ctx, "c4")
 	must(t, "ClientByID c4", err)
@@ -288,17 +331,27 @@ func testClients(t *testing.T, s OAuthAndCoreStore) {
 	}
 }
 
-// Deleting an app deletes its requests, codes and tokens (not_found, both
-// backends), and nothing of another app; the tickets stay.
+// Deleting an app deletes its requests, codes, tokens, grants and logouts
+// (not_found, both backends), and nothing of another app; the tickets
+// stay.
 func testDeleteClientCascades(t *testing.T, s OAuthAndCoreStore) {
-	seed(t, s, []string{"t1", "t2", "t3"}, confidential("c1", t0), public("c2", t0))
+	c2 := public("c2", t0)
+	c2.BackchannelLogoutURI = "https://c2.example/logout"
+	seed(t, s, []string{"t1", "t2", "t3"}, confidential("c1", t0), c2)
 	must(t, "CreateRequest t1", s.CreateRequest(ctx, authRequest("t1", "c1")))
 	must(t, "CreateRequest t2", s.CreateRequest(ctx, deviceRequest("t2", "c1")))
 	must(t, "CreateRequest t3", s.CreateRequest(ctx, deviceRequest("t3", "c2")))
+	grants(t, s, "c1", "f0", "f1")
+	grants(t, s, "c2", "f2", "f3")
 	must(t, "CreateCode k1", s.CreateCode(ctx, code("k1", "c1", "f1")))
 	must(t, "CreateCode k2", s.CreateCode(ctx, code("k2", "c2", "f2")))
 	must(t, "CreateTokens c1", s.CreateTokens(ctx, token("a1", oauth.KindAccess, "c1", "f1"), token("r1", oauth.KindRefresh, "c1", "f1")))
 	must(t, "CreateTokens c2", s.CreateTokens(ctx, token("a2", oauth.KindAccess, "c2", "f2"), token("r2", oauth.KindRefresh, "c2", "f2")))
+	// A revoked grant of each app, with a logout queued for each.
+	for _, id := range []string{"f0", "f3"} {
+		_, err := s.RevokeGrants(ctx, oauth.GrantFilter{ID: id}, t0)
+		must(t, "RevokeGrants "+id, err)
+	}
 
 	must(t, "DeleteClient", s.DeleteClient(ctx, "c1"))
 
@@ -318,6 +371,16 @@ func testDeleteClientCascades(t *testing.T, s OAuthAndCoreStore) {
 	tokenGone(t, s, "a9")
 	_, err = s.PollDevice(ctx, "t2", t0, time.Second)
 	wantCode(t, "PollDevice of the deleted app", err, server.ErrNotFound)
+	for _, id := range []string{"f0", "f1"} {
+		_, err = s.GrantByID(ctx, id)
+		wantCode(t, "GrantByID of the deleted app's "+id, err, server.ErrNotFound)
+	}
+	if gs, err := s.GrantsByUser(ctx, "u1", t0); err != nil || len(gs) != 1 || gs[0].ID != "f2" {
+		t.Errorf("GrantsByUser after the delete: %+v %v, want the other app's f2", gs, err)
+	}
+	if ls, err := s.ClaimLogouts(ctx, t0, time.Minute, 10); err != nil || len(ls) != 1 || ls[0].GrantID != "f3" {
+		t.Errorf("ClaimLogouts after the delete: %+v %v, want the other app's, of f3", ls, err)
+	}
 
 	// The other app keeps everything.
 	for _, n := range []string{"a2", "r2"} {
@@ -420,6 +483,15 @@ func testReferences(t *testing.T, s OAuthAndCoreStore) {
 	if err := s.CreateCode(ctx, code("k2", "nope", "f1")); err == nil {
 		t.Error("CreateCode of an unknown app succeeded")
 	}
+	g := grant("g9", "c1")
+	g.UserID = "u9"
+	if err := s.CreateGrant(ctx, g); err == nil {
+		t.Error("CreateGrant of an unknown account succeeded")
+	}
+	if err := s.CreateGrant(ctx, grant("g8", "nope")); err == nil {
+		t.Error("CreateGrant of an unknown app succeeded")
+	}
+	grants(t, s, "c1", "f1") // the tokens' grant is live: only their app or account is wrong
 	if err := s.CreateTokens(ctx, token("a1", oauth.KindAccess, "nope", "f1")); err == nil {
 		t.Error("CreateTokens of an unknown app succeeded")
 	}
@@ -579,8 +651,9 @@ func testUseCode(t *testing.T, s OAuthAndCoreStore) {
 
 // PurgeExpired removes expired codes and tokens, but keeps a used code or
 // a rotated refresh token while its family has a live token, since
-// presenting it again must revoke that family; it removes at most limit of
-// each in one call, and counts what it removed.
+// presenting it again must revoke that family; it removes an expired
+// grant, revoked or not, once no code or token names it; it removes at
+// most limit of each in one call, and counts what it removed.
 func testPurgeExpired(t *testing.T, s OAuthAndCoreStore) {
 	seed(t, s, nil, confidential("c1", t0))
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
@@ -603,17 +676,22 @@ func testPurgeExpired(t *testing.T, s OAuthAndCoreStore) {
 		}
 		must(t, "CreateTokens", s.CreateTokens(ctx, k))
 	}
+	// Each grant expires at t0+1m, unless its tokens move that out.
+	grants(t, s, "c1", "f1", "f2", "f3", "f4")
 	// f1: a login whose refresh token was rotated once and is still live.
 	newCode("k1", "f1", time.Minute, true)
 	newToken("a1", oauth.KindAccess, "f1", time.Hour, false)
 	newToken("r0", oauth.KindRefresh, "f1", 30*time.Minute, true)
 	newToken("r1", oauth.KindRefresh, "f1", 30*24*time.Hour, false)
-	// f2: a code never exchanged.
+	// f2: a code never exchanged, which outlives its grant.
 	newCode("k2", "f2", 10*time.Minute, false)
 	// f3: a login whose refresh token was revoked; its access token lives an hour.
 	newCode("k3", "f3", time.Minute, true)
 	newToken("a3", oauth.KindAccess, "f3", time.Hour, false)
 	newToken("r3", oauth.KindRefresh, "f3", 3*time.Hour, true)
+	// f4: a grant revoked before it was used.
+	_, err := s.RevokeGrants(ctx, oauth.GrantFilter{ID: "f4"}, t0)
+	must(t, "RevokeGrants", err)
 
 	purge := func(when time.Duration, limit, want int) {
 		t.Helper()
@@ -624,10 +702,10 @@ func testPurgeExpired(t *testing.T, s OAuthAndCoreStore) {
 		}
 	}
 	purge(0, 1000, 0)
-	purge(5*time.Minute, 1000, 0)  // k1 and k3 expired, but used with live families
-	purge(20*time.Minute, 1000, 1) // k2: unused
+	purge(5*time.Minute, 1000, 1)  // f4; k1 and k3 expired, but used with live families; f2 expired, but k2 names it
+	purge(20*time.Minute, 1000, 2) // k2: unused; and then f2
 	purge(2*time.Hour, 1000, 3)    // a1 and a3; k3, whose family has no live token left (r0 stays: f1 has r1)
-	purge(4*time.Hour, 1000, 1)    // r3
+	purge(4*time.Hour, 1000, 2)    // r3, and then f3
 	purge(4*time.Hour, 1000, 0)
 
 	for _, name := range []string{"k2", "k3"} {
@@ -643,12 +721,25 @@ func testPurgeExpired(t *testing.T, s OAuthAndCoreStore) {
 	}
 	revokedAt(t, s, "r0", at(time.Second)) // kept: replaying it must revoke f1
 	getToken(t, s, "r1")
+	for _, id := range []string{"f2", "f3", "f4"} {
+		_, err := s.GrantByID(ctx, id)
+		wantCode(t, "GrantByID of purged "+id, err, server.ErrNotFound)
+	}
+	if g, err := s.GrantByID(ctx, "f1"); err != nil {
+		t.Errorf("the live grant f1: %+v %v", g, err)
+	}
 
-	// A backlog goes limit by limit.
+	// A backlog goes limit by limit: 5 codes of f9, 3 tokens of f8, and 3
+	// grants that nothing names; f8 and f9 go in the call that removes
+	// their last token or code.
+	grants(t, s, "c1", "e0", "e1", "e2", "f8", "f9")
 	for i := range 5 {
 		newCode(fmt.Sprintf("b%d", i), "f9", time.Minute, false)
 	}
-	for _, want := range []int{2, 2, 1, 0} {
+	for i := range 3 {
+		newToken(fmt.Sprintf("x%d", i), oauth.KindAccess, "f8", time.Minute, false)
+	}
+	for _, want := range []int{2 + 2 + 2, 2 + 1 + 2, 1 + 1, 0} {
 		purge(5*time.Hour, 2, want)
 	}
 }
@@ -691,6 +782,7 @@ func testUseCodeRace(t *testing.T, s OAuthAndCoreStore) {
 
 func testTokens(t *testing.T, s OAuthAndCoreStore) {
 	seed(t, s, nil, confidential("c1", t0))
+	grants(t, s, "c1", "f1", "f2")
 	a1, r1 := token("a1", oauth.KindAccess, "c1", "f1"), token("r1", oauth.KindRefresh, "c1", "f1")
 	r1.ExpiresAt = t0.Add(30 * 24 * time.Hour)
 	must(t, "CreateTokens", s.CreateTokens(ctx, a1, r1))
@@ -703,6 +795,9 @@ func testTokens(t *testing.T, s OAuthAndCoreStore) {
 	tokenGone(t, s, "a2")
 	if got := getToken(t, s, "a1"); got.FamilyID != "f1" {
 		t.Errorf("a duplicate overwrote the token: %+v", got)
+	}
+	if g, err := s.GrantByID(ctx, "f2"); err != nil || !g.ExpiresAt.Equal(grant("f2", "c1").ExpiresAt) {
+		t.Errorf("the refused tokens' grant: %+v %v, want its use not recorded", g, err)
 	}
 	// A token may be stored revoked.
 	x := token("x1", oauth.KindAccess, "c1", "f1")
@@ -720,6 +815,7 @@ func testTokens(t *testing.T, s OAuthAndCoreStore) {
 // a next token that clashes) is a conflict that changes nothing.
 func testRotateRefresh(t *testing.T, s OAuthAndCoreStore) {
 	seed(t, s, nil, confidential("c1", t0))
+	grants(t, s, "c1", "f1")
 	must(t, "CreateTokens", s.CreateTokens(ctx, token("a1", oauth.KindAccess, "c1", "f1"), token("r1", oauth.KindRefresh, "c1", "f1")))
 	t1 := t0.Add(time.Minute)
 	a2, r2 := token("a2", oauth.KindAccess, "c1", "f1"), token("r2", oauth.KindRefresh, "c1", "f1")
@@ -761,6 +857,7 @@ func testRotateRefreshRace(t *testing.T, s OAuthAndCoreStore) {
 	for round := range rounds {
 		old, family := fmt.Sprint("r", round), fmt.Sprint("f", round)
 		next := func(kind string, i int) string { return fmt.Sprintf("%s-%d-%d", kind, round, i) }
+		grants(t, s, "c1", family)
 		must(t, "CreateTokens", s.CreateTokens(ctx, token(old, oauth.KindRefresh, "c1", family)))
 		won := make([]bool, racers)
 		race(t, s, func(i int) {
@@ -794,87 +891,6 @@ func testRotateRefreshRace(t *testing.T, s OAuthAndCoreStore) {
 			t.Fatalf("round %d: no racing rotation succeeded", round)
 		}
 		revokedAt(t, s, old, t0.Add(time.Duration(winner+1)*time.Second))
-	}
-}
-
-// RevokeFamily revokes the live tokens of the family, keeps the time of
-// those revoked before, and touches no other family.
-func testRevokeFamily(t *testing.T, s OAuthAndCoreStore) {
-	seed(t, s, nil, confidential("c1", t0), public("c2", t0))
-	early := t0.Add(5 * time.Second)
-	x1 := token("x1", oauth.KindRefresh, "c1", "f1")
-	x1.RevokedAt = early
-	must(t, "CreateTokens", s.CreateTokens(ctx,
-		token("a1", oauth.KindAccess, "c1", "f1"), token("r1", oauth.KindRefresh, "c1", "f1"), x1,
-		token("a2", oauth.KindAccess, "c1", "f2"), token("r2", oauth.KindRefresh, "c1", "f2"),
-		token("a3", oauth.KindAccess, "c2", "f3")))
-	t1 := t0.Add(time.Minute)
-	must(t, "RevokeFamily", s.RevokeFamily(ctx, "f1", t1))
-	revokedAt(t, s, "a1", t1)
-	revokedAt(t, s, "r1", t1)
-	revokedAt(t, s, "x1", early)
-	for _, n := range []string{"a2", "r2", "a3"} {
-		revokedAt(t, s, n, time.Time{})
-	}
-	must(t, "RevokeFamily again", s.RevokeFamily(ctx, "f1", t0.Add(2*time.Minute)))
-	revokedAt(t, s, "a1", t1)
-	must(t, "RevokeFamily(unknown)", s.RevokeFamily(ctx, "nope", t1))
-	must(t, "RevokeFamily(empty)", s.RevokeFamily(ctx, "", t1))
-	wantCode(t, "RotateRefresh in a revoked family", s.RotateRefresh(ctx, h("r1"), t1, token("a9", oauth.KindAccess, "c1", "f1")), server.ErrConflict)
-	tokenGone(t, s, "a9")
-}
-
-// SigningKey makes the key once and returns it ever after, byte for byte; a
-// failing create stores nothing.
-func testSigningKey(t *testing.T, s OAuthAndCoreStore) {
-	boom := errors.New("no entropy")
-	if k, err := s.SigningKey(ctx, func() ([]byte, error) { return nil, boom }); err == nil || k != nil {
-		t.Fatalf("SigningKey with a failing create: %q %v", k, err)
-	}
-	key := []byte("-----BEGIN PRIVATE KEY-----\n\x00\xff\xfe binary\n-----END PRIVATE KEY-----\n")
-	calls := 0
-	got, err := s.SigningKey(ctx, func() ([]byte, error) { calls++; return bytes.Clone(key), nil })
-	must(t, "SigningKey", err)
-	if !bytes.Equal(got, key) || calls != 1 {
-		t.Fatalf("SigningKey: %q after %d calls of create, want the created key after 1", got, calls)
-	}
-	for range 2 {
-		got, err = s.SigningKey(ctx, func() ([]byte, error) { t.Error("create called again"); return []byte("other"), nil })
-		must(t, "SigningKey again", err)
-		if !bytes.Equal(got, key) {
-			t.Fatalf("SigningKey again: %q, want the first key", got)
-		}
-	}
-}
-
-// Racing first calls all return one key, one that a create made; create
-// runs once, or if more often, only one of its results is ever returned.
-func testSigningKeyRace(t *testing.T, round int, s OAuthAndCoreStore) {
-	var calls atomic.Int32
-	keys := make([][]byte, racers)
-	race(t, s, func(i int) {
-		k, err := s.SigningKey(ctx, func() ([]byte, error) {
-			calls.Add(1)
-			return []byte(fmt.Sprintf("key-%d", i)), nil
-		})
-		if err != nil {
-			t.Errorf("racing SigningKey: %v", err)
-		}
-		keys[i] = k
-	})
-	if !strings.HasPrefix(string(keys[0]), "key-") {
-		t.Fatalf("round %d: SigningKey returned %q, not a created key", round, keys[0])
-	}
-	for i, k := range keys {
-		if !bytes.Equal(k, keys[0]) {
-			t.Errorf("round %d: racer %d got %q, racer 0 %q", round, i, k, keys[0])
-		}
-	}
-	if n := calls.Load(); n != 1 {
-		t.Logf("round %d: create ran %d times (allowed: one result was kept)", round, n)
-	}
-	if k, _ := s.SigningKey(ctx, func() ([]byte, error) { return []byte("late"), nil }); !bytes.Equal(k, keys[0]) {
-		t.Errorf("SigningKey after the race: %q, want %q", k, keys[0])
 	}
 }
 
@@ -923,6 +939,16 @@ func testTimes(t *testing.T, s OAuthAndCoreStore) {
 	checkTime(t, "code auth time (replay)", gk.AuthTime, us(5))
 	checkTime(t, "code used (replay)", gk.UsedAt, us(7))
 
+	g := grant("f1", "c1")
+	g.CreatedAt, g.LastUsedAt, g.ExpiresAt = us(8), us(8), us(30)
+	must(t, "CreateGrant", s.CreateGrant(ctx, g))
+	gg, err := s.GrantByID(ctx, "f1")
+	must(t, "GrantByID", err)
+	checkTime(t, "grant created", gg.CreatedAt, us(8))
+	checkTime(t, "grant last used", gg.LastUsedAt, us(8))
+	checkTime(t, "grant expiry", gg.ExpiresAt, us(30))
+	checkTime(t, "grant never revoked", gg.RevokedAt, time.Time{})
+
 	tk := token("r1", oauth.KindRefresh, "c1", "f1")
 	tk.AuthTime, tk.ExpiresAt, tk.CreatedAt = us(9), us(10), us(11)
 	must(t, "CreateTokens", s.CreateTokens(ctx, tk))
@@ -931,13 +957,42 @@ func testTimes(t *testing.T, s OAuthAndCoreStore) {
 	checkTime(t, "token expiry", gt.ExpiresAt, us(10))
 	checkTime(t, "token created", gt.CreatedAt, us(11))
 	checkTime(t, "token never revoked", gt.RevokedAt, time.Time{})
-	must(t, "RotateRefresh", s.RotateRefresh(ctx, h("r1"), us(12), token("a2", oauth.KindAccess, "c1", "f1")))
+	a2 := token("a2", oauth.KindAccess, "c1", "f1")
+	a2.ExpiresAt, a2.CreatedAt = us(40), us(12)
+	must(t, "RotateRefresh", s.RotateRefresh(ctx, h("r1"), us(12), a2))
 	revokedAt(t, s, "r1", us(12))
-	must(t, "RevokeFamily", s.RevokeFamily(ctx, "f1", us(13)))
+	if gs, err := s.GrantsByUser(ctx, "u1", us(12)); err != nil || len(gs) != 1 {
+		t.Fatalf("GrantsByUser: %+v %v, want f1", gs, err)
+	} else {
+		checkTime(t, "grant used", gs[0].LastUsedAt, us(12))
+		checkTime(t, "grant expiry moved", gs[0].ExpiresAt, us(40))
+	}
+	rg, err := s.RevokeGrants(ctx, oauth.GrantFilter{ID: "f1"}, us(13))
+	must(t, "RevokeGrants", err)
+	if len(rg) != 1 {
+		t.Fatalf("RevokeGrants: %+v", rg)
+	}
+	checkTime(t, "grant revoked (returned)", rg[0].RevokedAt, us(13))
+	gg, _ = s.GrantByID(ctx, "f1")
+	checkTime(t, "grant revoked", gg.RevokedAt, us(13))
 	revokedAt(t, s, "a2", us(13))
+	ls, err := s.ClaimLogouts(ctx, us(14), time.Microsecond, 1)
+	must(t, "ClaimLogouts", err)
+	if len(ls) != 1 {
+		t.Fatalf("ClaimLogouts: %+v", ls)
+	}
+	checkTime(t, "logout created", ls[0].CreatedAt, us(13))
+	checkTime(t, "logout leased until", ls[0].NextAt, us(15))
+	must(t, "RetryLogout", s.RetryLogout(ctx, ls[0].ID, us(16)))
+	ls, _ = s.ClaimLogouts(ctx, us(16), time.Microsecond, 1)
+	if len(ls) != 1 {
+		t.Fatalf("ClaimLogouts after RetryLogout: %+v", ls)
+	}
+	checkTime(t, "logout leased again until", ls[0].NextAt, us(17))
 
 	// Below the microsecond: kept or dropped, never rounded up.
 	fine := base.Add(999 * time.Nanosecond)
+	grants(t, s, "c1", "f3")
 	tk = token("r3", oauth.KindRefresh, "c1", "f3")
 	tk.CreatedAt = fine
 	must(t, "CreateTokens (ns)", s.CreateTokens(ctx, tk))
@@ -972,6 +1027,12 @@ func testOddKeysAndText(t *testing.T, s OAuthAndCoreStore) {
 	if gk, first, err := s.UseCode(ctx, h("k1"), t0); err != nil || !first || !strings.HasPrefix(gk.Nonce, "n") {
 		t.Errorf("the code with odd bytes: %+v %v %v", gk, first, err)
 	}
+	g := grant("f1", "c1")
+	g.Scope = "openid \xff\x00"
+	must(t, "CreateGrant with odd bytes", s.CreateGrant(ctx, g))
+	if gg, err := s.GrantByID(ctx, "f1"); err != nil || !strings.HasPrefix(gg.Scope, "openid ") {
+		t.Errorf("the grant with odd bytes: %+v %v", gg, err)
+	}
 
 	for _, k := range []string{"a\x00b", "\xff\xfe", "c1\x00"} {
 		notFound := func(what string, err error) {
@@ -989,8 +1050,23 @@ func testOddKeysAndText(t *testing.T, s OAuthAndCoreStore) {
 		notFound("RequestByUserCode", err)
 		_, err = s.PollDevice(ctx, k, t0, time.Second)
 		notFound("PollDevice", err)
-		if err := s.RevokeFamily(ctx, k, t0); err != nil {
-			t.Errorf("RevokeFamily(%q): %v", k, err)
+		_, err = s.GrantByID(ctx, k)
+		notFound("GrantByID", err)
+		_, err = s.RevokeGrants(ctx, oauth.GrantFilter{ID: k}, t0)
+		notFound("RevokeGrants by ID", err)
+		for _, f := range []oauth.GrantFilter{{UserID: k}, {DeviceID: k}} {
+			if gs, err := s.RevokeGrants(ctx, f, t0); err != nil || len(gs) != 0 {
+				t.Errorf("RevokeGrants(%+v): %+v %v, want none", f, gs, err)
+			}
+		}
+		if gs, err := s.GrantsByUser(ctx, k, t0); err != nil || len(gs) != 0 {
+			t.Errorf("GrantsByUser(%q): %+v %v, want none", k, gs, err)
+		}
+		if err := s.RetryLogout(ctx, k, t0); err != nil {
+			t.Errorf("RetryLogout(%q): %v", k, err)
+		}
+		if err := s.DeleteLogout(ctx, k); err != nil {
+			t.Errorf("DeleteLogout(%q): %v", k, err)
 		}
 	}
 	if _, err := s.ClientByID(ctx, "c1"); err != nil {

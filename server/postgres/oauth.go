@@ -1,9 +1,12 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,34 +16,45 @@ import (
 )
 
 // The open platform's store (oauth.Store), as on SQLite. Every write that
-// can race (UseCode, RotateRefresh, RevokeFamily, PollDevice, SigningKey)
-// runs in a READ COMMITTED transaction whatever the database's default
-// isolation, so that a racer waits for the row and then sees what the
-// winner stored, instead of failing with a serialization error.
+// can race (UseCode, CreateTokens, RotateRefresh, RevokeGrants,
+// RevokeToken, ClaimLogouts, PollDevice, PurgeExpired) runs in a READ
+// COMMITTED transaction whatever the database's default isolation, so that
+// a racer waits for the row and then sees what the winner stored, instead
+// of failing with a serialization error.
+//
+// A grant's row guards its tokens: whatever issues tokens first updates
+// (locks) the grant's row, and only if it is live; RevokeGrants first
+// revokes (locks) the grants, then, in a later statement and so with a
+// later snapshot, their tokens. Of a revocation and an issue through one
+// grant, either the issue waits and then finds the grant revoked, or the
+// revocation waits and then sees, and revokes, the issued tokens: no live
+// token is left under a revoked grant. RevokeGrants locks its grants in id
+// order, so that two of them cannot deadlock.
 
 var _ oauth.Store = (*DB)(nil)
 
-// signingKeyLock is the key of the transaction-level advisory lock under
-// which a node that finds no signing key makes one: nodes starting at once
-// make it once.
-const signingKeyLock = migrationLock + 1
+const clientColumns = `id, name, secret_hash, redirect_uris, public, grant_types, backchannel_logout_uri, created_at`
 
-const clientColumns = `id, name, secret_hash, redirect_uris, public, created_at`
+// texts returns ss as a text[] column stores them: never NULL, each as
+// text stores it.
+func texts(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = text(s)
+	}
+	return out
+}
 
 // CreateClient implements oauth.Store.
 func (db *DB) CreateClient(ctx context.Context, c oauth.Client) error {
-	uris := make([]string, len(c.RedirectURIs)) // never NULL
-	for i, u := range c.RedirectURIs {
-		uris[i] = text(u)
-	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO oauth_clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		c.ID, text(c.Name), nullBytes(c.SecretHash), uris, c.Public, at(c.CreatedAt))
+	_, err := db.pool.Exec(ctx, `INSERT INTO oauth_clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		c.ID, text(c.Name), nullBytes(c.SecretHash), texts(c.RedirectURIs), c.Public, texts(c.GrantTypes), text(c.BackchannelLogoutURI), at(c.CreatedAt))
 	return wrap(err, "client")
 }
 
 func scanClient(row pgx.Row) (oauth.Client, error) {
 	var c oauth.Client
-	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &c.RedirectURIs, &c.Public, tm(&c.CreatedAt))
+	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &c.RedirectURIs, &c.Public, &c.GrantTypes, &c.BackchannelLogoutURI, tm(&c.CreatedAt))
 	return c, wrap(err, "client")
 }
 
@@ -70,8 +84,9 @@ func (db *DB) ListClients(ctx context.Context) ([]oauth.Client, error) {
 	return out, wrap(rows.Err(), "client")
 }
 
-// DeleteClient implements oauth.Store: its requests, codes and tokens go
-// with it (ON DELETE CASCADE), so its tokens are no longer found.
+// DeleteClient implements oauth.Store: its requests, codes, tokens, grants
+// and logouts go with it (ON DELETE CASCADE), so its tokens are no longer
+// found.
 func (db *DB) DeleteClient(ctx context.Context, id string) error {
 	if !storable(id) {
 		return notFound("client")
@@ -213,6 +228,145 @@ func (db *DB) UseCode(ctx context.Context, hash []byte, when time.Time) (oauth.C
 	return c, first, nil
 }
 
+const grantColumns = `id, user_id, client_id, device_id, scope, created_at, last_used_at, expires_at, revoked_at`
+
+// CreateGrant implements oauth.Store.
+func (db *DB) CreateGrant(ctx context.Context, g oauth.Grant) error {
+	_, err := db.pool.Exec(ctx, `INSERT INTO oauth_grants (`+grantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		g.ID, g.UserID, g.ClientID, g.DeviceID, text(g.Scope), at(g.CreatedAt), at(g.LastUsedAt), at(g.ExpiresAt), never(g.RevokedAt))
+	return wrap(err, "grant")
+}
+
+// scanGrant scans grantColumns, then into extra the columns after them.
+func scanGrant(row pgx.Row, extra ...any) (oauth.Grant, error) {
+	var g oauth.Grant
+	err := row.Scan(append([]any{&g.ID, &g.UserID, &g.ClientID, &g.DeviceID, &g.Scope,
+		tm(&g.CreatedAt), tm(&g.LastUsedAt), tm(&g.ExpiresAt), tm(&g.RevokedAt)}, extra...)...)
+	return g, wrap(err, "grant")
+}
+
+// GrantByID implements oauth.Store.
+func (db *DB) GrantByID(ctx context.Context, id string) (oauth.Grant, error) {
+	if !storable(id) {
+		return oauth.Grant{}, notFound("grant")
+	}
+	return scanGrant(db.pool.QueryRow(ctx, `SELECT `+grantColumns+` FROM oauth_grants WHERE id = $1`, id))
+}
+
+// GrantsByUser implements oauth.Store: grants last used at once by id, as
+// on SQLite. A grant expires at its ExpiresAt, as the provider judges
+// tokens.
+func (db *DB) GrantsByUser(ctx context.Context, userID string, now time.Time) ([]oauth.Grant, error) {
+	if !storable(userID) {
+		return nil, nil // no grant is of that user
+	}
+	rows, err := db.pool.Query(ctx, `SELECT `+grantColumns+` FROM oauth_grants
+		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY last_used_at DESC, id`, userID, at(now))
+	if err != nil {
+		return nil, wrap(err, "grant")
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (oauth.Grant, error) { return scanGrant(row) })
+	return out, wrap(err, "grant")
+}
+
+// RevokeGrants implements oauth.Store. The filter's fields that are set
+// must all match (an empty filter is an error, not every grant); DeviceID
+// selects the grants of the phone, as server.Store.RevokeDevice has it: of
+// every device of the same account and ClientID. The grants are locked in
+// id order and revoked; then a later statement, whose snapshot has every
+// token issued through them before they were locked, revokes their tokens
+// and marks their unused codes used (at when): a code presented later is a
+// replay. A token revoked or a code used before keeps its time. The grants
+// come back in id order.
+func (db *DB) RevokeGrants(ctx context.Context, f oauth.GrantFilter, when time.Time) ([]oauth.Grant, error) {
+	if f == (oauth.GrantFilter{}) {
+		return nil, errors.New("postgres: revoke grants: an empty filter")
+	}
+	args := []any{never(when)}
+	var where []string
+	for _, c := range []struct{ cond, value string }{
+		{"id = $%d", f.ID},
+		{"user_id = $%d", f.UserID},
+		{"device_id IN (SELECT o.id FROM devices d JOIN devices o ON o.user_id = d.user_id AND o.client_id = d.client_id WHERE d.id = $%d)", f.DeviceID},
+	} {
+		if c.value == "" {
+			continue
+		}
+		if !storable(c.value) {
+			return nil, noGrant(f) // no row holds it
+		}
+		args = append(args, c.value)
+		where = append(where, fmt.Sprintf(c.cond, len(args)))
+	}
+	var revoked []oauth.Grant
+	err := db.inTx(ctx, "grant", func(tx pgx.Tx) error {
+		var err error
+		revoked, err = revokeGrants(ctx, tx, strings.Join(where, " AND "), args, when)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(revoked) == 0 {
+		return nil, noGrant(f)
+	}
+	return revoked, nil
+}
+
+// noGrant is what RevokeGrants returns when f selects no live grant: not
+// found if f is by ID, else nothing.
+func noGrant(f oauth.GrantFilter) error {
+	if f.ID != "" {
+		return notFound("grant")
+	}
+	return nil
+}
+
+// revokeGrants is RevokeGrants in tx, of the live grants that where (on
+// oauth_grants, with args after $1, the time) selects.
+func revokeGrants(ctx context.Context, tx pgx.Tx, where string, args []any, when time.Time) ([]oauth.Grant, error) {
+	rows, err := tx.Query(ctx, `WITH picked AS MATERIALIZED (
+			SELECT id FROM oauth_grants WHERE `+where+` AND revoked_at IS NULL AND expires_at > $1 ORDER BY id FOR UPDATE)
+		UPDATE oauth_grants g SET revoked_at = $1 FROM picked, oauth_clients c
+		WHERE g.id = picked.id AND g.revoked_at IS NULL AND c.id = g.client_id
+		RETURNING g.`+strings.ReplaceAll(grantColumns, ", ", ", g.")+`, c.backchannel_logout_uri`, args...)
+	if err != nil {
+		return nil, wrap(err, "grant")
+	}
+	type revokedGrant struct {
+		oauth.Grant
+		logoutURI string
+	}
+	gs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (revokedGrant, error) {
+		var r revokedGrant
+		var err error
+		r.Grant, err = scanGrant(row, &r.logoutURI)
+		return r, err
+	})
+	if err != nil || len(gs) == 0 {
+		return nil, wrap(err, "grant")
+	}
+	slices.SortFunc(gs, func(a, b revokedGrant) int { return strings.Compare(a.ID, b.ID) })
+	out := make([]oauth.Grant, len(gs))
+	ids := make([]string, len(gs))
+	for i, g := range gs {
+		out[i], ids[i] = g.Grant, g.ID
+	}
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE oauth_tokens SET revoked_at = $1 WHERE family_id = ANY($2) AND revoked_at IS NULL`, never(when), ids)
+	b.Queue(`UPDATE oauth_codes SET used_at = $1 WHERE family_id = ANY($2) AND used_at IS NULL`, never(when), ids)
+	for _, g := range gs {
+		if g.logoutURI != "" {
+			b.Queue(`INSERT INTO oauth_logouts (id, client_id, uri, user_id, grant_id, next_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $6)`,
+				server.NewRef(), g.ClientID, g.logoutURI, g.UserID, g.ID, at(when))
+		}
+	}
+	if err := execBatch(ctx, tx, b, "grant", nil); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 const tokenColumns = `hash, kind, client_id, user_id, scope, family_id, auth_time, expires_at, revoked_at, created_at`
 
 const insertToken = `INSERT INTO oauth_tokens (` + tokenColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
@@ -222,8 +376,9 @@ func tokenArgs(t oauth.Token) []any {
 }
 
 // execBatch sends b in tx and reads its results in order; check, if not
-// nil, judges the first statement's before the others are read.
-func execBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch, what string, check func(n int64) error) error {
+// nil, judges each statement's count of rows (the i-th's n) before the
+// next result is read.
+func execBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch, what string, check func(i int, n int64) error) error {
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
 	for i := range b.Len() {
@@ -231,8 +386,8 @@ func execBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch, what string, check 
 		if err != nil {
 			return wrap(err, what)
 		}
-		if i == 0 && check != nil {
-			if err := check(tag.RowsAffected()); err != nil {
+		if check != nil {
+			if err := check(i, tag.RowsAffected()); err != nil {
 				return err
 			}
 		}
@@ -240,17 +395,59 @@ func execBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch, what string, check 
 	return wrap(br.Close(), what)
 }
 
-// CreateTokens implements oauth.Store: all of them, or none.
+// grantNotLive is the error of tokens issued through a grant that is
+// revoked, expired or missing.
+func grantNotLive() error {
+	return server.Errorf(server.CodeConflict, "the grant is revoked or expired")
+}
+
+// useGrant queues in b the UPDATE that locks the grant ts are issued
+// through (their FamilyID) and records their use of it: LastUsedAt becomes
+// their latest CreatedAt, and ExpiresAt moves out to their latest
+// ExpiresAt. It matches only a grant live when they are created (one
+// expires at its ExpiresAt), and must update one row. Tokens of two grants
+// are an error; a FamilyID that no row can hold is server.ErrConflict.
+func useGrant(b *pgx.Batch, ts []oauth.Token) error {
+	var used, expires time.Time
+	for _, t := range ts {
+		if t.FamilyID != ts[0].FamilyID {
+			return fmt.Errorf("postgres: tokens of two grants, %s and %s", ts[0].FamilyID, t.FamilyID)
+		}
+		if t.CreatedAt.After(used) {
+			used = t.CreatedAt
+		}
+		if t.ExpiresAt.After(expires) {
+			expires = t.ExpiresAt
+		}
+	}
+	if !storable(ts[0].FamilyID) {
+		return grantNotLive()
+	}
+	b.Queue(`UPDATE oauth_grants SET last_used_at = $2, expires_at = GREATEST(expires_at, $3)
+		WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2`, ts[0].FamilyID, at(used), at(expires))
+	return nil
+}
+
+// CreateTokens implements oauth.Store: all of them, or none. The grant's
+// row is updated first, which locks it (see the top of the file).
 func (db *DB) CreateTokens(ctx context.Context, ts ...oauth.Token) error {
 	if len(ts) == 0 {
 		return nil
 	}
+	b := &pgx.Batch{}
+	if err := useGrant(b, ts); err != nil {
+		return err
+	}
+	for _, t := range ts {
+		b.Queue(insertToken, tokenArgs(t)...)
+	}
 	return db.inTx(ctx, "token", func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		for _, t := range ts {
-			b.Queue(insertToken, tokenArgs(t)...)
-		}
-		return execBatch(ctx, tx, b, "token", nil)
+		return execBatch(ctx, tx, b, "token", func(i int, n int64) error {
+			if i == 0 && n != 1 {
+				return grantNotLive()
+			}
+			return nil
+		})
 	})
 }
 
@@ -265,19 +462,30 @@ func (db *DB) TokenByHash(ctx context.Context, hash []byte) (oauth.Token, error)
 	return t, wrap(err, "token")
 }
 
-// RotateRefresh implements oauth.Store, in one round trip: the UPDATE
-// revokes old only if it is a live refresh token (a racing rotation waits
-// for the row, then finds it revoked), and the new tokens are stored only
-// if it did.
+// RotateRefresh implements oauth.Store, in one round trip: the grant next
+// are issued through (old's) is locked and its use recorded as in
+// CreateTokens, then the UPDATE revokes old only if it is a live refresh
+// token (a racing rotation waits for the grant's row, then finds old
+// revoked), and the new tokens are stored only if both matched.
 func (db *DB) RotateRefresh(ctx context.Context, old []byte, when time.Time, next ...oauth.Token) error {
-	return db.inTx(ctx, "token", func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		b.Queue(`UPDATE oauth_tokens SET revoked_at = $1 WHERE hash = $2 AND kind = 'refresh' AND revoked_at IS NULL`, never(when), old)
-		for _, t := range next {
-			b.Queue(insertToken, tokenArgs(t)...)
+	b := &pgx.Batch{}
+	grants := 0 // statements before old's
+	if len(next) > 0 {
+		if err := useGrant(b, next); err != nil {
+			return err
 		}
-		return execBatch(ctx, tx, b, "token", func(n int64) error {
-			if n != 1 {
+		grants = 1
+	}
+	b.Queue(`UPDATE oauth_tokens SET revoked_at = $1 WHERE hash = $2 AND kind = 'refresh' AND revoked_at IS NULL`, never(when), old)
+	for _, t := range next {
+		b.Queue(insertToken, tokenArgs(t)...)
+	}
+	return db.inTx(ctx, "token", func(tx pgx.Tx) error {
+		return execBatch(ctx, tx, b, "token", func(i int, n int64) error {
+			switch {
+			case i < grants && n != 1:
+				return grantNotLive()
+			case i == grants && n != 1:
 				return server.Errorf(server.CodeConflict, "the refresh token was already used")
 			}
 			return nil
@@ -285,61 +493,98 @@ func (db *DB) RotateRefresh(ctx context.Context, old []byte, when time.Time, nex
 	})
 }
 
-// RevokeFamily implements oauth.Store. A token revoked before keeps its
+// RevokeToken implements oauth.Store. A token revoked before keeps its
 // time.
-func (db *DB) RevokeFamily(ctx context.Context, familyID string, when time.Time) error {
-	if !storable(familyID) {
-		return nil // no token is of that family
+func (db *DB) RevokeToken(ctx context.Context, hash []byte, when time.Time) error {
+	if len(hash) == 0 {
+		return nil // no token has it
 	}
 	return db.inTx(ctx, "token", func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE oauth_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL`, never(when), familyID)
+		_, err := tx.Exec(ctx, `UPDATE oauth_tokens SET revoked_at = $1 WHERE hash = $2 AND revoked_at IS NULL`, never(when), hash)
 		return wrap(err, "token")
 	})
 }
 
-// SigningKey implements oauth.Store. Once the key exists it is one read;
-// before, the node that takes the advisory lock first makes and stores it,
-// and the others, waiting on the lock, read it: create runs once.
-func (db *DB) SigningKey(ctx context.Context, create func() ([]byte, error)) ([]byte, error) {
-	const q = `SELECT pem FROM oauth_keys WHERE id = 1`
-	var pem []byte
-	err := db.pool.QueryRow(ctx, q).Scan(&pem)
-	if err == nil {
-		return pem, nil
+// ClaimLogouts implements oauth.Store, as on SQLite: of the logouts due, it
+// takes the earliest due (oauth_logouts_due's order) and returns them the
+// oldest first. The due rows are locked as they are picked, skipping those
+// that another claimer holds (SKIP LOCKED), and a row that a claimer
+// leased meanwhile is no longer due when rechecked: racing claimers, on
+// any node, never pick one logout twice, nor wait for each other.
+func (db *DB) ClaimLogouts(ctx context.Context, when time.Time, lease time.Duration, limit int) ([]oauth.Logout, error) {
+	if limit <= 0 {
+		return nil, nil
 	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return nil, wrap(err, "signing key")
-	}
-	err = db.inTx(ctx, "signing key", func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, signingKeyLock); err != nil {
-			return wrap(err, "signing key")
+	var out []oauth.Logout
+	err := db.inTx(ctx, "logout", func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `WITH due AS MATERIALIZED (
+				SELECT id FROM oauth_logouts WHERE next_at <= $1 ORDER BY next_at, created_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+			UPDATE oauth_logouts l SET attempts = l.attempts + 1, next_at = $2 FROM due WHERE l.id = due.id
+			RETURNING l.id, l.client_id, l.uri, l.user_id, l.grant_id, l.attempts, l.next_at, l.created_at`,
+			at(when), at(when.Add(lease)), limit)
+		if err != nil {
+			return wrap(err, "logout")
 		}
-		// A statement after the lock sees what its last holder committed.
-		err := tx.QueryRow(ctx, q).Scan(&pem)
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return wrap(err, "signing key")
-		}
-		if pem, err = create(); err != nil {
-			return fmt.Errorf("postgres: signing key: %w", err)
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO oauth_keys (id, pem) VALUES (1, $1)`, pem)
-		return wrap(err, "signing key")
+		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (oauth.Logout, error) {
+			var l oauth.Logout
+			err := row.Scan(&l.ID, &l.ClientID, &l.URI, &l.UserID, &l.GrantID, &l.Attempts, tm(&l.NextAt), tm(&l.CreatedAt))
+			return l, err
+		})
+		return wrap(err, "logout")
 	})
 	if err != nil {
 		return nil, err
 	}
-	return pem, nil
+	slices.SortFunc(out, func(a, b oauth.Logout) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
+	return out, nil
 }
 
-// PurgeExpired implements oauth.Store: one statement, and so one
-// transaction.
+// RetryLogout implements oauth.Store. A logout no longer stored (settled
+// by a claimer whose lease this one's outlived) is no error.
+func (db *DB) RetryLogout(ctx context.Context, id string, next time.Time) error {
+	if !storable(id) {
+		return nil // no row holds it
+	}
+	_, err := db.pool.Exec(ctx, `UPDATE oauth_logouts SET next_at = $2 WHERE id = $1`, id, at(next))
+	return wrap(err, "logout")
+}
+
+// DeleteLogout implements oauth.Store. A logout no longer stored is no
+// error.
+func (db *DB) DeleteLogout(ctx context.Context, id string) error {
+	if !storable(id) {
+		return nil // no row holds it
+	}
+	_, err := db.pool.Exec(ctx, `DELETE FROM oauth_logouts WHERE id = $1`, id)
+	return wrap(err, "logout")
+}
+
+// PurgeExpired implements oauth.Store: codes, then tokens, then grants, in
+// one transaction and one round trip; the grants' statement sees what the
+// others removed. A grant is deleted only if, rechecked once its row is
+// locked, it is still expired: tokens issued through it meanwhile moved
+// its expiry out.
 func (db *DB) PurgeExpired(ctx context.Context, t time.Time, limit int) (int, error) {
 	const live = `SELECT 1 FROM oauth_tokens l WHERE l.family_id = %s.family_id AND l.expires_at >= $1 AND l.revoked_at IS NULL`
-	var n int
-	err := db.pool.QueryRow(ctx, `WITH c AS (DELETE FROM oauth_codes WHERE hash IN (SELECT c.hash FROM oauth_codes c WHERE c.expires_at < $1
-				AND (c.used_at IS NULL OR NOT EXISTS (`+fmt.Sprintf(live, "c")+`)) LIMIT $2) RETURNING 1),
-			k AS (DELETE FROM oauth_tokens WHERE hash IN (SELECT k.hash FROM oauth_tokens k WHERE k.expires_at < $1
-				AND (k.kind <> $3 OR k.revoked_at IS NULL OR NOT EXISTS (`+fmt.Sprintf(live, "k")+`)) LIMIT $2) RETURNING 1)
-		SELECT (SELECT count(*) FROM c) + (SELECT count(*) FROM k)`, at(t), limit, oauth.KindRefresh).Scan(&n)
-	return n, wrap(err, "token")
+	b := &pgx.Batch{}
+	b.Queue(`DELETE FROM oauth_codes WHERE hash IN (SELECT c.hash FROM oauth_codes c WHERE c.expires_at < $1
+		AND (c.used_at IS NULL OR NOT EXISTS (`+fmt.Sprintf(live, "c")+`)) LIMIT $2)`, at(t), limit)
+	b.Queue(`DELETE FROM oauth_tokens WHERE hash IN (SELECT k.hash FROM oauth_tokens k WHERE k.expires_at < $1
+		AND (k.kind <> $3 OR k.revoked_at IS NULL OR NOT EXISTS (`+fmt.Sprintf(live, "k")+`)) LIMIT $2)`, at(t), limit, oauth.KindRefresh)
+	b.Queue(`DELETE FROM oauth_grants WHERE id IN (SELECT g.id FROM oauth_grants g WHERE g.expires_at < $1
+		AND NOT EXISTS (SELECT 1 FROM oauth_codes c WHERE c.family_id = g.id)
+		AND NOT EXISTS (SELECT 1 FROM oauth_tokens k WHERE k.family_id = g.id) LIMIT $2) AND expires_at < $1`, at(t), limit)
+	var n int64
+	err := db.inTx(ctx, "token", func(tx pgx.Tx) error {
+		return execBatch(ctx, tx, b, "token", func(_ int, rows int64) error {
+			n += rows
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(n), nil
 }

@@ -7,8 +7,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"qrlogin/server/internal/pgtest"
+	"qrlogin/server/oauth"
 	"qrlogin/server/oauthtest"
 )
 
@@ -29,27 +31,28 @@ func TestSigningKeyAcrossNodes(t *testing.T) {
 			nodes[i] = mustOpen(t, dsn)
 		}
 		var calls atomic.Int32
-		keys := make([][]byte, len(nodes)*2)
+		keys := make([][]oauth.SigningKey, len(nodes)*2)
 		start := make(chan struct{})
 		var wg sync.WaitGroup
 		for i := range keys {
 			wg.Go(func() {
 				<-start
-				k, err := nodes[i%len(nodes)].SigningKey(ctx, func() ([]byte, error) {
+				now := time.Now()
+				ks, err := nodes[i%len(nodes)].InitSigningKeys(ctx, func() (oauth.SigningKey, error) {
 					calls.Add(1)
-					return fmt.Appendf(nil, "key-%d", i), nil
+					return oauth.SigningKey{PEM: fmt.Appendf(nil, "key-%d", i), CreatedAt: now, ActiveFrom: now}, nil
 				})
 				if err != nil {
 					t.Errorf("round %d: node %d: %v", round, i%len(nodes), err)
 				}
-				keys[i] = k
+				keys[i] = ks
 			})
 		}
 		close(start)
 		wg.Wait()
-		for i, k := range keys {
-			if len(k) == 0 || !bytes.Equal(k, keys[0]) {
-				t.Fatalf("round %d: caller %d got %q, caller 0 %q", round, i, k, keys[0])
+		for i, ks := range keys {
+			if len(ks) != 1 || len(keys[0]) != 1 || !bytes.Equal(ks[0].PEM, keys[0][0].PEM) {
+				t.Fatalf("round %d: caller %d got %+v, caller 0 %+v", round, i, ks, keys[0])
 			}
 		}
 		if n := calls.Load(); n != 1 {

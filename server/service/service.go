@@ -67,6 +67,9 @@ type Apps interface {
 	// RefForUserCode returns the ref of the device-grant ticket whose user
 	// code is code; server.ErrNotFound if there is none.
 	RefForUserCode(ctx context.Context, code string) (string, error)
+	// PhoneLoggedOut ends what the phone d approved for apps, as its
+	// logout ends the desktop sessions it approved.
+	PhoneLoggedOut(ctx context.Context, d server.Device) error
 }
 
 // Metrics receives what the service measures. Any method may be a no-op.

@@ -11,11 +11,19 @@ import (
 
 // MobileLogout logs the phone out (server.Store.RevokeDevice): it revokes
 // its token and those of its earlier logins (the same device id), every
-// desktop session that they confirmed, and cancels every login that they
+// desktop session that they confirmed, every app grant that it approved
+// (Apps.PhoneLoggedOut), and cancels every login that they
 // scanned or confirmed and that the desktop has not redeemed yet. Each of
 // those desktops is told (revoked, or the ticket's cancelled state, so that
 // its redeem fails), and so are the account's other phones.
 func (s *Service) MobileLogout(ctx context.Context, d server.Device) error {
+	// The apps' grants go first: should the rest fail, the phone still holds
+	// its token and tries again; the other way round it could not.
+	if s.apps != nil {
+		if err := s.apps.PhoneLoggedOut(ctx, d); err != nil {
+			return err
+		}
+	}
 	revoked, cancelled, err := s.store.RevokeDevice(ctx, d.ID, s.cfg.Now().UTC())
 	if err != nil {
 		return err

@@ -181,6 +181,11 @@ func (s *Service) update(ctx context.Context, id string, fn func(t *server.Ticke
 // Scan binds a pending ticket to the device's account: the QR payload's ref
 // must be the one the QR carries now. ip is the phone's address. Of racing
 // scans exactly one wins; the rest get conflict.
+//
+// Where the networks differ (-match risky) or always (-match always), the
+// approval must carry the desktop's match code; not so for a device grant's
+// ticket, whose device shows no match code but its user code, which the
+// answer carries (App.UserCode) for the person to compare instead.
 func (s *Service) Scan(ctx context.Context, d server.Device, payload, ip string) (api.ScanResponse, error) {
 	at := time.Now()
 	ref, err := s.refOf(ctx, payload)
@@ -191,6 +196,14 @@ func (s *Service) Scan(ctx context.Context, d server.Device, payload, ip string)
 	if err != nil {
 		return api.ScanResponse{}, err
 	}
+	var app *api.App
+	if s.apps != nil {
+		if app, err = s.apps.App(ctx, t.ID); err != nil {
+			return api.ScanResponse{}, err
+		}
+	}
+	device := app != nil && app.UserCode != ""
+	sameNet := sameNetwork(t.Desktop.IP, ip)
 	token := server.NewSecret()
 	t, err = s.update(ctx, t.ID, func(t *server.Ticket, now time.Time) (*server.Session, error) {
 		if t.CurrentRef != ref {
@@ -204,7 +217,7 @@ func (s *Service) Scan(ctx context.Context, d server.Device, payload, ip string)
 		t.ScanTokenHash = server.HashToken(token)
 		t.ScannedAt = now
 		t.ExpiresAt = now.Add(s.cfg.TicketTTL)
-		t.MatchRequired = s.cfg.Match == MatchAlways || s.cfg.Match == MatchRisky && !sameNetwork(t.Desktop.IP, ip)
+		t.MatchRequired = !device && (s.cfg.Match == MatchAlways || s.cfg.Match == MatchRisky && !sameNet)
 		return nil, nil
 	})
 	if err != nil {
@@ -226,40 +239,43 @@ func (s *Service) Scan(ctx context.Context, d server.Device, payload, ip string)
 			IP: t.Desktop.IP, UserAgent: t.Desktop.UserAgent, CreatedAt: t.CreatedAt,
 		},
 		MatchRequired: t.MatchRequired,
+		App:           app,
 	}
-	if !sameNetwork(t.Desktop.IP, ip) {
+	switch {
+	case sameNet:
+	case device:
+		resp.Warning = fmt.Sprintf("This device is on a different network from your phone. Approve only if you are in front of it and its screen shows the code %s.", app.UserCode)
+	default:
 		resp.Warning = "This desktop is on a different network from your phone. Log in only if you are sitting at it and asked for this QR code yourself."
-	}
-	if s.apps != nil {
-		if resp.App, err = s.apps.App(ctx, t.ID); err != nil {
-			return api.ScanResponse{}, err
-		}
 	}
 	return resp, nil
 }
 
 // refOf returns the ref a scanned payload names: the ref of <base>/q/<ref>,
-// or the ref of the device grant whose verification_uri_complete it is.
-// The base must be this server's own (its base URL or an alias): a payload
-// naming another host is refused, so that a QR pointing elsewhere cannot
-// pass for one of ours.
+// or the ref of the device grant whose verification_uri_complete it is
+// (api.ParseAnyPayload). The base must be this server's own (its base URL
+// or an alias): a payload naming another host is refused, so that a QR
+// pointing elsewhere cannot pass for one of ours. A user code that no
+// device grant holds is not_found: a wrong guess.
 func (s *Service) refOf(ctx context.Context, payload string) (string, error) {
-	base, ref, err := api.ParsePayload(payload)
-	if err == nil {
-		if !s.ownBase(base) {
-			return "", notOurs(base)
-		}
-		return ref, nil
+	p, err := api.ParseAnyPayload(payload)
+	if err != nil {
+		return "", server.Errorf(server.CodeInvalid, "%v", err)
 	}
-	if s.apps != nil {
-		if base, code, derr := api.ParseDevicePayload(payload); derr == nil {
-			if !s.ownBase(base) {
-				return "", notOurs(base)
-			}
-			return s.apps.RefForUserCode(ctx, code)
-		}
+	if !s.ownBase(p.Base) {
+		return "", notOurs(p.Base)
 	}
-	return "", server.Errorf(server.CodeInvalid, "%v", err)
+	if !p.Device() {
+		return p.Ref, nil
+	}
+	if s.apps == nil {
+		return "", server.Errorf(server.CodeInvalid, "this server logs no devices in: it has no open platform")
+	}
+	ref, err := s.apps.RefForUserCode(ctx, p.UserCode)
+	if errors.Is(err, server.ErrNotFound) {
+		return "", server.Errorf(server.CodeNotFound, "no device shows the code %s: check it and try again", api.FormatUserCode(p.UserCode))
+	}
+	return ref, err
 }
 
 func notOurs(base string) error {

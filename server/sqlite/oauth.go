@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -16,9 +15,10 @@ var _ oauth.Store = (*DB)(nil)
 
 // CreateClient implements oauth.Store.
 func (db *DB) CreateClient(ctx context.Context, c oauth.Client) error {
-	uris, _ := json.Marshal(c.RedirectURIs)
-	_, err := db.exec(ctx, `INSERT INTO oauth_clients (id, name, secret_hash, redirect_uris, public, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		c.ID, c.Name, nullBytes(c.SecretHash), string(uris), c.Public, nanos(c.CreatedAt))
+	uris, _ := json.Marshal(nonNil(c.RedirectURIs))
+	grants, _ := json.Marshal(nonNil(c.GrantTypes))
+	_, err := db.exec(ctx, `INSERT INTO oauth_clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.Name, nullBytes(c.SecretHash), string(uris), c.Public, string(grants), c.BackchannelLogoutURI, nanos(c.CreatedAt))
 	if isUnique(err) {
 		return server.Errorf(server.CodeConflict, "client %s exists", c.ID)
 	}
@@ -28,19 +28,30 @@ func (db *DB) CreateClient(ctx context.Context, c oauth.Client) error {
 	return nil
 }
 
-const clientColumns = `id, name, secret_hash, redirect_uris, public, created_at`
+// nonNil is l, or an empty list for nil: stored as [], never null.
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+const clientColumns = `id, name, secret_hash, redirect_uris, public, grant_types, backchannel_logout_uri, created_at`
 
 func scanClient(row rowScanner) (oauth.Client, error) {
 	var c oauth.Client
-	var uris string
+	var uris, grants string
 	var created int64
-	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &uris, &c.Public, &created)
+	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &uris, &c.Public, &grants, &c.BackchannelLogoutURI, &created)
 	if err != nil {
 		return c, notFound(err, "client")
 	}
 	c.CreatedAt = fromNanos(created)
 	if err := json.Unmarshal([]byte(uris), &c.RedirectURIs); err != nil {
 		return c, fmt.Errorf("sqlite: client %s redirect URIs: %w", c.ID, err)
+	}
+	if err := json.Unmarshal([]byte(grants), &c.GrantTypes); err != nil {
+		return c, fmt.Errorf("sqlite: client %s grant types: %w", c.ID, err)
 	}
 	return c, nil
 }
@@ -183,7 +194,27 @@ func (db *DB) UseCode(ctx context.Context, hash []byte, at time.Time) (oauth.Cod
 
 const tokenColumns = `hash, kind, client_id, user_id, scope, family_id, auth_time, expires_at, revoked_at, created_at`
 
+// insertTokens stores tokens of one live grant and records its use (see
+// oauth.Store.CreateTokens).
 func insertTokens(ctx context.Context, tx *sql.Tx, ts []oauth.Token) error {
+	if len(ts) == 0 {
+		return nil
+	}
+	var used, expires int64
+	for _, t := range ts {
+		if t.FamilyID != ts[0].FamilyID {
+			return fmt.Errorf("sqlite: create tokens: of two grants, %s and %s", ts[0].FamilyID, t.FamilyID)
+		}
+		used, expires = max(used, nanos(t.CreatedAt)), max(expires, nanos(t.ExpiresAt))
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE oauth_grants SET last_used_at = ?1, expires_at = max(expires_at, ?2)
+		WHERE id = ?3 AND revoked_at = 0 AND expires_at > ?1`, used, expires, ts[0].FamilyID)
+	if err != nil {
+		return fmt.Errorf("sqlite: use grant: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return server.Errorf(server.CodeConflict, "the grant was revoked or has expired")
+	}
 	for _, t := range ts {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO oauth_tokens (`+tokenColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?)`,
 			t.Hash, t.Kind, t.ClientID, t.UserID, t.Scope, t.FamilyID, nanos(t.AuthTime), nanos(t.ExpiresAt), nanos(t.RevokedAt), nanos(t.CreatedAt)); isUnique(err) {
@@ -224,32 +255,12 @@ func (db *DB) RotateRefresh(ctx context.Context, old []byte, at time.Time, next 
 	})
 }
 
-// RevokeFamily implements oauth.Store.
-func (db *DB) RevokeFamily(ctx context.Context, familyID string, at time.Time) error {
-	if _, err := db.exec(ctx, `UPDATE oauth_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at = 0`, nanos(at), familyID); err != nil {
-		return fmt.Errorf("sqlite: revoke token family: %w", err)
+// RevokeToken implements oauth.Store.
+func (db *DB) RevokeToken(ctx context.Context, hash []byte, at time.Time) error {
+	if _, err := db.exec(ctx, `UPDATE oauth_tokens SET revoked_at = ? WHERE hash = ? AND revoked_at = 0`, nanos(at), hash); err != nil {
+		return fmt.Errorf("sqlite: revoke token: %w", err)
 	}
 	return nil
-}
-
-// SigningKey implements oauth.Store.
-func (db *DB) SigningKey(ctx context.Context, create func() ([]byte, error)) ([]byte, error) {
-	var pem []byte
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT pem FROM oauth_keys WHERE id = 1`).Scan(&pem)
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		if pem, err = create(); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO oauth_keys (id, pem, created_at) VALUES (1, ?, ?)`, pem, time.Now().UnixNano())
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: signing key: %w", err)
-	}
-	return pem, nil
 }
 
 // PurgeExpired implements oauth.Store.
@@ -260,10 +271,13 @@ func (db *DB) PurgeExpired(ctx context.Context, t time.Time, limit int) (int, er
 			AND (c.used_at = 0 OR NOT EXISTS (` + fmt.Sprintf(live, "c") + `)) LIMIT ?2)`,
 		`DELETE FROM oauth_tokens WHERE rowid IN (SELECT k.rowid FROM oauth_tokens k WHERE k.expires_at < ?1
 			AND (k.kind <> ?3 OR k.revoked_at = 0 OR NOT EXISTS (` + fmt.Sprintf(live, "k") + `)) LIMIT ?2)`,
+		`DELETE FROM oauth_grants WHERE rowid IN (SELECT g.rowid FROM oauth_grants g WHERE g.expires_at < ?1
+			AND NOT EXISTS (SELECT 1 FROM oauth_tokens k WHERE k.family_id = g.id)
+			AND NOT EXISTS (SELECT 1 FROM oauth_codes c WHERE c.family_id = g.id) LIMIT ?2)`,
 	}
 	n, err := db.deleteAll(ctx, queries, nanos(t), limit, oauth.KindRefresh)
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: purge expired codes and tokens: %w", err)
+		return 0, fmt.Errorf("sqlite: purge expired codes, tokens and grants: %w", err)
 	}
 	return n, nil
 }

@@ -103,11 +103,16 @@ func Login(w http.ResponseWriter) {
 	render(w, http.StatusOK, "login.html", page{Title: "Log in · qrlogin", Page: "login", Script: true})
 }
 
-// Device writes the device grant's verification page (verification_uri):
-// it says to scan the device's QR code with the app; there is nothing to
-// type.
+// Device writes the device grant's verification page (verification_uri,
+// and verification_uri_complete where a camera app opens it): a form for
+// the code that the device shows, whose script (frontend/src/web/device.ts)
+// checks the code's form, takes ?user_code= as if typed, and says how to
+// approve it on the phone, by scanning the device's QR code or typing the
+// code in the app. The page approves nothing and asks the server nothing:
+// only a logged-in phone can look a code up, within its account's budget
+// of wrong codes.
 func Device(w http.ResponseWriter) {
-	render(w, http.StatusOK, "device.html", page{Title: "Log in a device · qrlogin", Page: "device"})
+	render(w, http.StatusOK, "device.html", page{Title: "Log in a device · qrlogin", Page: "device", Script: true})
 }
 
 // Static returns the handler of the pages' assets, for GET /static/: the

@@ -128,8 +128,32 @@ func TestLoginAndDevicePages(t *testing.T) {
 	Device(rec)
 	checkHeaders(t, rec, http.StatusOK)
 	b := rec.Body.String()
-	if !strings.Contains(b, "qrlogin app") || strings.Contains(b, "<script") || strings.Contains(b, "<input") {
-		t.Errorf("device page: want the words and no script or field:\n%s", b)
+	for _, want := range []string{`data-page="device"`, `<form id="device-form"`, `<input id="user-code"`, `id="device-error"`,
+		`id="device-next"`, `id="device-again"`, "data-code", "qrlogin app", "Enter code", `<script type="module" src="/static/web.js?v=` + version} {
+		if !strings.Contains(b, want) {
+			t.Errorf("device page lacks %q:\n%s", want, b)
+		}
+	}
+	if strings.Contains(b, "<script>") || strings.Contains(b, " action=") || strings.Contains(b, "style=") {
+		t.Errorf("device page: an inline script, a form action or an inline style, which the CSP refuses:\n%s", b)
+	}
+}
+
+// The device page's script reads the elements of the template by the ids
+// the template gives them.
+func TestDeviceScriptReadsTheTemplatesIDs(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(repoRoot, "frontend/src/web/device.ts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := templateFS.ReadFile("templates/device.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"device-form", "user-code", "device-error", "device-next", "device-again"} {
+		if !bytes.Contains(src, []byte(`"`+id+`"`)) || !bytes.Contains(tmpl, []byte(`id="`+id+`"`)) {
+			t.Errorf("id %q: not in both frontend/src/web/device.ts and templates/device.html", id)
+		}
 	}
 }
 

@@ -1,12 +1,14 @@
 /**
  * The entry of the pages that the login server serves (server/web): the
- * product's login page and the open platform's authorization page. Which
- * one runs is the <body>'s data-page; the server's template holds the rest.
+ * product's login page, the open platform's authorization page and the
+ * device grant's verification page. Which one runs is the <body>'s
+ * data-page; the server's template holds the rest.
  */
 import "../style.css";
 import "./web.css";
 import { AuthorizePage, type AuthorizeData } from "./authorize";
 import type { Controller } from "./controller";
+import { mountDevicePage } from "./device";
 import { browserOS, LoginPage } from "./login";
 import { mountPage } from "./page";
 import { browserTransport } from "./watch";
@@ -40,4 +42,9 @@ const c = controller(document.body.dataset.page);
 if (root && c) {
   mountPage(root, c);
   c.start();
+}
+if (document.body.dataset.page === "device") {
+  mountDevicePage(document, window.location.search, (query) =>
+    window.history.replaceState(null, "", window.location.pathname + query),
+  );
 }

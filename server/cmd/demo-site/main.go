@@ -5,8 +5,21 @@
 // platform hands over (the ID token's subject, userinfo's name and picture)
 // and, plainly, every error the flow can end in.
 //
-// Register it first (qrlogin-server apps add --name "Demo Site"
-// --redirect-uri http://127.0.0.1:8090/callback -json), then:
+// It implements OpenID Connect Back-Channel Logout 1.0: when the person's
+// grant ends at the platform (revoked from the phone, or the phone logged
+// out), the platform POSTs a signed logout token to /backchannel-logout,
+// and the site ends that login's sessions at once; their browsers are told
+// why on the home page. The endpoint answers 200, or 400 with a JSON error
+// for a token that does not check out (signature, iss, aud, exp, iat,
+// typ, the events claim, no nonce, sub or sid, a jti not seen before).
+//
+// Register it first, with its redirect and back-channel logout URIs:
+//
+//	qrlogin-server apps add --name "Demo Site" \
+//	  --redirect-uri http://127.0.0.1:8090/callback \
+//	  --backchannel-logout-uri http://127.0.0.1:8090/backchannel-logout -json
+//
+// then:
 //
 //	demo-site -issuer http://127.0.0.1:8080 -client-id ID -client-secret SECRET
 package main
@@ -76,7 +89,7 @@ func run(args []string, stderr io.Writer) int {
 	srv := &http.Server{Handler: site, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
-	log.Info("listening", "url", base, "issuer", *issuer, "redirect", *redirect)
+	log.Info("listening", "url", base, "issuer", *issuer, "redirect", *redirect, "backchannel_logout", base+backchannelPath)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -12,13 +12,16 @@ import (
 
 // Session limits: an idle session is forgotten after sessionTTL; a log-in
 // must come back within pendingTTL; one browser has at most maxPending
-// log-ins under way (more tabs than that start over).
+// log-ins under way (more tabs than that start over); a session the
+// platform ended is remembered, to tell its browser why, for endedTTL.
 const (
 	cookieName = "demo_session"
 	sessionTTL = 12 * time.Hour
 	pendingTTL = 10 * time.Minute
 	maxPending = 8
-	// maxSessions bounds the store against a flood of new browsers.
+	endedTTL   = time.Hour
+	// maxSessions bounds the store, and its ended sessions, against a
+	// flood of new browsers.
 	maxSessions = 10000
 )
 
@@ -38,21 +41,36 @@ type pendingLogin struct {
 }
 
 // session is one browser's, named by a random id in an HttpOnly cookie.
+// Once signed in it has the user, the tokens and the sid of the ID token
+// ("" if it had none): the login that a back-channel logout names.
 type session struct {
 	id      string
 	seen    time.Time
 	pending []pendingLogin
 	user    *user
+	sid     string
 	token   *oauth2.Token
 }
 
-// sessions is the site's in-memory session store.
-type sessions struct {
-	mu sync.Mutex
-	m  map[string]*session
+// ended is what remains of a signed-in session that the platform ended:
+// whose login it was, and what its browser is told.
+type ended struct {
+	sub, sid string
+	notice   string
+	at       time.Time
 }
 
-func newSessions() *sessions { return &sessions{m: map[string]*session{}} }
+// sessions is the site's in-memory session store: the live sessions, and
+// the ones the platform ended, for endedTTL, by id.
+type sessions struct {
+	mu    sync.Mutex
+	m     map[string]*session
+	ended map[string]*ended
+}
+
+func newSessions() *sessions {
+	return &sessions{m: map[string]*session{}, ended: map[string]*ended{}}
+}
 
 // randomString returns 256 random bits, base64url.
 func randomString() string {
@@ -123,31 +141,106 @@ func (s *sessions) takePending(sess *session, state string) (pendingLogin, bool)
 	return pendingLogin{}, false
 }
 
-// signIn signs sess in as u, under a new id (so that an id planted before
-// the log-in is worth nothing after it: session fixation).
-func (s *sessions) signIn(w http.ResponseWriter, sess *session, u *user, tok *oauth2.Token, secure bool) {
+// signIn signs sess in as u, by the login of the ID token's sid (""
+// if it had none), under a new id (so that an id planted before the log-in
+// is worth nothing after it: session fixation).
+func (s *sessions) signIn(w http.ResponseWriter, sess *session, u *user, sid string, tok *oauth2.Token, secure bool) {
 	s.mu.Lock()
 	delete(s.m, sess.id)
 	sess.id = randomString()
-	sess.user, sess.token, sess.pending = u, tok, nil
+	sess.user, sess.sid, sess.token, sess.pending = u, sid, tok, nil
 	s.m[sess.id] = sess
 	s.mu.Unlock()
 	setCookie(w, sess.id, secure)
 }
 
-// signOut forgets sess.
+// signOut forgets sess: the person logged out of this site.
 func (s *sessions) signOut(sess *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.m, sess.id)
 }
 
-// sweep drops idle sessions and, while there are still too many, any
-// others; s.mu is held.
+// end ends the signed-in sess because the platform ended its login; its
+// browser is told notice (see endedNotice).
+func (s *sessions) end(sess *session, notice string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.endLocked(sess, notice)
+}
+
+// endLocked is end with s.mu held.
+func (s *sessions) endLocked(sess *session, notice string) {
+	delete(s.m, sess.id)
+	s.ended[sess.id] = &ended{sub: sess.user.Subject, sid: sess.sid, notice: notice, at: time.Now()}
+}
+
+// endLogin ends every signed-in session of the login that a back-channel
+// logout names by subject sub and sid (either may be "", not both; see
+// ofLogin), and returns how many it ended. Their browsers are told notice,
+// and so are those of the login's sessions ended already (say, when
+// userinfo refused the token before the logout token arrived).
+func (s *sessions) endLogin(sub, sid, notice string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, sess := range s.m {
+		if sess.user != nil && ofLogin(sess.user.Subject, sess.sid, sub, sid) {
+			s.endLocked(sess, notice)
+			n++
+		}
+	}
+	for _, e := range s.ended {
+		if ofLogin(e.sub, e.sid, sub, sid) {
+			e.notice = notice
+		}
+	}
+	return n
+}
+
+// ofLogin reports whether a login of subject sub whose ID token had sid
+// ("" if none) is one that a logout token naming lsub and lsid ends: by
+// sid where both have one (and by subject too, if the logout names one),
+// else by subject.
+func ofLogin(sub, sid, lsub, lsid string) bool {
+	if lsub != "" && sub != lsub {
+		return false
+	}
+	if lsid != "" && sid != "" {
+		return sid == lsid
+	}
+	return lsub != ""
+}
+
+// endedNotice returns what the browser of r is told about its session
+// that the platform ended, until it logs in again or endedTTL passes; ""
+// if there is none.
+func (s *sessions) endedNotice(r *http.Request) string {
+	c, err := r.Cookie(cookieName)
+	if err != nil {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.ended[c.Value]
+	if e == nil || time.Since(e.at) > endedTTL {
+		delete(s.ended, c.Value)
+		return ""
+	}
+	return e.notice
+}
+
+// sweep drops idle sessions and old ended ones and, while there are still
+// too many, any others; s.mu is held.
 func (s *sessions) sweep() {
 	for id, sess := range s.m {
 		if time.Since(sess.seen) > sessionTTL || len(s.m) >= maxSessions {
 			delete(s.m, id)
+		}
+	}
+	for id, e := range s.ended {
+		if time.Since(e.at) > endedTTL || len(s.ended) >= maxSessions {
+			delete(s.ended, id)
 		}
 	}
 }

@@ -34,6 +34,7 @@ type Site struct {
 	cfg      Config
 	log      *slog.Logger
 	sessions *sessions
+	replays  *replayCache // logout tokens' jti seen
 	mux      *http.ServeMux
 	csp      string
 	secure   bool // cookies are Secure: the site is served over https
@@ -46,7 +47,8 @@ type Site struct {
 var scopes = []string{oidc.ScopeOpenID, "profile"}
 
 // NewSite returns the site of cfg. It does not reach the platform: the
-// issuer is discovered on the first log-in, so the site can start first.
+// issuer is discovered on the first log-in (or back-channel logout), so the
+// site can start first.
 func NewSite(cfg Config) (*Site, error) {
 	iss, err := url.Parse(cfg.Issuer)
 	if err != nil || (iss.Scheme != "http" && iss.Scheme != "https") || iss.Host == "" {
@@ -63,7 +65,7 @@ func NewSite(cfg Config) (*Site, error) {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
 	s := &Site{
-		cfg: cfg, log: cfg.Logger, sessions: newSessions(), mux: http.NewServeMux(),
+		cfg: cfg, log: cfg.Logger, sessions: newSessions(), replays: newReplayCache(maxReplays), mux: http.NewServeMux(),
 		secure: red.Scheme == "https",
 		// Avatars (userinfo's picture) come from the platform.
 		csp: "default-src 'none'; style-src 'self'; img-src 'self' data: " + iss.Scheme + "://" + iss.Host +
@@ -73,6 +75,7 @@ func NewSite(cfg Config) (*Site, error) {
 	s.mux.HandleFunc("GET /login", s.login)
 	s.mux.HandleFunc("GET "+red.Path, s.callback)
 	s.mux.HandleFunc("POST /logout", s.logout)
+	s.mux.HandleFunc("POST "+backchannelPath, s.backchannelLogout)
 	s.mux.HandleFunc("GET /style.css", s.asset("style.css", "text/css; charset=utf-8"))
 	s.mux.HandleFunc("GET /favicon.svg", s.asset("favicon.svg", "image/svg+xml"))
 	return s, nil
@@ -132,20 +135,25 @@ func authStyle(p *oidc.Provider, secret string) oauth2.AuthStyle {
 	return oauth2.AuthStyleInParams
 }
 
-// home shows the person signed in, or the log-in button. For someone
-// signed in it asks userinfo again, so that a login the platform revoked
-// (say, after its code was replayed) shows as ended.
+// noticeRevokedByPlatform is what a browser is told when userinfo refuses
+// its login's access token.
+const noticeRevokedByPlatform = "Your login ended: the platform revoked it. Log in again."
+
+// home shows the person signed in, or the log-in button, with why the
+// browser's session ended if the platform ended it (a back-channel logout).
+// For someone signed in it asks userinfo again, so that a login the
+// platform revoked without telling the site shows as ended too.
 func (s *Site) home(w http.ResponseWriter, r *http.Request) {
 	sess := s.sessions.get(r)
 	if sess == nil || sess.user == nil {
-		s.page(w, http.StatusOK, "home.html", homePage{})
+		s.page(w, http.StatusOK, "home.html", homePage{Notice: s.sessions.endedNotice(r)})
 		return
 	}
 	valid, err := s.stillValid(r.Context(), sess.token)
 	if err == nil && !valid {
 		s.log.Info("the platform no longer accepts this login's access token")
-		s.sessions.signOut(sess)
-		s.page(w, http.StatusOK, "home.html", homePage{Notice: "Your login ended: the platform revoked it. Log in again."})
+		s.sessions.end(sess, noticeRevokedByPlatform)
+		s.page(w, http.StatusOK, "home.html", homePage{Notice: noticeRevokedByPlatform})
 		return
 	}
 	notice := ""
@@ -173,9 +181,10 @@ func (s *Site) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, u, http.StatusFound)
 }
 
-// callback finishes a log-in: it checks the state, trades the code (with
-// the PKCE verifier) for tokens, verifies the ID token and its nonce, asks
-// userinfo for the name and picture, and signs the browser in.
+// callback finishes a log-in: it checks the state and the issuer, trades
+// the code (with the PKCE verifier) for tokens, verifies the ID token and
+// its nonce, asks userinfo for the name and picture, and signs the browser
+// in, keeping the ID token's sid for back-channel logout.
 func (s *Site) callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	sess := s.sessions.get(r)
@@ -183,6 +192,12 @@ func (s *Site) callback(w http.ResponseWriter, r *http.Request) {
 	ok := false
 	if sess != nil && q.Get("state") != "" {
 		pl, ok = s.sessions.takePending(sess, q.Get("state"))
+	}
+	// RFC 9207: an answer that names its issuer must name ours, error or
+	// not (a mix-up attack sends another platform's answer here).
+	if q.Has("iss") && q.Get("iss") != s.cfg.Issuer {
+		s.fail(w, http.StatusBadRequest, "wrong_issuer", fmt.Sprintf("The answer comes from %q, not from this site's login platform %q.", q.Get("iss"), s.cfg.Issuer))
+		return
 	}
 	if e := q.Get("error"); e != "" {
 		desc := q.Get("error_description")
@@ -237,6 +252,13 @@ func (s *Site) callback(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	var idClaims struct {
+		SessionID string `json:"sid"`
+	}
+	if err := idt.Claims(&idClaims); err != nil {
+		s.fail(w, http.StatusBadGateway, "invalid_id_token", err.Error())
+		return
+	}
 	info, err := p.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 	if err != nil {
 		s.fail(w, http.StatusBadGateway, "userinfo_error", err.Error())
@@ -256,8 +278,8 @@ func (s *Site) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := &user{Subject: idt.Subject, Name: claims.Name, Username: claims.PreferredUsername, Picture: safePicture(claims.Picture), SignedInAt: time.Now()}
-	s.sessions.signIn(w, sess, u, tok, s.secure)
-	s.log.Info("signed in", "sub", u.Subject)
+	s.sessions.signIn(w, sess, u, idClaims.SessionID, tok, s.secure)
+	s.log.Info("signed in", "sub", u.Subject, "sid", idClaims.SessionID)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -339,6 +361,7 @@ var errorTitles = map[string]string{
 	"invalid_grant":        "The login code was refused",
 	"invalid_client":       "This site is not registered with the platform",
 	"invalid_id_token":     "The platform's ID token did not check out",
+	"wrong_issuer":         "This login answer comes from another platform",
 	"platform_unreachable": "The login platform can't be reached",
 }
 

@@ -25,7 +25,8 @@ import (
 // fakeProvider is an OpenID Connect provider with the platform's rules
 // that matter to a client: codes are single-use and bound to the client,
 // the redirect URI and the PKCE challenge; a replayed code revokes the
-// tokens issued from it.
+// tokens issued from it. Each login has its own sid in its ID token, as
+// the platform's grants do, and the answers carry iss (RFC 9207).
 type fakeProvider struct {
 	t      *testing.T
 	srv    *httptest.Server
@@ -37,20 +38,26 @@ type fakeProvider struct {
 	// query; by default, a code for the request.
 	authorize func(q url.Values) url.Values
 	// nonce, if set, replaces the nonce put in ID tokens.
-	nonce     string
+	nonce string
+	// subject is who the next logins are ("user-1" if unset); noSID
+	// leaves sid out of their ID tokens.
+	subject   string
+	noSID     bool
 	requests  []url.Values              // authorization requests seen
 	codes     map[string]*fakeCode      // by code
 	tokens    map[string]string         // access token -> code it came from
 	revoked   map[string]bool           // access tokens revoked
 	lastCode  string                    // the last code issued
+	lastSID   string                    // the sid of the last code's login
 	exchanges int                       // token requests received
 	clients   map[string]string         // client id -> secret
 	users     map[string]map[string]any // code -> userinfo claims
 }
 
 type fakeCode struct {
-	req  url.Values
-	used bool
+	req      url.Values
+	used     bool
+	sub, sid string // the login's subject and sid ("" for none)
 }
 
 const (
@@ -108,21 +115,28 @@ func (f *fakeProvider) authorizeHandler(w http.ResponseWriter, r *http.Request) 
 	if decide != nil {
 		back = decide(q)
 	} else {
-		back = url.Values{"code": {f.issueCode(q)}, "state": {q.Get("state")}}
+		back = url.Values{"code": {f.issueCode(q)}, "state": {q.Get("state")}, "iss": {f.srv.URL}}
 	}
 	http.Redirect(w, r, q.Get("redirect_uri")+"?"+back.Encode(), http.StatusFound)
 }
 
 // issueCode makes a code for the authorization request q, for the user
-// Alice.
+// Alice (f.subject), in a login with a new sid unless f.noSID.
 func (f *fakeProvider) issueCode(q url.Values) string {
 	code := randomString()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.codes[code] = &fakeCode{req: q}
-	f.users[code] = map[string]any{"sub": "user-1", "name": "Alice Liddell", "preferred_username": "alice",
+	c := &fakeCode{req: q, sub: f.subject}
+	if c.sub == "" {
+		c.sub = "user-1"
+	}
+	if !f.noSID {
+		c.sid = "sid-" + randomString()
+	}
+	f.codes[code] = c
+	f.users[code] = map[string]any{"sub": c.sub, "name": "Alice Liddell", "preferred_username": "alice",
 		"picture": f.srv.URL + "/avatars/abc.svg"}
-	f.lastCode = code
+	f.lastCode, f.lastSID = code, c.sid
 	return code
 }
 
@@ -175,10 +189,14 @@ func (f *fakeProvider) token(w http.ResponseWriter, r *http.Request) {
 		nonce = f.nonce
 	}
 	now := time.Now()
+	extra := map[string]any{"nonce": nonce}
+	if c.sid != "" {
+		extra["sid"] = c.sid
+	}
 	idt, err := jwt.Signed(f.signer).Claims(jwt.Claims{
-		Issuer: f.srv.URL, Subject: "user-1", Audience: jwt.Audience{id},
+		Issuer: f.srv.URL, Subject: c.sub, Audience: jwt.Audience{id},
 		IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(time.Hour)),
-	}).Claims(map[string]any{"nonce": nonce}).Serialize()
+	}).Claims(extra).Serialize()
 	if err != nil {
 		f.t.Error(err)
 		return

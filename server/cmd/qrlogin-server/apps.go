@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -28,13 +30,25 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 func runApps(args []string, stdout, stderr io.Writer) int {
 	usage := func() {
 		fmt.Fprint(stderr, `Usage:
-  qrlogin-server apps add -db FILE --name NAME --redirect-uri URI [--redirect-uri URI...] [--public] [-json]
+  qrlogin-server apps add -db FILE --name NAME [--redirect-uri URI...] [--grants LIST]
+                         [--backchannel-logout-uri URI] [--public] [-json]
   qrlogin-server apps list -db FILE [-json]
   qrlogin-server apps remove -db FILE CLIENT_ID
 
 add registers an app and prints its client id and, for a confidential app,
 its secret: shown once, stored only as a hash. A --public app (a single-page
-or native app) has no secret and must use PKCE.
+or native app) has no secret. Every app uses PKCE.
+
+--grants lists what the app may use, of code (the authorization code flow of
+a website, which needs a --redirect-uri), refresh (refresh tokens, issued
+when the app asks for the offline_access scope) and device (the device grant
+of a TV or a terminal). The default is code,refresh; an app registered for
+code is not given the device grant unless the list names it, since a device
+code is the usual bait of phishing.
+
+--backchannel-logout-uri is where the app is told, with a signed logout
+token, that a person's grant ended (revoked from the phone, or the phone
+logged out): https, or http on a loopback address.
 `)
 	}
 	if len(args) == 0 {
@@ -46,7 +60,9 @@ or native app) has no secret and must use PKCE.
 	db := fs.String("db", "", "the server's database: a SQLite `file` or a postgres:// URL (default: the user's data folder)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	name := fs.String("name", "", "the app's name, shown on the phone")
-	public := fs.Bool("public", false, "a public client: no secret, PKCE required")
+	public := fs.Bool("public", false, "a public client: no secret")
+	grants := fs.String("grants", "code,refresh", "the grants the app may use: a comma-separated `list` of code, refresh, device")
+	logoutURI := fs.String("backchannel-logout-uri", "", "where the app is told that a grant ended (`URI`)")
 	var redirects stringList
 	fs.Var(&redirects, "redirect-uri", "a redirect `URI`, compared byte for byte (repeatable)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -78,7 +94,13 @@ or native app) has no secret and must use PKCE.
 	}
 	switch args[0] {
 	case "add":
-		return appsAdd(ctx, os, *name, redirects, *public, *asJSON, stdout, stderr)
+		gt, err := grantTypes(*grants)
+		if err != nil {
+			fmt.Fprintln(stderr, "qrlogin-server apps add:", err)
+			return 2
+		}
+		c := oauth.Client{Name: strings.TrimSpace(*name), RedirectURIs: redirects, Public: *public, GrantTypes: gt, BackchannelLogoutURI: *logoutURI}
+		return appsAdd(ctx, os, c, *asJSON, stdout, stderr)
 	case "list":
 		return appsList(ctx, os, *asJSON, stdout, stderr)
 	case "remove":
@@ -106,21 +128,72 @@ func checkRedirect(s string) error {
 	return nil
 }
 
-func appsAdd(ctx context.Context, st oauth.Store, name string, redirects []string, public, asJSON bool, stdout, stderr io.Writer) int {
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 128 || len(redirects) == 0 {
-		fmt.Fprintln(stderr, "qrlogin-server apps add: --name (at most 128 bytes) and at least one --redirect-uri are required")
+// grantShort are --grants' names for the grant types.
+var grantShort = map[string]string{"code": oauth.GrantCode, "refresh": oauth.GrantRefresh, "device": oauth.GrantDevice}
+
+// grantTypes parses --grants.
+func grantTypes(list string) ([]string, error) {
+	var out []string
+	for _, g := range strings.Split(list, ",") {
+		full, ok := grantShort[strings.TrimSpace(g)]
+		if !ok {
+			return nil, fmt.Errorf("--grants: unknown grant %q (want code, refresh or device)", g)
+		}
+		if !slices.Contains(out, full) {
+			out = append(out, full)
+		}
+	}
+	return out, nil
+}
+
+// checkLogoutURI accepts an absolute https URI, or http on a loopback
+// address (a site under development), without a fragment.
+func checkLogoutURI(s string) error {
+	u, err := url.Parse(s)
+	loopback := false
+	if err == nil {
+		ip := net.ParseIP(u.Hostname())
+		loopback = u.Hostname() == "localhost" || ip != nil && ip.IsLoopback()
+	}
+	if err != nil || u.Host == "" || u.Fragment != "" || u.Scheme != "https" && !(u.Scheme == "http" && loopback) {
+		return fmt.Errorf("back-channel logout URI %q: want an absolute https URI (http only on a loopback address) without a #fragment", s)
+	}
+	return nil
+}
+
+// appsAdd registers c, after checking it, with a new client id and, for a
+// confidential app, a new secret, and prints them.
+func appsAdd(ctx context.Context, st oauth.Store, c oauth.Client, asJSON bool, stdout, stderr io.Writer) int {
+	code := slices.Contains(c.GrantTypes, oauth.GrantCode)
+	switch {
+	case c.Name == "" || len(c.Name) > 128:
+		fmt.Fprintln(stderr, "qrlogin-server apps add: --name is required, at most 128 bytes")
+		return 2
+	case code && len(c.RedirectURIs) == 0:
+		fmt.Fprintln(stderr, "qrlogin-server apps add: the code grant needs at least one --redirect-uri")
+		return 2
+	case !code && len(c.RedirectURIs) > 0:
+		fmt.Fprintln(stderr, "qrlogin-server apps add: --redirect-uri is for the code grant, which --grants does not name")
+		return 2
+	case !code && !slices.Contains(c.GrantTypes, oauth.GrantDevice):
+		fmt.Fprintln(stderr, "qrlogin-server apps add: --grants must name code or device: refresh alone logs nobody in")
 		return 2
 	}
-	for _, r := range redirects {
+	for _, r := range c.RedirectURIs {
 		if err := checkRedirect(r); err != nil {
 			fmt.Fprintln(stderr, "qrlogin-server apps add:", err)
 			return 2
 		}
 	}
-	c := oauth.Client{ID: server.NewRef(), Name: name, RedirectURIs: redirects, Public: public, CreatedAt: time.Now().UTC()}
+	if c.BackchannelLogoutURI != "" {
+		if err := checkLogoutURI(c.BackchannelLogoutURI); err != nil {
+			fmt.Fprintln(stderr, "qrlogin-server apps add:", err)
+			return 2
+		}
+	}
+	c.ID, c.CreatedAt = server.NewRef(), time.Now().UTC()
 	var secret string
-	if !public {
+	if !c.Public {
 		secret = server.NewSecret()
 		c.SecretHash = server.HashToken(secret)
 	}
@@ -136,7 +209,7 @@ func appsAdd(ctx context.Context, st oauth.Store, name string, redirects []strin
 	if secret != "" {
 		fmt.Fprintf(stdout, "client_secret: %s\n(shown once: it is stored only as a hash)\n", secret)
 	} else {
-		fmt.Fprintln(stdout, "public client: no secret; it must use PKCE (S256)")
+		fmt.Fprintln(stdout, "public client: no secret")
 	}
 	return 0
 }
@@ -148,28 +221,38 @@ func appsList(ctx context.Context, st oauth.Store, asJSON bool, stdout, stderr i
 		return 1
 	}
 	type app struct {
-		ClientID     string    `json:"client_id"`
-		Name         string    `json:"name"`
-		RedirectURIs []string  `json:"redirect_uris"`
-		Public       bool      `json:"public"`
-		CreatedAt    time.Time `json:"created_at"`
+		ClientID             string    `json:"client_id"`
+		Name                 string    `json:"name"`
+		RedirectURIs         []string  `json:"redirect_uris"`
+		Public               bool      `json:"public"`
+		GrantTypes           []string  `json:"grant_types"`
+		BackchannelLogoutURI string    `json:"backchannel_logout_uri,omitempty"`
+		CreatedAt            time.Time `json:"created_at"`
 	}
 	out := make([]app, 0, len(list))
 	for _, c := range list {
-		out = append(out, app{c.ID, c.Name, c.RedirectURIs, c.Public, c.CreatedAt})
+		out = append(out, app{c.ID, c.Name, c.RedirectURIs, c.Public, c.GrantTypes, c.BackchannelLogoutURI, c.CreatedAt})
 	}
 	if asJSON {
 		json.NewEncoder(stdout).Encode(out)
 		return 0
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tREDIRECT URIS")
+	fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tGRANTS\tREDIRECT URIS\tLOGOUT URI")
 	for _, a := range out {
 		kind := "confidential"
 		if a.Public {
 			kind = "public"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.ClientID, a.Name, kind, strings.Join(a.RedirectURIs, " "))
+		var short []string
+		for _, g := range a.GrantTypes {
+			for k, v := range grantShort {
+				if v == g {
+					short = append(short, k)
+				}
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.ClientID, a.Name, kind, strings.Join(short, ","), strings.Join(a.RedirectURIs, " "), a.BackchannelLogoutURI)
 	}
 	tw.Flush()
 	return 0

@@ -28,6 +28,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "apps" {
 		os.Exit(runApps(os.Args[2:], os.Stdout, os.Stderr))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "keys" {
+		os.Exit(runKeys(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 
@@ -65,7 +68,7 @@ func run(args []string, stderr io.Writer) int {
 		shutdownIn = fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
 	)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: qrlogin-server [flags]\n       qrlogin-server apps add|list|remove ... (the open platform's apps; apps -h)\n\nRuns the qrlogin scan-to-log-in server. Every flag can also be set by an\nenvironment variable: QRLOGIN_ and the flag's name in capitals with _ for -\n(QRLOGIN_TICKET_TTL=30s); a flag on the command line wins.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: qrlogin-server [flags]\n       qrlogin-server apps add|list|remove ... (the open platform's apps; apps -h)\n       qrlogin-server keys rotate|list ... (its token signing keys; keys -h)\n\nRuns the qrlogin scan-to-log-in server. Every flag can also be set by an\nenvironment variable: QRLOGIN_ and the flag's name in capitals with _ for -\n(QRLOGIN_TICKET_TTL=30s); a flag on the command line wins.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := applyEnv(fs); err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"qrlogin/server"
@@ -14,8 +13,12 @@ import (
 )
 
 // DeviceResponse answers a device authorization request (RFC 8628 3.2).
-// VerificationURIComplete is what the device shows as a QR code; its user
-// code carries 128 random bits, since the phone scans it and nobody types.
+// UserCode is the code as people see and type it, WDJB-MJHT (RFC 8628
+// 6.1: api.UserCodeAlphabet, case-insensitive, the dash optional).
+// VerificationURIComplete is what the device shows as a QR code: the
+// verification URI with the user code, which the phone scans; the phone
+// may instead type the code, and a browser that opens VerificationURI is
+// told how.
 type DeviceResponse struct {
 	DeviceCode              string `json:"device_code"`
 	UserCode                string `json:"user_code"`
@@ -26,7 +29,8 @@ type DeviceResponse struct {
 }
 
 // DeviceAuthorize starts a device grant for the client: a ticket that lives
-// DeviceTTL, named by a user code in the verification URI. A client that
+// DeviceTTL, named by a fresh user code (newUserCode), stored canonical; a
+// code that another request holds already is drawn again. A client that
 // sends credentials must send valid ones; one that sends only its client_id
 // (as stock clients do) is identified by it: nothing is handed out here, and
 // the token endpoint authenticates it.
@@ -44,34 +48,45 @@ func (p *Provider) DeviceAuthorize(ctx context.Context, cc ClientCredentials, sc
 	if err != nil {
 		return DeviceResponse{}, err
 	}
-	if scope == "" {
-		scope = "openid"
+	if !slices.Contains(c.GrantTypes, oauth.GrantDevice) {
+		return DeviceResponse{}, oerr(http.StatusBadRequest, "unauthorized_client", "this app is not registered for the device grant")
 	}
-	for _, s := range strings.Fields(scope) {
-		if !slices.Contains(supportedScopes, s) {
-			return DeviceResponse{}, oerr(http.StatusBadRequest, "invalid_scope", "unknown scope %q", s)
-		}
-	}
+	scope = grantedScope(scope)
 	d.Name, d.App = c.Name, c.Name
 	t, resp, err := p.svc.NewTicket(ctx, d, p.cfg.DeviceTTL)
 	if err != nil {
 		return DeviceResponse{}, err
 	}
-	userCode, deviceCode := server.NewRef(), server.NewSecret()
-	if err := p.st.CreateRequest(ctx, oauth.Request{
-		TicketID: t.ID, Ref: resp.Ref, ClientID: c.ID, Scope: scope, UserCode: userCode,
+	deviceCode := server.NewSecret()
+	r := oauth.Request{
+		TicketID: t.ID, Ref: resp.Ref, ClientID: c.ID, Scope: scope,
 		DeviceCodeHash: server.HashToken(deviceCode), Interval: p.cfg.DeviceInterval, CreatedAt: t.CreatedAt,
-	}); err != nil {
+	}
+	for try := 1; ; try++ {
+		r.UserCode = newUserCode()
+		err = p.st.CreateRequest(ctx, r)
+		if err == nil || !errors.Is(err, server.ErrConflict) || try == userCodeTries {
+			break
+		}
+	}
+	if err != nil {
 		return DeviceResponse{}, err
 	}
+	shown := displayUserCode(r.UserCode)
 	return DeviceResponse{
-		DeviceCode: deviceCode, UserCode: userCode,
+		DeviceCode: deviceCode, UserCode: shown,
 		VerificationURI:         p.issuer + api.PathDevice,
-		VerificationURIComplete: api.DevicePayload(p.issuer, userCode),
+		VerificationURIComplete: api.DevicePayload(p.issuer, shown),
 		ExpiresIn:               int(p.cfg.DeviceTTL / time.Second),
 		Interval:                int(p.cfg.DeviceInterval / time.Second),
 	}, nil
 }
+
+// userCodeTries is how many user codes DeviceAuthorize draws before it
+// gives up on a conflict. A draw collides with a stored code with odds of
+// (codes stored) / 20^8: one in 25,600 with a million stored, so a second
+// collision in a row means a fault of another kind.
+const userCodeTries = 3
 
 // slowDown is how much a device that polls too fast must add to its interval
 // (RFC 8628 3.5).
@@ -120,5 +135,28 @@ func (p *Provider) deviceToken(ctx context.Context, c oauth.Client, deviceCode s
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	return p.issue(ctx, c, t.UserID, r.Scope, "", server.NewRef(), t.ConfirmedAt, nil)
+	g, err := p.newGrant(ctx, c.ID, r.Scope, t, now.Add(p.cfg.AccessTTL))
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	return p.issue(ctx, c, t.UserID, r.Scope, "", g.ID, t.ConfirmedAt, nil)
 }
+
+// RefForUserCode implements service.Apps. code may be in any form that
+// api.NormalizeUserCode accepts; one that cannot be a user code is
+// server.ErrNotFound, like an unknown one.
+func (p *Provider) RefForUserCode(ctx context.Context, code string) (string, error) {
+	canonical, ok := api.NormalizeUserCode(code)
+	if !ok {
+		return "", server.Errorf(server.CodeNotFound, "no such user code")
+	}
+	r, err := p.st.RequestByUserCode(ctx, canonical)
+	if err != nil {
+		return "", err
+	}
+	return r.Ref, nil
+}
+
+// displayUserCode is a stored (canonical) user code as people see it:
+// WDJB-MJHT.
+func displayUserCode(code string) string { return api.FormatUserCode(code) }

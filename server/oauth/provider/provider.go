@@ -1,9 +1,13 @@
 // Package provider is the open platform: OAuth 2.0 and OpenID Connect on
 // top of the scan-to-log-in protocol, so that third-party sites and devices
 // log people in by a scan. It implements the authorization code flow with
-// PKCE (RFC 6749, RFC 7636), refresh tokens that rotate, the device grant
-// (RFC 8628), userinfo, discovery and signed ID tokens. Its HTTP endpoints
-// live in package httpapi.
+// PKCE for every client (RFC 6749, RFC 7636, RFC 9700), refresh tokens that
+// rotate (with offline_access), the device grant (RFC 8628), the iss
+// parameter of authorization responses (RFC 9207), token revocation (RFC
+// 7009), grants that the person sees and revokes from the phone,
+// back-channel logout (OpenID Connect Back-Channel Logout 1.0), userinfo,
+// discovery and signed ID tokens. Its HTTP endpoints live in package
+// httpapi.
 package provider
 
 import (
@@ -37,14 +41,44 @@ type Config struct {
 	RefreshTTL     time.Duration // 30 days
 	DeviceTTL      time.Duration // device grant life: 10 min
 	DeviceInterval time.Duration // device polling interval: 5 s
+	LogoutPoll     time.Duration // how often a node looks for due back-channel logouts: 5 s
+	LogoutGiveUp   time.Duration // how long a failing back-channel logout is retried: 24 h
+	KeyReload      time.Duration // how often a node reloads the signing keys: 30 s, at most 1 min (keys.go)
 }
 
 // MaxCodeTTL is the longest an authorization code may live (RFC 6749
 // section 4.1.2 recommends at most 10 minutes).
 const MaxCodeTTL = 10 * time.Minute
 
-// Scopes the platform grants.
-var supportedScopes = []string{"openid", "profile"}
+// Scopes the platform knows. offline_access asks for a refresh token (OpenID
+// Connect Core 1.0 section 11); any other scope value is ignored (section
+// 3.1.2.1): left out of what is granted, not refused.
+const (
+	scopeOpenID  = "openid"
+	scopeProfile = "profile"
+	scopeOffline = "offline_access"
+)
+
+var supportedScopes = []string{scopeOpenID, scopeProfile, scopeOffline}
+
+// grantedScope is the scope granted for a request's scope parameter: the
+// values the platform knows, each once, in the order asked; "openid" when
+// none is known.
+func grantedScope(asked string) string {
+	var out []string
+	for _, s := range strings.Fields(asked) {
+		if slices.Contains(supportedScopes, s) && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return scopeOpenID
+	}
+	return strings.Join(out, " ")
+}
+
+// hasScope reports whether the space-separated scope holds s.
+func hasScope(scope, s string) bool { return slices.Contains(strings.Fields(scope), s) }
 
 // Provider is the open platform of one server.
 type Provider struct {
@@ -56,6 +90,8 @@ type Provider struct {
 	now    func() time.Time
 	sig    *signer
 	log    *slog.Logger
+	kick   chan struct{} // wakes the back-channel logout sender
+	hc     *http.Client  // delivers back-channel logouts
 }
 
 // New returns the open platform over st, issuing for svc's base URL, and
@@ -68,7 +104,7 @@ func New(ctx context.Context, st oauth.Store, svc *service.Service, cfg Config) 
 		return nil, errors.New("oauth: the code lifetime must be positive and at most 10 minutes")
 	}
 	if cfg.AccessTTL == 0 {
-		cfg.AccessTTL = time.Hour
+		cfg.AccessTTL = DefaultAccessTTL
 	}
 	if cfg.RefreshTTL == 0 {
 		cfg.RefreshTTL = 30 * 24 * time.Hour
@@ -79,12 +115,18 @@ func New(ctx context.Context, st oauth.Store, svc *service.Service, cfg Config) 
 	if cfg.DeviceInterval == 0 {
 		cfg.DeviceInterval = 5 * time.Second
 	}
-	sig, err := loadSigner(ctx, st)
+	if cfg.LogoutPoll == 0 {
+		cfg.LogoutPoll = 5 * time.Second
+	}
+	if cfg.LogoutGiveUp == 0 {
+		cfg.LogoutGiveUp = 24 * time.Hour
+	}
+	sig, err := loadSigner(ctx, st, &cfg, svc.Config().Now)
 	if err != nil {
 		return nil, err
 	}
 	p := &Provider{cfg: cfg, st: st, users: svc.Store(), svc: svc, issuer: svc.Config().BaseURL, now: svc.Config().Now, sig: sig,
-		log: svc.Config().Logger}
+		log: svc.Config().Logger, kick: make(chan struct{}, 1), hc: logoutClient()}
 	svc.SetApps(p)
 	return p, nil
 }
@@ -106,16 +148,10 @@ func (p *Provider) App(ctx context.Context, ticketID string) (*api.App, error) {
 	if u, err := url.Parse(r.RedirectURI); err == nil && r.RedirectURI != "" {
 		app.RedirectHost = u.Host
 	}
-	return app, nil
-}
-
-// RefForUserCode implements service.Apps.
-func (p *Provider) RefForUserCode(ctx context.Context, code string) (string, error) {
-	r, err := p.st.RequestByUserCode(ctx, code)
-	if err != nil {
-		return "", err
+	if r.UserCode != "" {
+		app.UserCode = displayUserCode(r.UserCode)
 	}
-	return r.Ref, nil
+	return app, nil
 }
 
 // AuthorizeParams are the authorization request's parameters.
@@ -151,26 +187,21 @@ func (p *Provider) Authorize(ctx context.Context, q AuthorizeParams, d server.De
 		if q.State != "" {
 			v.Set("state", q.State)
 		}
-		return &RedirectError{URL: addQuery(q.RedirectURI, v), Err: e}
+		return &RedirectError{URL: p.respond(q.RedirectURI, v), Err: e}
 	}
 	if q.ResponseType != "code" {
 		return Page{}, back(oerr(http.StatusBadRequest, "unsupported_response_type", "only response_type=code is supported"))
 	}
-	scope := q.Scope
-	if scope == "" {
-		scope = "openid"
+	if !slices.Contains(c.GrantTypes, oauth.GrantCode) {
+		return Page{}, back(oerr(http.StatusBadRequest, "unauthorized_client", "this app is not registered for the authorization code grant"))
 	}
-	for _, s := range strings.Fields(scope) {
-		if !slices.Contains(supportedScopes, s) {
-			return Page{}, back(oerr(http.StatusBadRequest, "invalid_scope", "unknown scope %q", s))
-		}
-	}
+	scope := grantedScope(q.Scope)
 	switch {
-	case q.CodeChallenge == "" && c.Public:
-		return Page{}, back(invalidRequest("public clients must use PKCE (code_challenge with S256)"))
-	case q.CodeChallenge != "" && q.CodeChallengeMethod != "S256":
+	case q.CodeChallenge == "":
+		return Page{}, back(invalidRequest("PKCE is required: send code_challenge with code_challenge_method=S256"))
+	case q.CodeChallengeMethod != "S256":
 		return Page{}, back(invalidRequest("code_challenge_method must be S256"))
-	case q.CodeChallenge != "" && !pkceValue.MatchString(q.CodeChallenge):
+	case !pkceValue.MatchString(q.CodeChallenge):
 		return Page{}, back(invalidRequest("code_challenge is malformed"))
 	case len(q.State) > 512 || len(q.Nonce) > 512:
 		return Page{}, back(invalidRequest("state or nonce is too long"))
@@ -214,22 +245,34 @@ func (p *Provider) Complete(ctx context.Context, ref, pollSecret string) (string
 	if t.State == server.StateDenied {
 		v.Set("error", "access_denied")
 		v.Set("error_description", "the person denied the login on the phone")
-		return addQuery(r.RedirectURI, v), nil
+		return p.respond(r.RedirectURI, v), nil
 	}
 	t, err = p.svc.Consume(ctx, t)
 	if err != nil {
 		return "", err
 	}
 	code, now := server.NewSecret(), p.now().UTC()
+	g, err := p.newGrant(ctx, r.ClientID, r.Scope, t, now.Add(p.cfg.CodeTTL))
+	if err != nil {
+		return "", err
+	}
 	if err := p.st.CreateCode(ctx, oauth.Code{
 		Hash: server.HashToken(code), ClientID: r.ClientID, UserID: t.UserID, RedirectURI: r.RedirectURI, Scope: r.Scope,
-		Nonce: r.Nonce, CodeChallenge: r.CodeChallenge, FamilyID: server.NewRef(), AuthTime: t.ConfirmedAt,
-		ExpiresAt: now.Add(p.cfg.CodeTTL),
+		Nonce: r.Nonce, CodeChallenge: r.CodeChallenge, FamilyID: g.ID, AuthTime: t.ConfirmedAt,
+		ExpiresAt: g.ExpiresAt,
 	}); err != nil {
 		return "", err
 	}
 	v.Set("code", code)
-	return addQuery(r.RedirectURI, v), nil
+	return p.respond(r.RedirectURI, v), nil
+}
+
+// respond returns the authorization response v (a code or an error) at the
+// redirect URI, with the issuer's iss (RFC 9207), so that a client talking
+// to several servers knows which one answered.
+func (p *Provider) respond(redirectURI string, v url.Values) string {
+	v.Set("iss", p.issuer)
+	return addQuery(redirectURI, v)
 }
 
 // addQuery appends v to u's query.
@@ -282,30 +325,31 @@ type TokenResponse struct {
 	Scope        string `json:"scope"`
 }
 
-// Grant types.
-const (
-	grantCode    = "authorization_code"
-	grantRefresh = "refresh_token"
-	grantDevice  = "urn:ietf:params:oauth:grant-type:device_code"
-)
-
 // oauth.Token serves the token endpoint.
 func (p *Provider) Token(ctx context.Context, form url.Values, cc ClientCredentials) (TokenResponse, error) {
 	c, err := p.authClient(ctx, cc)
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	switch form.Get("grant_type") {
-	case grantCode:
-		return p.exchangeCode(ctx, c, form)
-	case grantRefresh:
-		return p.refresh(ctx, c, form.Get("refresh_token"))
-	case grantDevice:
-		return p.deviceToken(ctx, c, form.Get("device_code"))
+	gt := form.Get("grant_type")
+	switch gt {
+	case oauth.GrantCode, oauth.GrantRefresh, oauth.GrantDevice:
+		if !slices.Contains(c.GrantTypes, gt) {
+			return TokenResponse{}, oerr(http.StatusBadRequest, "unauthorized_client", "this app is not registered for the %s grant", gt)
+		}
 	case "":
 		return TokenResponse{}, invalidRequest("grant_type is required")
+	default:
+		return TokenResponse{}, oerr(http.StatusBadRequest, "unsupported_grant_type", "grant_type %q is not supported", gt)
 	}
-	return TokenResponse{}, oerr(http.StatusBadRequest, "unsupported_grant_type", "grant_type %q is not supported", form.Get("grant_type"))
+	switch gt {
+	case oauth.GrantCode:
+		return p.exchangeCode(ctx, c, form)
+	case oauth.GrantRefresh:
+		return p.refresh(ctx, c, form.Get("refresh_token"))
+	default:
+		return p.deviceToken(ctx, c, form.Get("device_code"))
+	}
 }
 
 func (p *Provider) exchangeCode(ctx context.Context, c oauth.Client, form url.Values) (TokenResponse, error) {
@@ -324,7 +368,7 @@ func (p *Provider) exchangeCode(ctx context.Context, c oauth.Client, form url.Va
 	if !first {
 		// A replayed code: whoever holds it may be an attacker, so every
 		// token issued from its first use goes too (RFC 6749 section 4.1.2).
-		if err := p.st.RevokeFamily(ctx, g.FamilyID, now); err != nil {
+		if err := p.revokeGrant(ctx, g.FamilyID, now); err != nil {
 			return TokenResponse{}, err
 		}
 		return TokenResponse{}, invalidGrant("the code was already used; the tokens issued from it are revoked")
@@ -336,11 +380,9 @@ func (p *Provider) exchangeCode(ctx context.Context, c oauth.Client, form url.Va
 		return TokenResponse{}, invalidGrant("the code has expired")
 	case form.Get("redirect_uri") != g.RedirectURI:
 		return TokenResponse{}, invalidGrant("redirect_uri differs from the authorization request's")
-	case g.CodeChallenge == "" && verifier != "":
-		return TokenResponse{}, invalidGrant("code_verifier sent, but the authorization request had no code_challenge")
-	case g.CodeChallenge != "" && !pkceValue.MatchString(verifier):
+	case !pkceValue.MatchString(verifier):
 		return TokenResponse{}, invalidGrant("a valid code_verifier is required")
-	case g.CodeChallenge != "" && subtle.ConstantTimeCompare([]byte(s256(verifier)), []byte(g.CodeChallenge)) != 1:
+	case subtle.ConstantTimeCompare([]byte(s256(verifier)), []byte(g.CodeChallenge)) != 1:
 		return TokenResponse{}, invalidGrant("code_verifier does not match the code_challenge")
 	}
 	return p.issue(ctx, c, g.UserID, g.Scope, g.Nonce, g.FamilyID, g.AuthTime, nil)
@@ -366,7 +408,7 @@ func (p *Provider) refresh(ctx context.Context, c oauth.Client, token string) (T
 	}
 	if !old.RevokedAt.IsZero() {
 		// A rotated-away refresh token came back: revoke the family.
-		if err := p.st.RevokeFamily(ctx, old.FamilyID, now); err != nil {
+		if err := p.revokeGrant(ctx, old.FamilyID, now); err != nil {
 			return TokenResponse{}, err
 		}
 		return TokenResponse{}, invalidGrant("the refresh token was already used; its tokens are revoked")
@@ -377,40 +419,51 @@ func (p *Provider) refresh(ctx context.Context, c oauth.Client, token string) (T
 	return p.issue(ctx, c, old.UserID, old.Scope, "", old.FamilyID, old.AuthTime, old.Hash)
 }
 
-// issue makes an access token, a refresh token and, for the openid scope, an
-// ID token. With rotating set, the refresh token it replaces is revoked in
-// the same transaction (a lost race is a replay).
+// issue makes an access token, a refresh token where the scope has
+// offline_access and the app may refresh, and, for the openid scope, an ID
+// token, through the grant family. With rotating set, the refresh token it
+// replaces is revoked in the same transaction (a lost race is a replay). A
+// grant revoked meanwhile is invalid_grant: nothing is issued.
 func (p *Provider) issue(ctx context.Context, c oauth.Client, userID, scope, nonce, family string, authTime time.Time, rotating []byte) (TokenResponse, error) {
 	now := p.now().UTC()
-	access, refresh := server.NewSecret(), server.NewSecret()
+	access := server.NewSecret()
 	ts := []oauth.Token{
 		{Hash: server.HashToken(access), Kind: oauth.KindAccess, ClientID: c.ID, UserID: userID, Scope: scope, FamilyID: family, AuthTime: authTime, ExpiresAt: now.Add(p.cfg.AccessTTL), CreatedAt: now},
-		{Hash: server.HashToken(refresh), Kind: oauth.KindRefresh, ClientID: c.ID, UserID: userID, Scope: scope, FamilyID: family, AuthTime: authTime, ExpiresAt: now.Add(p.cfg.RefreshTTL), CreatedAt: now},
+	}
+	var refresh string
+	if hasScope(scope, scopeOffline) && slices.Contains(c.GrantTypes, oauth.GrantRefresh) {
+		refresh = server.NewSecret()
+		ts = append(ts, oauth.Token{Hash: server.HashToken(refresh), Kind: oauth.KindRefresh, ClientID: c.ID, UserID: userID, Scope: scope, FamilyID: family, AuthTime: authTime, ExpiresAt: now.Add(p.cfg.RefreshTTL), CreatedAt: now})
 	}
 	var err error
 	if rotating != nil {
 		err = p.st.RotateRefresh(ctx, rotating, now, ts...)
 		if errors.Is(err, server.ErrConflict) {
-			p.st.RevokeFamily(ctx, family, now)
-			return TokenResponse{}, invalidGrant("the refresh token was already used; its tokens are revoked")
+			if err := p.revokeGrant(ctx, family, now); err != nil {
+				return TokenResponse{}, err
+			}
+			return TokenResponse{}, invalidGrant("the refresh token was already used, or its grant was revoked; its tokens are revoked")
 		}
 	} else {
 		err = p.st.CreateTokens(ctx, ts...)
+		if errors.Is(err, server.ErrConflict) {
+			return TokenResponse{}, invalidGrant("the grant was revoked")
+		}
 	}
 	if err != nil {
 		return TokenResponse{}, err
 	}
 	resp := TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(p.cfg.AccessTTL / time.Second), RefreshToken: refresh, Scope: scope}
-	if slices.Contains(strings.Fields(scope), "openid") {
+	if hasScope(scope, scopeOpenID) {
 		u, err := p.users.UserByID(ctx, userID)
 		if err != nil {
 			return TokenResponse{}, err
 		}
 		claims := idClaims{
 			Claims: jwt.Claims{Issuer: p.issuer, Subject: userID, Audience: jwt.Audience{c.ID}, Expiry: jwt.NewNumericDate(now.Add(p.cfg.AccessTTL))},
-			Nonce:  nonce, AuthTime: authTime.Unix(),
+			Nonce:  nonce, AuthTime: authTime.Unix(), SessionID: family,
 		}
-		if slices.Contains(strings.Fields(scope), "profile") {
+		if hasScope(scope, scopeProfile) {
 			claims.Name, claims.Picture, claims.PreferredUsername = u.DisplayName, u.AvatarURL, u.Username
 		}
 		if resp.IDToken, err = p.sig.sign(claims, now); err != nil {
@@ -435,7 +488,7 @@ func (p *Provider) UserInfo(ctx context.Context, accessToken string) (map[string
 		return nil, err
 	}
 	claims := map[string]any{"sub": u.ID}
-	if slices.Contains(strings.Fields(t.Scope), "profile") {
+	if hasScope(t.Scope, scopeProfile) {
 		claims["name"], claims["picture"], claims["preferred_username"] = u.DisplayName, u.AvatarURL, u.Username
 	}
 	return claims, nil
@@ -445,22 +498,32 @@ func (p *Provider) UserInfo(ctx context.Context, accessToken string) (map[string
 func (p *Provider) Discovery() map[string]any {
 	i := p.issuer
 	return map[string]any{
-		"issuer":                                i,
-		"authorization_endpoint":                i + PathAuthorize,
-		"token_endpoint":                        i + PathToken,
-		"userinfo_endpoint":                     i + PathUserInfo,
-		"jwks_uri":                              i + PathJWKS,
-		"device_authorization_endpoint":         i + PathDeviceCode,
-		"response_types_supported":              []string{"code"},
-		"grant_types_supported":                 []string{grantCode, grantRefresh, grantDevice},
-		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{string(jose.ES256)},
-		"scopes_supported":                      supportedScopes,
-		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
-		"code_challenge_methods_supported":      []string{"S256"},
-		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "name", "picture", "preferred_username"},
+		"issuer":                                         i,
+		"authorization_endpoint":                         i + PathAuthorize,
+		"token_endpoint":                                 i + PathToken,
+		"userinfo_endpoint":                              i + PathUserInfo,
+		"jwks_uri":                                       i + PathJWKS,
+		"device_authorization_endpoint":                  i + PathDeviceCode,
+		"revocation_endpoint":                            i + PathRevoke,
+		"response_types_supported":                       []string{"code"},
+		"response_modes_supported":                       []string{"query"},
+		"grant_types_supported":                          []string{oauth.GrantCode, oauth.GrantRefresh, oauth.GrantDevice},
+		"subject_types_supported":                        []string{"public"},
+		"id_token_signing_alg_values_supported":          []string{string(jose.ES256)},
+		"scopes_supported":                               supportedScopes,
+		"token_endpoint_auth_methods_supported":          authMethods,
+		"revocation_endpoint_auth_methods_supported":     authMethods,
+		"code_challenge_methods_supported":               []string{"S256"},
+		"authorization_response_iss_parameter_supported": true,
+		"backchannel_logout_supported":                   true,
+		"backchannel_logout_session_supported":           true,
+		"claims_supported":                               []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "name", "picture", "preferred_username"},
 	}
 }
+
+// authMethods are how clients authenticate at the token and revocation
+// endpoints.
+var authMethods = []string{"client_secret_basic", "client_secret_post", "none"}
 
 // JWKS is the public key set that verifies ID tokens.
 func (p *Provider) JWKS() jose.JSONWebKeySet { return p.sig.JWKS() }
@@ -474,4 +537,5 @@ const (
 	PathUserInfo   = "/oauth/userinfo"
 	PathJWKS       = "/oauth/jwks"
 	PathDeviceCode = "/oauth/device/code"
+	PathRevoke     = "/oauth/revoke"
 )

@@ -39,10 +39,20 @@ func newPurgeFixture(t *testing.T, clk *testclock.Clock) (*Provider, *sqlite.DB)
 	if err := db.CreateUser(ctx, server.User{ID: "u1", Username: "alice", DisplayName: "Alice", CreatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CreateClient(ctx, oauth.Client{ID: "c1", Name: "App", RedirectURIs: []string{"https://app.example/cb"}, Public: true, CreatedAt: now}); err != nil {
+	if err := db.CreateClient(ctx, oauth.Client{ID: "c1", Name: "App", RedirectURIs: []string{"https://app.example/cb"}, Public: true,
+		GrantTypes: []string{oauth.GrantCode, oauth.GrantRefresh}, CreatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
 	return p, db
+}
+
+// newGrant stores u1's grant id to c1, live for an hour.
+func newGrant(t *testing.T, db *sqlite.DB, id string, now time.Time) {
+	t.Helper()
+	if err := db.CreateGrant(context.Background(), oauth.Grant{ID: id, UserID: "u1", ClientID: "c1", Scope: "openid",
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Run removes what has expired at once, and leaves what has not.
@@ -55,6 +65,7 @@ func TestRunPurgesExpired(t *testing.T) {
 		return oauth.Token{Hash: server.HashToken(name), Kind: oauth.KindAccess, ClientID: "c1", UserID: "u1",
 			Scope: "openid", FamilyID: "f1", AuthTime: now, ExpiresAt: expires, CreatedAt: now}
 	}
+	newGrant(t, db, "f1", now)
 	if err := db.CreateTokens(ctx, tok("old", now.Add(-time.Minute)), tok("live", now.Add(time.Hour))); err != nil {
 		t.Fatal(err)
 	}
@@ -88,8 +99,9 @@ func TestReplayAfterPurgeStillRevokes(t *testing.T) {
 			clk := testclock.New(time.Now().UTC())
 			p, db := newPurgeFixture(t, clk)
 			verifier := strings.Repeat("v", 50)
+			newGrant(t, db, "fam1", clk.Now())
 			if err := db.CreateCode(ctx, oauth.Code{Hash: server.HashToken("code1"), ClientID: "c1", UserID: "u1", RedirectURI: "https://app.example/cb",
-				Scope: "openid profile", CodeChallenge: s256(verifier), FamilyID: "fam1", AuthTime: clk.Now(), ExpiresAt: clk.Now().Add(time.Minute)}); err != nil {
+				Scope: "openid profile offline_access", CodeChallenge: s256(verifier), FamilyID: "fam1", AuthTime: clk.Now(), ExpiresAt: clk.Now().Add(time.Minute)}); err != nil {
 				t.Fatal(err)
 			}
 			cc := ClientCredentials{ID: "c1"}
