@@ -156,7 +156,7 @@ const scenarios = {
       await page.goto(`${env.demo}/`);
       await Promise.all([page.waitForURL(`${env.server}/oauth/authorize?**`), page.click("#login")]);
       const state = new URL(page.url()).searchParams.get("state");
-      await page.goto(`${env.demo}/callback?${new URLSearchParams({ code, state })}`);
+      await page.goto(`${env.demo}/callback?${new URLSearchParams({ code, state, iss: env.server })}`);
       includes(await page.textContent("[data-testid=error-code]"), "invalid_grant", "the replay's error");
       includes(await page.textContent("[data-testid=error-description]"), "already used", "the replay's error");
       await shot(page, "d-replay-2-demo-invalid-grant");

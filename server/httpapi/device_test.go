@@ -119,3 +119,28 @@ func TestWrongUserCodesAreLimited(t *testing.T) {
 	protocoltest.Want(t, h.Scan(bob, wrong[7]), http.StatusNotFound, "not_found")
 	protocoltest.Want(t, h.Scan(bob, da.VerificationURIComplete), http.StatusTooManyRequests, "rate_limited")
 }
+
+// The accounts behind one address share a budget of wrong user codes, so
+// that accounts made for guessing do not multiply it.
+func TestWrongUserCodesPerAddress(t *testing.T) {
+	h := startOAuth(t, func(c *node.Config) {
+		c.Limits = httpapi.Limits{UserCodesPerAddress: 0.001, BurstUserCodePerAddress: 3} // 3 for the address, no refill to speak of
+	})
+	conf := tvApp(t, h)
+	alice, bob := h.NewPhone("Alice"), h.NewPhone("Bob")
+	da := deviceAuth(t, conf)
+	var wrong []string
+	for _, code := range []string{"BCDF-GHJK", "BCDF-GHJL", "BCDF-GHJM", "BCDF-GHJN"} {
+		if code == da.UserCode {
+			t.Skipf("the TV drew %s, one of the wrong codes", da.UserCode)
+		}
+		wrong = append(wrong, api.DevicePayload(h.node.URL(), code))
+	}
+	protocoltest.Want(t, h.Scan(alice, wrong[0]), http.StatusNotFound, "not_found")
+	protocoltest.Want(t, h.Scan(alice, wrong[1]), http.StatusNotFound, "not_found")
+	protocoltest.Want(t, h.Scan(bob, wrong[2]), http.StatusNotFound, "not_found")
+	protocoltest.Want(t, h.Scan(bob, wrong[3]), http.StatusTooManyRequests, "rate_limited")
+	// A desktop's QR code is no user code: it is not held back.
+	tk := h.NewTicket()
+	protocoltest.Want(t, h.Scan(bob, tk.QRPayload), http.StatusOK, "")
+}

@@ -35,8 +35,8 @@ func (h *Handler) revokeGrant(w http.ResponseWriter, r *http.Request, d server.D
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// revoke serves POST /oauth/revoke (RFC 7009): 200 with an empty body for
-// any token the client authenticated for, known or not.
+// revoke serves POST /oauth/revoke (RFC 7009): 200 with {} for any token
+// of a client that authenticated, known or not.
 func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 	f, cc, ok := h.clientRequest(w, r, func(ip string) error { return h.limits.ip(classRedeem, ip) })
 	if !ok {

@@ -190,7 +190,7 @@ func (h *Handler) scan(w http.ResponseWriter, r *http.Request, d server.Device) 
 	err := h.checked(r, "", func() (err error) {
 		if device {
 			var c charge
-			if c, err = h.limits.reserveUserCode(r.Context(), d.UserID); err != nil {
+			if c, err = h.limits.reserveUserCode(r.Context(), d.UserID, clientIP(r)); err != nil {
 				return err
 			}
 			defer func() { c.settle(credentialFailure(err)) }() // err: Scan's

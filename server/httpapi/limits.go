@@ -39,6 +39,11 @@ type Limits struct {
 	// how many it may get wrong at once.
 	UserCodes     float64
 	BurstUserCode int
+	// UserCodesPerAddress is the same budget for every account behind one
+	// address (IPv6: /64) together, so that accounts made for guessing
+	// share one.
+	UserCodesPerAddress     float64
+	BurstUserCodePerAddress int
 	// PerCredential is a phone's or a desktop session's budget a minute of
 	// authenticated calls (listing sessions, /me, ...).
 	PerCredential   float64
@@ -72,9 +77,11 @@ var DefaultLimits = Limits{
 	// of them; while N are live, each guess hits one with odds N/2.56e10,
 	// so a day of this budget hits with odds at most 720·N/2.56e10: 2.8e-6
 	// for N = 100, 2.8e-4 for N = 10,000 (docs/security.md, "Device
-	// grant"). The address's guessing budget (Failures) caps the accounts
-	// of one address together.
+	// grant"). The accounts of one address share 20 at once, then 2 a
+	// minute: 2,880 a day, odds at most 1.1e-5 for N = 100, 1.1e-3 for
+	// N = 10,000.
 	UserCodes: 0.5, BurstUserCode: 5,
+	UserCodesPerAddress: 2, BurstUserCodePerAddress: 20,
 	PerCredential: 120, BurstCredential: 60,
 	QRImages: 120, BurstQR: 30,
 	TicketsPerHour: 3600, BurstTickets: 600, // 60 a minute sustained (PROTOCOL.md's floor)
@@ -102,7 +109,8 @@ type limiters struct {
 	perIP      map[string]*ratelimit.Limiter
 	account    *ratelimit.Limiter
 	login      *ratelimit.Limiter
-	userCodes  *ratelimit.Limiter
+	userCodes  *ratelimit.Limiter // by account
+	userCodeIP *ratelimit.Limiter // by address
 	failures   *ratelimit.Limiter
 	credential *ratelimit.Limiter
 	ticketsHr  *ratelimit.Limiter
@@ -125,6 +133,7 @@ func newLimiters(l Limits, off bool, rotateMax time.Duration) *limiters {
 	pick(&l.Failures, &l.BurstFailure, d.Failures, d.BurstFailure)
 	pick(&l.LoginsPerUser, &l.BurstLogin, d.LoginsPerUser, d.BurstLogin)
 	pick(&l.UserCodes, &l.BurstUserCode, d.UserCodes, d.BurstUserCode)
+	pick(&l.UserCodesPerAddress, &l.BurstUserCodePerAddress, d.UserCodesPerAddress, d.BurstUserCodePerAddress)
 	pick(&l.PerCredential, &l.BurstCredential, d.PerCredential, d.BurstCredential)
 	pick(&l.QRImages, &l.BurstQR, d.QRImages, d.BurstQR)
 	pick(&l.TicketsPerHour, &l.BurstTickets, d.TicketsPerHour, d.BurstTickets)
@@ -143,6 +152,7 @@ func newLimiters(l Limits, off bool, rotateMax time.Duration) *limiters {
 		account:    ratelimit.New(l.PerAccount, l.BurstAccount),
 		login:      ratelimit.New(l.LoginsPerUser, l.BurstLogin),
 		userCodes:  ratelimit.New(l.UserCodes, l.BurstUserCode),
+		userCodeIP: ratelimit.New(l.UserCodesPerAddress, l.BurstUserCodePerAddress),
 		failures:   ratelimit.New(l.Failures, l.BurstFailure),
 		credential: ratelimit.New(l.PerCredential, l.BurstCredential),
 		ticketsHr:  ratelimit.New(l.TicketsPerHour/60, l.BurstTickets),
@@ -300,21 +310,29 @@ func (ls *limiters) reserveFailure(ctx context.Context, ip, username string) (ch
 }
 
 // reserveUserCode reserves one wrong user code from the account userID's
-// budget, before a device grant's user code is looked up (on top of the
-// address's guessing budget, which the lookup spends too, through
-// Handler.checked); the caller settles it as credentialFailure judges the
-// lookup.
-func (ls *limiters) reserveUserCode(ctx context.Context, userID string) (charge, error) {
+// budget and from the address ip's, before a device grant's user code is
+// looked up (on top of the address's guessing budget, which the lookup
+// spends too, through Handler.checked); the caller settles it as
+// credentialFailure judges the lookup.
+func (ls *limiters) reserveUserCode(ctx context.Context, userID, ip string) (charge, error) {
 	if ls.off {
 		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, reserveWait)
 	defer cancel()
-	r, wait := ls.userCodes.Reserve(ctx, userID)
-	if r == nil {
-		return nil, limited(wait)
+	var c charge
+	for _, b := range []struct {
+		l   *ratelimit.Limiter
+		key string
+	}{{ls.userCodes, userID}, {ls.userCodeIP, addrKey(ip)}} {
+		r, wait := b.l.Reserve(ctx, b.key)
+		if r == nil {
+			c.settle(false)
+			return nil, limited(wait)
+		}
+		c = append(c, r)
 	}
-	return charge{r}, nil
+	return c, nil
 }
 
 // credentialFailure reports whether err, from checking a credential, is a

@@ -50,12 +50,11 @@ type Grant struct {
 	RevokedAt  time.Time
 }
 
-// GrantFilter selects the grants RevokeGrants revokes: by ID (and, with
-// UserID set too, only if it is that person's), every grant of UserID, or
-// every grant that the phone DeviceID approved: that device or any other
-// device of the same account and ClientID (the same phone's other logins,
-// as server.Store.RevokeDevice counts them). Exactly one of ID, UserID
-// alone, or DeviceID is the selector.
+// GrantFilter selects the grants RevokeGrants revokes: those that match
+// every field set, of ID, UserID and DeviceID (the grants that the phone
+// DeviceID approved: that device or any other device of the same account
+// and ClientID, the same phone's other logins, as server.Store.RevokeDevice
+// counts them). At least one must be set.
 type GrantFilter struct {
 	ID       string
 	UserID   string
@@ -139,6 +138,11 @@ type Store interface {
 	CreateClient(ctx context.Context, c Client) error
 	ClientByID(ctx context.Context, id string) (Client, error)
 	ListClients(ctx context.Context) ([]Client, error)
+	// UpdateClient stores c's Name, RedirectURIs, GrantTypes and
+	// BackchannelLogoutURI for the client c.ID (its secret, type and
+	// creation time stay); server.ErrNotFound if there is none. Grants and
+	// tokens already issued stay as they are.
+	UpdateClient(ctx context.Context, c Client) error
 	// DeleteClient removes the client and revokes every token it holds.
 	DeleteClient(ctx context.Context, id string) error
 
@@ -156,7 +160,12 @@ type Store interface {
 	// when it had been used before (a replay), in which case nothing changes.
 	UseCode(ctx context.Context, hash []byte, at time.Time) (c Code, firstUse bool, err error)
 
-	// CreateGrant stores a new grant.
+	// CreateGrant stores a new grant. A DeviceID that names no live device
+	// (revoked, or unknown) is server.ErrConflict and stores nothing; the
+	// check and the insert are one atomic step against a racing
+	// server.Store.RevokeDevice, so that a phone's logout followed by
+	// RevokeGrants{DeviceID} leaves no grant of that phone behind. An empty
+	// DeviceID (grants from before devices were recorded) is not checked.
 	CreateGrant(ctx context.Context, g Grant) error
 	// GrantByID returns a grant, live or not.
 	GrantByID(ctx context.Context, id string) (Grant, error)

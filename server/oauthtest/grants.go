@@ -3,6 +3,7 @@ package oauthtest
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -61,6 +62,7 @@ func grantRevokedAt(t *testing.T, s OAuthAndCoreStore, id string, want time.Time
 func testGrants(t *testing.T, s OAuthAndCoreStore) {
 	seed(t, s, nil, confidential("c1", t0), public("c2", t0))
 	must(t, "CreateUser u2", s.CreateUser(ctx, user("u2", "bob")))
+	must(t, "CreateDevice d2", s.CreateDevice(ctx, device("d2", "u1", "p2")))
 	mk := func(id, clientID string, lastUsed, expires time.Duration) oauth.Grant {
 		g := grant(id, clientID)
 		g.LastUsedAt, g.ExpiresAt = t0.Add(lastUsed), t0.Add(expires)
@@ -101,6 +103,113 @@ func testGrants(t *testing.T, s OAuthAndCoreStore) {
 	list("u1", t0, ge, ga, gc, gb, gf)
 	list("u2", now, gu)
 	list("nobody", now)
+}
+
+// CreateGrant stores a grant only from a live device: one that is
+// unknown, logged out (RevokeDevice), or an earlier login of a phone that
+// has logged in again is a conflict that stores nothing. A grant without
+// a device (from before grants had phones) is not checked.
+func testCreateGrantDevice(t *testing.T, s OAuthAndCoreStore) {
+	seed(t, s, nil, confidential("c1", t0))
+	for _, d := range []server.Device{device("d2", "u1", "p2"), device("d4", "u1", "p4")} {
+		must(t, "CreateDevice "+d.ID, s.CreateDevice(ctx, d))
+	}
+	_, _, err := s.RevokeDevice(ctx, "d2", t0) // p2 logged out
+	must(t, "RevokeDevice d2", err)
+	must(t, "CreateDevice d4b", s.CreateDevice(ctx, device("d4b", "u1", "p4"))) // p4 logged in again: d4 is logged out
+	mk := func(id, device string) oauth.Grant {
+		g := grant(id, "c1")
+		g.DeviceID = device
+		return g
+	}
+	for _, g := range []oauth.Grant{mk("g1", "nope"), mk("g2", "d2"), mk("g3", "d4")} {
+		wantCode(t, "CreateGrant from "+g.DeviceID, s.CreateGrant(ctx, g), server.ErrConflict)
+		_, err := s.GrantByID(ctx, g.ID)
+		wantCode(t, "GrantByID of the refused "+g.ID, err, server.ErrNotFound)
+	}
+	for _, g := range []oauth.Grant{mk("g4", "d1"), mk("g5", "d4b"), mk("g6", "")} {
+		must(t, "CreateGrant from "+g.DeviceID, s.CreateGrant(ctx, g))
+		got, err := s.GrantByID(ctx, g.ID)
+		must(t, "GrantByID "+g.ID, err)
+		same(t, "grant "+g.ID, got, g)
+	}
+	// A taken id from a logged-out phone: a conflict too, and the grant
+	// stays as it was.
+	wantCode(t, "CreateGrant of a taken id from d2", s.CreateGrant(ctx, mk("g4", "d2")), server.ErrConflict)
+	if g, err := s.GrantByID(ctx, "g4"); err != nil || g.DeviceID != "d1" {
+		t.Errorf("g4 after the refused duplicate: %+v %v", g, err)
+	}
+	if gs, err := s.GrantsByUser(ctx, "u1", t0); err != nil || !slices.Equal(grantIDs(gs), []string{"g4", "g5", "g6"}) {
+		t.Errorf("GrantsByUser: %q %v, want g4 g5 g6", grantIDs(gs), err)
+	}
+}
+
+// A phone logs out (RevokeDevice, then RevokeGrants of the phone) while
+// logins it confirmed are being turned into grants: each CreateGrant
+// stores its grant or is a conflict, and once the logout is done no grant
+// of the phone is live, whichever way each went.
+//
+// A store that checks the device and then inserts, not atomically, fails
+// when a grant's check comes before RevokeDevice and its insert after
+// RevokeGrants. The grants' scope, 64 KiB that do not compress, keeps each
+// insert in flight long enough for that to happen in most rounds.
+func testCreateGrantRace(t *testing.T, s OAuthAndCoreStore) {
+	seed(t, s, nil, confidential("c1", t0))
+	const tries = 5 // each login racer's grants, at most
+	var scope strings.Builder
+	scope.WriteString("openid")
+	for i := 0; scope.Len() < 64<<10; i++ {
+		fmt.Fprintf(&scope, " %x", h(fmt.Sprint(i)))
+	}
+	logout := t0.Add(30 * time.Second)
+	for round := range rounds {
+		dev := fmt.Sprint("d-", round)
+		must(t, "CreateDevice "+dev, s.CreateDevice(ctx, device(dev, "u1", fmt.Sprint("p-", round))))
+		var started, stored atomic.Int32
+		race(t, s, func(i int) {
+			if i == 0 {
+				// The logout, once every other racer has tried once.
+				for started.Load() < racers-1 {
+					runtime.Gosched()
+				}
+				if _, _, err := s.RevokeDevice(ctx, dev, logout); err != nil {
+					t.Errorf("racing RevokeDevice: %v", err)
+				}
+				if _, err := s.RevokeGrants(ctx, oauth.GrantFilter{DeviceID: dev}, logout); err != nil {
+					t.Errorf("racing RevokeGrants: %v", err)
+				}
+				return
+			}
+			for n := range tries {
+				g := grant(fmt.Sprintf("g-%d-%d-%d", round, i, n), "c1")
+				g.DeviceID, g.Scope = dev, scope.String()
+				err := s.CreateGrant(ctx, g)
+				if n == 0 {
+					started.Add(1)
+				}
+				switch {
+				case err == nil:
+					stored.Add(1)
+				case errors.Is(err, server.ErrConflict):
+					return // logged out: so is every later try
+				default:
+					t.Errorf("racing CreateGrant %s: %v, want it stored or a conflict", g.ID, err)
+					return
+				}
+			}
+		})
+		gs, err := s.GrantsByUser(ctx, "u1", t0)
+		must(t, "GrantsByUser", err)
+		for _, g := range gs {
+			if g.DeviceID == dev {
+				t.Errorf("round %d: grant %s of the logged-out phone is live", round, g.ID)
+			}
+		}
+		late := grant(fmt.Sprint("late-", round), "c1")
+		late.DeviceID = dev
+		wantCode(t, "CreateGrant after the logout", s.CreateGrant(ctx, late), server.ErrConflict)
+		t.Logf("round %d: %d of %d grants stored before the logout", round, stored.Load(), (racers-1)*tries)
+	}
 }
 
 // CreateTokens and RotateRefresh issue tokens only through a live grant:
@@ -182,31 +291,37 @@ func testRevokeGrants(t *testing.T, s OAuthAndCoreStore) {
 	seed(t, s, nil, confidential("c1", t0), public("c2", t0))
 	must(t, "CreateUser u2", s.CreateUser(ctx, user("u2", "bob")))
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
-	// u1's phone p1 logged in twice (the devices d1, then d1b), and u1's
-	// p2 once (d2); u2's p3 once (d3).
-	for _, d := range []struct{ id, user, phone string }{{"d1", "u1", "p1"}, {"d1b", "u1", "p1"}, {"d2", "u1", "p2"}, {"d3", "u2", "p3"}} {
-		must(t, "CreateDevice "+d.id, s.CreateDevice(ctx, server.Device{ID: d.id, UserID: d.user, ClientID: d.phone, Name: "Phone", Platform: "android",
-			TokenHash: h("device-" + d.id), CreatedAt: t0, LastSeenAt: t0}))
+	// u1's phone p1 logged in twice (seed's d1, then d1b), and u1's p2 once
+	// (d2); u2's p3 once (d3).
+	for _, d := range []server.Device{device("d2", "u1", "p2"), device("d3", "u2", "p3")} {
+		must(t, "CreateDevice "+d.ID, s.CreateDevice(ctx, d))
 	}
 	// u1's grants: from p1, g1 (to c1) and g2 (to c2) through d1, g6 (to
 	// c1) through d1b, and g5, which expires unused at t0+1m; from p2, g3
 	// (to c1); g7 (to c2), from before grants had phones. u2's g4, from p3.
+	// Those of d1 are made before d1b's login, which logs d1 out.
 	made := map[string]oauth.Grant{}
-	for _, g := range []struct{ id, client, user, device string }{
-		{"g1", "c1", "u1", "d1"}, {"g2", "c2", "u1", "d1"}, {"g3", "c1", "u1", "d2"}, {"g4", "c1", "u2", "d3"}, {"g5", "c1", "u1", "d1"},
-		{"g6", "c1", "u1", "d1b"}, {"g7", "c2", "u1", ""},
-	} {
-		gr := grant(g.id, g.client)
-		gr.UserID, gr.DeviceID = g.user, g.device
-		must(t, "CreateGrant "+g.id, s.CreateGrant(ctx, gr))
-		if g.id != "g5" {
-			tk := token("a"+g.id[1:], oauth.KindAccess, g.client, g.id)
-			tk.UserID = g.user
-			must(t, "CreateTokens "+g.id, s.CreateTokens(ctx, tk))
-			gr.ExpiresAt = tk.ExpiresAt
+	mk := func(id, client, user, device string) {
+		t.Helper()
+		g := grant(id, client)
+		g.UserID, g.DeviceID = user, device
+		must(t, "CreateGrant "+id, s.CreateGrant(ctx, g))
+		if id != "g5" {
+			tk := token("a"+id[1:], oauth.KindAccess, client, id)
+			tk.UserID = user
+			must(t, "CreateTokens "+id, s.CreateTokens(ctx, tk))
+			g.ExpiresAt = tk.ExpiresAt
 		}
-		made[g.id] = gr
+		made[id] = g
 	}
+	mk("g1", "c1", "u1", "d1")
+	mk("g2", "c2", "u1", "d1")
+	mk("g3", "c1", "u1", "d2")
+	mk("g4", "c1", "u2", "d3")
+	mk("g5", "c1", "u1", "d1")
+	mk("g7", "c2", "u1", "")
+	must(t, "CreateDevice d1b", s.CreateDevice(ctx, device("d1b", "u1", "p1")))
+	mk("g6", "c1", "u1", "d1b")
 	revokedGrant := func(id string, when time.Time) oauth.Grant {
 		g := made[id]
 		g.RevokedAt = when
@@ -334,6 +449,94 @@ func testRevokeGrants(t *testing.T, s OAuthAndCoreStore) {
 	if ids := []string{ls[0].ID, ls[1].ID, ls[2].ID}; slices.Contains(ids, "") || len(slices.Compact(slices.Sorted(slices.Values(ids)))) != 3 {
 		t.Errorf("logout IDs %q, want three", ids)
 	}
+}
+
+// RevokeGrants's filter selects the live grants that match every field it
+// sets: ID and DeviceID, the grant only if it is of that phone (else not
+// found, and nothing changes); UserID and DeviceID, the person's grants of
+// that phone, not the person's others.
+func testRevokeGrantsFilters(t *testing.T, s OAuthAndCoreStore) {
+	seed(t, s, nil, confidential("c1", t0))
+	must(t, "CreateUser u2", s.CreateUser(ctx, user("u2", "bob")))
+	for _, d := range []server.Device{device("d2", "u1", "p2"), device("d3", "u2", "p3")} {
+		must(t, "CreateDevice "+d.ID, s.CreateDevice(ctx, d))
+	}
+	// u1's h1 from p1's first login (d1), h2 from its second (d1b), h3 from
+	// p2, h5 from no phone; u2's h4 from p3. Each has an access token.
+	mk := func(id, user, device string) {
+		t.Helper()
+		g := grant(id, "c1")
+		g.UserID, g.DeviceID = user, device
+		must(t, "CreateGrant "+id, s.CreateGrant(ctx, g))
+		tk := token("a-"+id, oauth.KindAccess, "c1", id)
+		tk.UserID = user
+		must(t, "CreateTokens "+id, s.CreateTokens(ctx, tk))
+	}
+	mk("h1", "u1", "d1")
+	mk("h3", "u1", "d2")
+	mk("h4", "u2", "d3")
+	mk("h5", "u1", "")
+	must(t, "CreateDevice d1b", s.CreateDevice(ctx, device("d1b", "u1", "p1")))
+	mk("h2", "u1", "d1b")
+	live := func(want ...string) {
+		t.Helper()
+		var got []string
+		for _, u := range []string{"u1", "u2"} {
+			gs, err := s.GrantsByUser(ctx, u, t0)
+			must(t, "GrantsByUser "+u, err)
+			got = append(got, grantIDs(gs)...)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("live grants %q, want %q", got, want)
+		}
+		for _, id := range want {
+			revokedAt(t, s, "a-"+id, time.Time{})
+		}
+	}
+	t1 := t0.Add(10 * time.Second)
+
+	// ID with a phone, or a person and a phone, that are not the grant's.
+	for _, f := range []oauth.GrantFilter{{ID: "h1", DeviceID: "d2"}, {ID: "h1", DeviceID: "d3"}, {ID: "h1", DeviceID: "nope"},
+		{ID: "h1", UserID: "u1", DeviceID: "d2"}, {ID: "h1", UserID: "u2", DeviceID: "d1"}} {
+		got, err := s.RevokeGrants(ctx, f, t1)
+		wantCode(t, fmt.Sprintf("RevokeGrants(%+v)", f), err, server.ErrNotFound)
+		if len(got) != 0 {
+			t.Errorf("RevokeGrants(%+v) returned %q", f, grantIDs(got))
+		}
+	}
+	// A person with a phone that is not theirs: none, and no error.
+	for _, f := range []oauth.GrantFilter{{UserID: "u2", DeviceID: "d1b"}, {UserID: "u1", DeviceID: "d3"}} {
+		if got, err := s.RevokeGrants(ctx, f, t1); err != nil || len(got) != 0 {
+			t.Errorf("RevokeGrants(%+v): %q %v, want none", f, grantIDs(got), err)
+		}
+	}
+	live("h1", "h2", "h3", "h4", "h5")
+
+	// h1 by its phone's later login.
+	got, err := s.RevokeGrants(ctx, oauth.GrantFilter{ID: "h1", DeviceID: "d1b"}, t1)
+	must(t, "RevokeGrants h1 of d1b", err)
+	if !slices.Equal(grantIDs(got), []string{"h1"}) {
+		t.Errorf("RevokeGrants h1 of d1b: %q, want h1", grantIDs(got))
+	}
+	live("h2", "h3", "h4", "h5")
+	revokedAt(t, s, "a-h1", t1)
+	// u1's grants of p1, by its earlier login: h2, not u1's others.
+	t2 := t0.Add(20 * time.Second)
+	got, err = s.RevokeGrants(ctx, oauth.GrantFilter{UserID: "u1", DeviceID: "d1"}, t2)
+	must(t, "RevokeGrants of u1 and d1", err)
+	if !slices.Equal(grantIDs(got), []string{"h2"}) {
+		t.Errorf("RevokeGrants of u1 and d1: %q, want h2", grantIDs(got))
+	}
+	live("h3", "h4", "h5")
+	revokedAt(t, s, "a-h2", t2)
+	// All three fields.
+	got, err = s.RevokeGrants(ctx, oauth.GrantFilter{ID: "h3", UserID: "u1", DeviceID: "d2"}, t2)
+	must(t, "RevokeGrants of h3, u1 and d2", err)
+	if !slices.Equal(grantIDs(got), []string{"h3"}) {
+		t.Errorf("RevokeGrants of h3, u1 and d2: %q, want h3", grantIDs(got))
+	}
+	live("h4", "h5")
 }
 
 // Racing revocations of one grant, rotations of its refresh token and

@@ -39,6 +39,9 @@
 //     already set.
 //   - Times come back in UTC, equal to the microsecond at least; an unset
 //     time stays the zero time.
+//
+// LegacyData and CheckMigrated test a backend's migration of what it held
+// before grants existed.
 package oauthtest
 
 import (
@@ -73,6 +76,7 @@ func Run(t *testing.T, open func(t *testing.T) OAuthAndCoreStore) {
 		fn   func(t *testing.T, s OAuthAndCoreStore)
 	}{
 		{"Clients", testClients},
+		{"UpdateClient", testUpdateClient},
 		{"DeleteClientCascades", testDeleteClientCascades},
 		{"Requests", testRequests},
 		{"RequestDuplicates", testRequestDuplicates},
@@ -86,8 +90,11 @@ func Run(t *testing.T, open func(t *testing.T) OAuthAndCoreStore) {
 		{"RotateRefresh", testRotateRefresh},
 		{"RotateRefreshRace", testRotateRefreshRace},
 		{"Grants", testGrants},
+		{"CreateGrantOfAPhone", testCreateGrantDevice},
+		{"CreateGrantLogoutRace", testCreateGrantRace},
 		{"GrantUse", testGrantUse},
 		{"RevokeGrants", testRevokeGrants},
+		{"RevokeGrantsFilters", testRevokeGrantsFilters},
 		{"RevokeGrantsRace", testRevokeGrantsRace},
 		{"RevokeToken", testRevokeToken},
 		{"ClaimLogouts", testClaimLogouts},
@@ -159,9 +166,16 @@ func deviceRequest(ticketID, clientID string) oauth.Request {
 	}
 }
 
-// grant is u1's grant to the app clientID from the phone d1, made and last
-// used at t0, and live for a minute (its code's lifetime) unless tokens
-// are issued through it.
+// device is a login of the account userID on the phone phone (the
+// device's ClientID).
+func device(id, userID, phone string) server.Device {
+	return server.Device{ID: id, UserID: userID, ClientID: phone, Name: "Phone", Platform: "android",
+		TokenHash: h("device-" + id), CreatedAt: t0, LastSeenAt: t0}
+}
+
+// grant is u1's grant to the app clientID from the device d1 (seed's), made
+// and last used at t0, and live for a minute (its code's lifetime) unless
+// tokens are issued through it.
 func grant(id, clientID string) oauth.Grant {
 	return oauth.Grant{ID: id, UserID: "u1", ClientID: clientID, DeviceID: "d1", Scope: "openid profile",
 		CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0.Add(time.Minute)}
@@ -200,10 +214,12 @@ func grants(t *testing.T, s OAuthAndCoreStore, clientID string, ids ...string) {
 	}
 }
 
-// seed creates the account u1, the tickets and the clients named.
+// seed creates the account u1 and its login d1 on the phone p1 (the device
+// of grant), the tickets and the clients named.
 func seed(t *testing.T, s OAuthAndCoreStore, tickets []string, clients ...oauth.Client) {
 	t.Helper()
 	must(t, "CreateUser", s.CreateUser(ctx, user("u1", "alice")))
+	must(t, "CreateDevice d1", s.CreateDevice(ctx, device("d1", "u1", "p1")))
 	for _, id := range tickets {
 		must(t, "CreateTicket "+id, s.CreateTicket(ctx, ticket(id, "ref-"+id)))
 	}
@@ -329,6 +345,62 @@ func testClients(t *testing.T, s OAuthAndCoreStore) {
 	if list, err := s.ListClients(ctx); err != nil || len(list) != 0 {
 		t.Errorf("ListClients of none: %+v %v", list, err)
 	}
+}
+
+// UpdateClient stores an app's name, redirect URIs, grant types and
+// back-channel logout URI, and nothing else of it: its secret, type and
+// creation time stay, and so do the grants and tokens issued to it, and
+// the other apps. An unknown app is not found.
+func testUpdateClient(t *testing.T, s OAuthAndCoreStore) {
+	c1, c2 := confidential("c1", t0), public("c2", t0.Add(time.Minute))
+	seed(t, s, nil, c1, c2)
+	grants(t, s, "c1", "g1")
+	must(t, "CreateTokens", s.CreateTokens(ctx, token("a1", oauth.KindAccess, "c1", "g1"), token("r1", oauth.KindRefresh, "c1", "g1")))
+	g1, err := s.GrantByID(ctx, "g1")
+	must(t, "GrantByID", err)
+	a1, r1 := getToken(t, s, "a1"), getToken(t, s, "r1")
+
+	check := func(what string, want ...oauth.Client) {
+		t.Helper()
+		for _, w := range want {
+			got, err := s.ClientByID(ctx, w.ID)
+			must(t, "ClientByID "+w.ID, err)
+			same(t, what+": client "+w.ID, got, w)
+		}
+		list, err := s.ListClients(ctx)
+		must(t, "ListClients", err)
+		if len(list) != len(want) {
+			t.Fatalf("%s: ListClients: %d clients, want %d", what, len(list), len(want))
+		}
+		for i := range list {
+			same(t, what+": listed client "+want[i].ID, list[i], want[i])
+		}
+	}
+
+	// All four fields change; what else the update carries is ignored.
+	u := oauth.Client{ID: "c1", Name: "Renamed", SecretHash: h("another secret"), RedirectURIs: []string{"https://new.example/cb"},
+		Public: true, GrantTypes: []string{oauth.GrantDevice, oauth.GrantRefresh, oauth.GrantCode}, CreatedAt: t0.Add(time.Hour)}
+	must(t, "UpdateClient", s.UpdateClient(ctx, u))
+	want := c1
+	want.Name, want.RedirectURIs, want.GrantTypes, want.BackchannelLogoutURI = u.Name, u.RedirectURIs, u.GrantTypes, ""
+	check("after the update", want, c2)
+	// And back; none at all (a device app's redirect URIs) is stored too.
+	u = c1
+	u.RedirectURIs, u.GrantTypes = nil, []string{oauth.GrantDevice}
+	must(t, "UpdateClient to no redirect URIs", s.UpdateClient(ctx, u))
+	check("after the second update", u, c2)
+
+	wantCode(t, "UpdateClient(unknown)", s.UpdateClient(ctx, confidential("nope", t0)), server.ErrNotFound)
+	if _, err := s.ClientByID(ctx, "nope"); !errors.Is(err, server.ErrNotFound) {
+		t.Errorf("UpdateClient(unknown) created it: %v", err)
+	}
+
+	// What was issued to the app stays as it was.
+	got, err := s.GrantByID(ctx, "g1")
+	must(t, "GrantByID after the updates", err)
+	same(t, "the app's grant", got, g1)
+	same(t, "the app's access token", getToken(t, s, "a1"), a1)
+	same(t, "the app's refresh token", getToken(t, s, "r1"), r1)
 }
 
 // Deleting an app deletes its requests, codes, tokens, grants and logouts
@@ -1054,6 +1126,14 @@ func testOddKeysAndText(t *testing.T, s OAuthAndCoreStore) {
 		notFound("GrantByID", err)
 		_, err = s.RevokeGrants(ctx, oauth.GrantFilter{ID: k}, t0)
 		notFound("RevokeGrants by ID", err)
+		_, err = s.RevokeGrants(ctx, oauth.GrantFilter{ID: "f1", DeviceID: k}, t0)
+		notFound("RevokeGrants by ID and device", err)
+		notFound("UpdateClient", s.UpdateClient(ctx, oauth.Client{ID: k, Name: "x"}))
+		odd := grant("f9", "c1")
+		odd.DeviceID = k
+		if err := s.CreateGrant(ctx, odd); !errors.Is(err, server.ErrConflict) {
+			t.Errorf("CreateGrant from the device %q: %v, want conflict", k, err)
+		}
 		for _, f := range []oauth.GrantFilter{{UserID: k}, {DeviceID: k}} {
 			if gs, err := s.RevokeGrants(ctx, f, t0); err != nil || len(gs) != 0 {
 				t.Errorf("RevokeGrants(%+v): %+v %v, want none", f, gs, err)
@@ -1072,4 +1152,5 @@ func testOddKeysAndText(t *testing.T, s OAuthAndCoreStore) {
 	if _, err := s.ClientByID(ctx, "c1"); err != nil {
 		t.Errorf("the client after odd deletes: %v", err)
 	}
+	grantRevokedAt(t, s, "f1", time.Time{})
 }

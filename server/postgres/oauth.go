@@ -16,11 +16,11 @@ import (
 )
 
 // The open platform's store (oauth.Store), as on SQLite. Every write that
-// can race (UseCode, CreateTokens, RotateRefresh, RevokeGrants,
-// RevokeToken, ClaimLogouts, PollDevice, PurgeExpired) runs in a READ
-// COMMITTED transaction whatever the database's default isolation, so that
-// a racer waits for the row and then sees what the winner stored, instead
-// of failing with a serialization error.
+// can race (UseCode, CreateGrant of a phone, CreateTokens, RotateRefresh,
+// RevokeGrants, RevokeToken, ClaimLogouts, PollDevice, PurgeExpired) runs
+// in a READ COMMITTED transaction whatever the database's default
+// isolation, so that a racer waits for the row and then sees what the
+// winner stored, instead of failing with a serialization error.
 //
 // A grant's row guards its tokens: whatever issues tokens first updates
 // (locks) the grant's row, and only if it is live; RevokeGrants first
@@ -82,6 +82,22 @@ func (db *DB) ListClients(ctx context.Context) ([]oauth.Client, error) {
 		out = append(out, c)
 	}
 	return out, wrap(rows.Err(), "client")
+}
+
+// UpdateClient implements oauth.Store.
+func (db *DB) UpdateClient(ctx context.Context, c oauth.Client) error {
+	if !storable(c.ID) {
+		return notFound("client")
+	}
+	tag, err := db.pool.Exec(ctx, `UPDATE oauth_clients SET name = $2, redirect_uris = $3, grant_types = $4, backchannel_logout_uri = $5 WHERE id = $1`,
+		c.ID, text(c.Name), texts(c.RedirectURIs), texts(c.GrantTypes), text(c.BackchannelLogoutURI))
+	if err != nil {
+		return wrap(err, "client")
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("client")
+	}
+	return nil
 }
 
 // DeleteClient implements oauth.Store: its requests, codes, tokens, grants
@@ -230,11 +246,35 @@ func (db *DB) UseCode(ctx context.Context, hash []byte, when time.Time) (oauth.C
 
 const grantColumns = `id, user_id, client_id, device_id, scope, created_at, last_used_at, expires_at, revoked_at`
 
-// CreateGrant implements oauth.Store.
+const insertGrant = `INSERT INTO oauth_grants (` + grantColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+
+// CreateGrant implements oauth.Store. A grant of a phone is inserted in
+// the transaction that found the phone's device live and locked its row
+// FOR SHARE: a racing RevokeDevice (or CreateDevice, which revokes the
+// phone's earlier login) waits to revoke it until the grant is committed,
+// and so RevokeGrants after it finds the grant; or it revoked it first,
+// and the lock, once it has waited, finds the device revoked.
 func (db *DB) CreateGrant(ctx context.Context, g oauth.Grant) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO oauth_grants (`+grantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		g.ID, g.UserID, g.ClientID, g.DeviceID, text(g.Scope), at(g.CreatedAt), at(g.LastUsedAt), at(g.ExpiresAt), never(g.RevokedAt))
-	return wrap(err, "grant")
+	args := []any{g.ID, g.UserID, g.ClientID, g.DeviceID, text(g.Scope), at(g.CreatedAt), at(g.LastUsedAt), at(g.ExpiresAt), never(g.RevokedAt)}
+	if g.DeviceID == "" {
+		_, err := db.pool.Exec(ctx, insertGrant, args...)
+		return wrap(err, "grant")
+	}
+	loggedOut := server.Errorf(server.CodeConflict, "the phone %s is logged out", g.DeviceID)
+	if !storable(g.DeviceID) {
+		return loggedOut // no device has it
+	}
+	return db.inTx(ctx, "grant", func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `SELECT 1 FROM devices WHERE id = $1 AND revoked_at IS NULL FOR SHARE`, g.DeviceID)
+		if err != nil {
+			return wrap(err, "grant")
+		}
+		if tag.RowsAffected() == 0 {
+			return loggedOut
+		}
+		_, err = tx.Exec(ctx, insertGrant, args...)
+		return wrap(err, "grant")
+	})
 }
 
 // scanGrant scans grantColumns, then into extra the columns after them.

@@ -18,7 +18,10 @@ import (
 // its redeem fails), and so are the account's other phones.
 func (s *Service) MobileLogout(ctx context.Context, d server.Device) error {
 	// The apps' grants go first: should the rest fail, the phone still holds
-	// its token and tries again; the other way round it could not.
+	// its token and tries again; the other way round it could not. They go
+	// again after: a grant that a login of this phone was turning into
+	// meanwhile either landed before RevokeDevice and is found now, or finds
+	// the phone revoked (oauth.Store.CreateGrant).
 	if s.apps != nil {
 		if err := s.apps.PhoneLoggedOut(ctx, d); err != nil {
 			return err
@@ -27,6 +30,11 @@ func (s *Service) MobileLogout(ctx context.Context, d server.Device) error {
 	revoked, cancelled, err := s.store.RevokeDevice(ctx, d.ID, s.cfg.Now().UTC())
 	if err != nil {
 		return err
+	}
+	if s.apps != nil {
+		if err := s.apps.PhoneLoggedOut(ctx, d); err != nil {
+			return err
+		}
 	}
 	for _, t := range cancelled {
 		s.publishState(t, time.Time{})

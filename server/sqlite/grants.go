@@ -15,15 +15,20 @@ import (
 
 const grantColumns = `id, user_id, client_id, device_id, scope, created_at, last_used_at, expires_at, revoked_at`
 
-// CreateGrant implements oauth.Store.
+// CreateGrant implements oauth.Store. The device check and the insert are
+// one statement: on the single writer, no RevokeDevice runs between them.
 func (db *DB) CreateGrant(ctx context.Context, g oauth.Grant) error {
-	_, err := db.exec(ctx, `INSERT INTO oauth_grants (`+grantColumns+`) VALUES (?,?,?,?,?,?,?,?,?)`,
+	res, err := db.exec(ctx, `INSERT INTO oauth_grants (`+grantColumns+`) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
+		WHERE ?4 = '' OR EXISTS (SELECT 1 FROM devices WHERE id = ?4 AND revoked_at = 0)`,
 		g.ID, g.UserID, g.ClientID, g.DeviceID, g.Scope, nanos(g.CreatedAt), nanos(g.LastUsedAt), nanos(g.ExpiresAt), nanos(g.RevokedAt))
 	if isUnique(err) {
 		return server.Errorf(server.CodeConflict, "grant %s exists", g.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: create grant: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return server.Errorf(server.CodeConflict, "the phone %s is logged out", g.DeviceID)
 	}
 	return nil
 }
@@ -69,27 +74,30 @@ func (db *DB) grants(ctx context.Context, q querier, query string, args ...any) 
 	return out, rows.Err()
 }
 
-// RevokeGrants implements oauth.Store.
+// RevokeGrants implements oauth.Store: every field of f that is set must
+// match (an empty filter is an error, not every grant); DeviceID selects
+// the grants of the phone, as RevokeDevice has it: of every device of the
+// same account and client id.
 func (db *DB) RevokeGrants(ctx context.Context, f oauth.GrantFilter, at time.Time) ([]oauth.Grant, error) {
-	var where string
-	var args []any
-	switch {
-	case f.ID != "" && f.UserID != "":
-		where, args = `id = ? AND user_id = ?`, []any{f.ID, f.UserID}
-	case f.ID != "":
-		where, args = `id = ?`, []any{f.ID}
-	case f.UserID != "":
-		where, args = `user_id = ?`, []any{f.UserID}
-	case f.DeviceID != "":
-		where, args = `device_id IN (SELECT o.id FROM devices d JOIN devices o ON o.user_id = d.user_id AND o.client_id = d.client_id WHERE d.id = ?)`, []any{f.DeviceID}
-	default:
+	if f == (oauth.GrantFilter{}) {
 		return nil, fmt.Errorf("sqlite: revoke grants: an empty filter")
+	}
+	var where []string
+	var args []any
+	for _, c := range []struct{ cond, value string }{
+		{`id = ?`, f.ID},
+		{`user_id = ?`, f.UserID},
+		{`device_id IN (SELECT o.id FROM devices d JOIN devices o ON o.user_id = d.user_id AND o.client_id = d.client_id WHERE d.id = ?)`, f.DeviceID},
+	} {
+		if c.value != "" {
+			where, args = append(where, c.cond), append(args, c.value)
+		}
 	}
 	when := nanos(at)
 	var revoked []oauth.Grant
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		revoked, err = db.grants(ctx, tx, `UPDATE oauth_grants SET revoked_at = ? WHERE `+where+` AND revoked_at = 0 AND expires_at > ?
+		revoked, err = db.grants(ctx, tx, `UPDATE oauth_grants SET revoked_at = ? WHERE `+strings.Join(where, " AND ")+` AND revoked_at = 0 AND expires_at > ?
 			RETURNING `+grantColumns, append(append([]any{when}, args...), when)...)
 		if err != nil {
 			return err

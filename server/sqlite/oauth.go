@@ -79,6 +79,21 @@ func (db *DB) ListClients(ctx context.Context) ([]oauth.Client, error) {
 	return out, rows.Err()
 }
 
+// UpdateClient implements oauth.Store.
+func (db *DB) UpdateClient(ctx context.Context, c oauth.Client) error {
+	uris, _ := json.Marshal(nonNil(c.RedirectURIs))
+	grants, _ := json.Marshal(nonNil(c.GrantTypes))
+	res, err := db.exec(ctx, `UPDATE oauth_clients SET name = ?, redirect_uris = ?, grant_types = ?, backchannel_logout_uri = ? WHERE id = ?`,
+		c.Name, string(uris), string(grants), c.BackchannelLogoutURI, c.ID)
+	if err != nil {
+		return fmt.Errorf("sqlite: update client: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return server.Errorf(server.CodeNotFound, "no such client")
+	}
+	return nil
+}
+
 // DeleteClient implements oauth.Store; its codes, requests and tokens go with
 // it (ON DELETE CASCADE).
 func (db *DB) DeleteClient(ctx context.Context, id string) error {

@@ -261,20 +261,35 @@ func TestReplayCacheIsBounded(t *testing.T) {
 	}
 }
 
-// RFC 9207: an answer whose iss names another platform is refused before
-// its code is traded.
+// RFC 9207: an answer whose iss names another platform, or that names none
+// though the platform advertises that it always does, is refused before its
+// code is traded.
 func TestRefusesAnswerFromAnotherIssuer(t *testing.T) {
-	f := newFakeProvider(t)
-	f.authorize = func(q url.Values) url.Values {
-		return url.Values{"code": {f.issueCode(q)}, "state": {q.Get("state")}, "iss": {"https://evil.example"}}
-	}
-	site := newTestSite(t, f)
-	status, body := newBrowser(t).get(site + "/login")
-	if status != http.StatusBadRequest {
-		t.Errorf("status %d, want 400", status)
-	}
-	mustContain(t, body, "wrong_issuer", "evil.example")
-	if f.exchanges != 0 {
-		t.Error("the code was traded")
+	for _, tc := range []struct {
+		name, iss string
+		want      []string
+	}{
+		{"another issuer", "https://evil.example", []string{"wrong_issuer", "evil.example"}},
+		{"no issuer", "", []string{"wrong_issuer", "names no issuer"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeProvider(t)
+			f.authorize = func(q url.Values) url.Values {
+				back := url.Values{"code": {f.issueCode(q)}, "state": {q.Get("state")}}
+				if tc.iss != "" {
+					back.Set("iss", tc.iss)
+				}
+				return back
+			}
+			site := newTestSite(t, f)
+			status, body := newBrowser(t).get(site + "/login")
+			if status != http.StatusBadRequest {
+				t.Errorf("status %d, want 400", status)
+			}
+			mustContain(t, body, tc.want...)
+			if f.exchanges != 0 {
+				t.Error("the code was traded")
+			}
+		})
 	}
 }

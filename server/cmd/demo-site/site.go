@@ -193,10 +193,8 @@ func (s *Site) callback(w http.ResponseWriter, r *http.Request) {
 	if sess != nil && q.Get("state") != "" {
 		pl, ok = s.sessions.takePending(sess, q.Get("state"))
 	}
-	// RFC 9207: an answer that names its issuer must name ours, error or
-	// not (a mix-up attack sends another platform's answer here).
-	if q.Has("iss") && q.Get("iss") != s.cfg.Issuer {
-		s.fail(w, http.StatusBadRequest, "wrong_issuer", fmt.Sprintf("The answer comes from %q, not from this site's login platform %q.", q.Get("iss"), s.cfg.Issuer))
+	if msg := s.issuerMismatch(r.Context(), q); msg != "" {
+		s.fail(w, http.StatusBadRequest, "wrong_issuer", msg)
 		return
 	}
 	if e := q.Get("error"); e != "" {
@@ -281,6 +279,32 @@ func (s *Site) callback(w http.ResponseWriter, r *http.Request) {
 	s.sessions.signIn(w, sess, u, idClaims.SessionID, tok, s.secure)
 	s.log.Info("signed in", "sub", u.Subject, "sid", idClaims.SessionID)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// issuerMismatch says why an authorization answer q cannot be from this
+// site's platform, or returns "" (RFC 9207): an answer that names its
+// issuer must name ours, error or not (a mix-up attack sends another
+// platform's answer here), and one that names none is refused when the
+// platform says it always names itself (else an attacker would only strip
+// iss).
+func (s *Site) issuerMismatch(ctx context.Context, q url.Values) string {
+	if q.Has("iss") {
+		if q.Get("iss") != s.cfg.Issuer {
+			return fmt.Sprintf("The answer comes from %q, not from this site's login platform %q.", q.Get("iss"), s.cfg.Issuer)
+		}
+		return ""
+	}
+	p, err := s.oidcProvider(ctx)
+	if err != nil {
+		return "" // the code's exchange will say the platform is unreachable
+	}
+	var meta struct {
+		ISS bool `json:"authorization_response_iss_parameter_supported"`
+	}
+	if p.Claims(&meta) == nil && meta.ISS {
+		return "The answer names no issuer, though this site's login platform always names itself: it may come from another platform."
+	}
+	return ""
 }
 
 // stillValid asks the platform's userinfo endpoint whether tok is still

@@ -96,8 +96,9 @@ func (f *fakeProvider) discovery(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]any{
 		"issuer": u, "authorization_endpoint": u + "/oauth/authorize", "token_endpoint": u + "/oauth/token",
 		"userinfo_endpoint": u + "/oauth/userinfo", "jwks_uri": u + "/oauth/jwks",
-		"id_token_signing_alg_values_supported": []string{"ES256"},
-		"code_challenge_methods_supported":      []string{"S256"},
+		"id_token_signing_alg_values_supported":          []string{"ES256"},
+		"code_challenge_methods_supported":               []string{"S256"},
+		"authorization_response_iss_parameter_supported": true,
 	})
 }
 
@@ -321,7 +322,7 @@ func TestLogsInWithPKCEStateAndNonce(t *testing.T) {
 func TestShowsAccessDenied(t *testing.T) {
 	f := newFakeProvider(t)
 	f.authorize = func(q url.Values) url.Values {
-		return url.Values{"error": {"access_denied"}, "state": {q.Get("state")}}
+		return url.Values{"error": {"access_denied"}, "state": {q.Get("state")}, "iss": {f.srv.URL}}
 	}
 	site := newTestSite(t, f)
 	status, body := newBrowser(t).get(site + "/login")
@@ -338,7 +339,7 @@ func TestRefusesUnknownState(t *testing.T) {
 	site := newTestSite(t, f)
 	b := newBrowser(t)
 	b.startLogin(site)
-	status, body := b.get(site + "/callback?code=abc&state=forged")
+	status, body := b.get(site + "/callback?" + url.Values{"code": {"abc"}, "state": {"forged"}, "iss": {f.srv.URL}}.Encode())
 	if status != http.StatusBadRequest {
 		t.Errorf("status %d, want 400", status)
 	}
@@ -361,7 +362,7 @@ func TestReplayedCodeShowsInvalidGrantAndEndsTheFirstLogin(t *testing.T) {
 
 	attacker := newBrowser(t)
 	state := attacker.startLogin(site).Get("state")
-	status, body := attacker.get(site + "/callback?" + url.Values{"code": {stolen}, "state": {state}}.Encode())
+	status, body := attacker.get(site + "/callback?" + url.Values{"code": {stolen}, "state": {state}, "iss": {f.srv.URL}}.Encode())
 	if status != http.StatusBadGateway {
 		t.Errorf("status %d, want 502", status)
 	}
@@ -390,7 +391,7 @@ func TestEachStateIsGoodForOneCallback(t *testing.T) {
 	b := newBrowser(t)
 	req := b.startLogin(site)
 	code := f.issueCode(req)
-	cb := site + "/callback?" + url.Values{"code": {code}, "state": {req.Get("state")}}.Encode()
+	cb := site + "/callback?" + url.Values{"code": {code}, "state": {req.Get("state")}, "iss": {f.srv.URL}}.Encode()
 	if _, body := b.get(cb); !strings.Contains(body, "Alice Liddell") {
 		t.Fatalf("callback failed:\n%s", body)
 	}

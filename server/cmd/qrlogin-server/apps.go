@@ -25,13 +25,15 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
-// runApps serves "qrlogin-server apps add|list|remove": the registered apps
-// of the open platform, in the database of -db.
+// runApps serves "qrlogin-server apps add|update|list|remove": the
+// registered apps of the open platform, in the database of -db.
 func runApps(args []string, stdout, stderr io.Writer) int {
 	usage := func() {
 		fmt.Fprint(stderr, `Usage:
   qrlogin-server apps add -db FILE --name NAME [--redirect-uri URI...] [--grants LIST]
                          [--backchannel-logout-uri URI] [--public] [-json]
+  qrlogin-server apps update -db FILE [--name NAME] [--redirect-uri URI...] [--grants LIST]
+                            [--backchannel-logout-uri URI] CLIENT_ID
   qrlogin-server apps list -db FILE [-json]
   qrlogin-server apps remove -db FILE CLIENT_ID
 
@@ -49,6 +51,11 @@ code is the usual bait of phishing.
 --backchannel-logout-uri is where the app is told, with a signed logout
 token, that a person's grant ended (revoked from the phone, or the phone
 logged out): https, or http on a loopback address.
+
+update changes what its flags name, and keeps the rest (--redirect-uri
+replaces the list; --backchannel-logout-uri "" removes the URI). Apps
+registered before grant types existed may use every grant: narrow them with
+update --grants. Grants and tokens already issued stay.
 `)
 	}
 	if len(args) == 0 {
@@ -101,6 +108,44 @@ logged out): https, or http on a loopback address.
 		}
 		c := oauth.Client{Name: strings.TrimSpace(*name), RedirectURIs: redirects, Public: *public, GrantTypes: gt, BackchannelLogoutURI: *logoutURI}
 		return appsAdd(ctx, os, c, *asJSON, stdout, stderr)
+	case "update":
+		if fs.NArg() != 1 {
+			fmt.Fprintln(stderr, "qrlogin-server apps update: give one client id")
+			return 2
+		}
+		c, err := os.ClientByID(ctx, fs.Arg(0))
+		if err != nil {
+			fmt.Fprintln(stderr, "qrlogin-server apps update:", err)
+			return 1
+		}
+		var bad error
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "name":
+				c.Name = strings.TrimSpace(*name)
+			case "redirect-uri":
+				c.RedirectURIs = redirects
+			case "grants":
+				c.GrantTypes, bad = grantTypes(*grants)
+			case "backchannel-logout-uri":
+				c.BackchannelLogoutURI = *logoutURI
+			case "public":
+				bad = errors.New("--public cannot change: remove the app and add it again")
+			}
+		})
+		if bad == nil {
+			bad = checkApp(c)
+		}
+		if bad != nil {
+			fmt.Fprintln(stderr, "qrlogin-server apps update:", bad)
+			return 2
+		}
+		if err := os.UpdateClient(ctx, c); err != nil {
+			fmt.Fprintln(stderr, "qrlogin-server apps update:", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, "updated", c.ID)
+		return 0
 	case "list":
 		return appsList(ctx, os, *asJSON, stdout, stderr)
 	case "remove":
@@ -161,35 +206,38 @@ func checkLogoutURI(s string) error {
 	return nil
 }
 
-// appsAdd registers c, after checking it, with a new client id and, for a
-// confidential app, a new secret, and prints them.
-func appsAdd(ctx context.Context, st oauth.Store, c oauth.Client, asJSON bool, stdout, stderr io.Writer) int {
+// checkApp says what is wrong with an app's registration, or returns nil.
+func checkApp(c oauth.Client) error {
 	code := slices.Contains(c.GrantTypes, oauth.GrantCode)
 	switch {
 	case c.Name == "" || len(c.Name) > 128:
-		fmt.Fprintln(stderr, "qrlogin-server apps add: --name is required, at most 128 bytes")
-		return 2
+		return errors.New("--name is required, at most 128 bytes")
 	case code && len(c.RedirectURIs) == 0:
-		fmt.Fprintln(stderr, "qrlogin-server apps add: the code grant needs at least one --redirect-uri")
-		return 2
-	case !code && len(c.RedirectURIs) > 0:
-		fmt.Fprintln(stderr, "qrlogin-server apps add: --redirect-uri is for the code grant, which --grants does not name")
-		return 2
+		return errors.New("the code grant needs at least one --redirect-uri")
 	case !code && !slices.Contains(c.GrantTypes, oauth.GrantDevice):
-		fmt.Fprintln(stderr, "qrlogin-server apps add: --grants must name code or device: refresh alone logs nobody in")
-		return 2
+		return errors.New("--grants must name code or device: refresh alone logs nobody in")
 	}
 	for _, r := range c.RedirectURIs {
 		if err := checkRedirect(r); err != nil {
-			fmt.Fprintln(stderr, "qrlogin-server apps add:", err)
-			return 2
+			return err
 		}
 	}
 	if c.BackchannelLogoutURI != "" {
-		if err := checkLogoutURI(c.BackchannelLogoutURI); err != nil {
-			fmt.Fprintln(stderr, "qrlogin-server apps add:", err)
-			return 2
-		}
+		return checkLogoutURI(c.BackchannelLogoutURI)
+	}
+	return nil
+}
+
+// appsAdd registers c, after checking it, with a new client id and, for a
+// confidential app, a new secret, and prints them.
+func appsAdd(ctx context.Context, st oauth.Store, c oauth.Client, asJSON bool, stdout, stderr io.Writer) int {
+	if !slices.Contains(c.GrantTypes, oauth.GrantCode) && len(c.RedirectURIs) > 0 {
+		fmt.Fprintln(stderr, "qrlogin-server apps add: --redirect-uri is for the code grant, which --grants does not name")
+		return 2
+	}
+	if err := checkApp(c); err != nil {
+		fmt.Fprintln(stderr, "qrlogin-server apps add:", err)
+		return 2
 	}
 	c.ID, c.CreatedAt = server.NewRef(), time.Now().UTC()
 	var secret string

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,6 +13,78 @@ import (
 	"qrlogin/server/node"
 	"qrlogin/server/oauth"
 )
+
+// apps add records the grants an app may use (code and refresh unless told)
+// and its back-channel logout URI; a TV app has the device grant and no
+// redirect URI.
+func TestAppsGrantsAndLogoutURI(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "qrlogin.db")
+	add := func(args ...string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if code := runApps(append([]string{"add", "-db", db, "-json"}, args...), &out, &errb); code != 0 {
+			t.Fatalf("add %q: exit %d: %s", args, code, errb.String())
+		}
+		var added struct {
+			ClientID string `json:"client_id"`
+		}
+		json.Unmarshal(out.Bytes(), &added)
+		return added.ClientID
+	}
+	web := add("--name", "Shop", "--redirect-uri", "https://shop.example/cb", "--backchannel-logout-uri", "https://shop.example/bcl")
+	tv := add("--name", "TV", "--grants", "device,refresh", "--public")
+	local := add("--name", "Dev", "--redirect-uri", "http://127.0.0.1:9/cb", "--grants", "code", "--backchannel-logout-uri", "http://127.0.0.1:9/bcl")
+
+	st, err := node.OpenStore(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for id, want := range map[string]oauth.Client{
+		web:   {GrantTypes: []string{oauth.GrantCode, oauth.GrantRefresh}, BackchannelLogoutURI: "https://shop.example/bcl"},
+		tv:    {GrantTypes: []string{oauth.GrantDevice, oauth.GrantRefresh}},
+		local: {GrantTypes: []string{oauth.GrantCode}, BackchannelLogoutURI: "http://127.0.0.1:9/bcl"},
+	} {
+		c, err := st.(oauth.Store).ClientByID(context.Background(), id)
+		if err != nil || !slices.Equal(c.GrantTypes, want.GrantTypes) || c.BackchannelLogoutURI != want.BackchannelLogoutURI {
+			t.Errorf("%s: %+v %v, want grants %v, logout URI %q", c.Name, c, err, want.GrantTypes, want.BackchannelLogoutURI)
+		}
+	}
+	var out, errb bytes.Buffer
+	runApps([]string{"list", "-db", db}, &out, &errb)
+	if !strings.Contains(out.String(), "device,refresh") || !strings.Contains(out.String(), "https://shop.example/bcl") {
+		t.Errorf("list: %s", out.String())
+	}
+
+	// update changes what its flags name and keeps the rest.
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		grants []string
+		logout string
+	}{
+		{[]string{"--grants", "code,device"}, 0, []string{oauth.GrantCode, oauth.GrantDevice}, "https://shop.example/bcl"},
+		{[]string{"--backchannel-logout-uri", ""}, 0, []string{oauth.GrantCode, oauth.GrantDevice}, ""},
+		{[]string{"--public"}, 2, nil, ""},
+		{[]string{"--grants", "refresh"}, 2, nil, ""},
+		{[]string{"--backchannel-logout-uri", "http://shop.example/bcl"}, 2, nil, ""},
+	} {
+		code := runApps(append(append([]string{"update", "-db", db}, tc.args...), web), &out, &errb)
+		if code != tc.code {
+			t.Errorf("update %q: exit %d, want %d: %s", tc.args, code, tc.code, errb.String())
+		}
+		if code != 0 {
+			continue
+		}
+		c, err := st.(oauth.Store).ClientByID(context.Background(), web)
+		if err != nil || !slices.Equal(c.GrantTypes, tc.grants) || c.BackchannelLogoutURI != tc.logout || c.Name != "Shop" || len(c.SecretHash) == 0 {
+			t.Errorf("after update %q: %+v %v", tc.args, c, err)
+		}
+	}
+	if code := runApps([]string{"update", "-db", db, "--grants", "code", "no-such-app"}, &out, &errb); code != 1 {
+		t.Errorf("update of an unknown app: exit %d, want 1", code)
+	}
+}
 
 func TestAppsAddListRemove(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "qrlogin.db")
@@ -59,6 +132,11 @@ func TestAppsAddListRemove(t *testing.T) {
 	}
 	for _, bad := range [][]string{
 		{"add", "-db", db, "--name", "X"},
+		{"add", "-db", db, "--name", "X", "--redirect-uri", "https://x/cb", "--grants", "code,implicit"},
+		{"add", "-db", db, "--name", "X", "--redirect-uri", "https://x/cb", "--grants", "device"},
+		{"add", "-db", db, "--name", "X", "--grants", "refresh"},
+		{"add", "-db", db, "--name", "X", "--redirect-uri", "https://x/cb", "--backchannel-logout-uri", "http://shop.example/logout"},
+		{"add", "-db", db, "--name", "X", "--redirect-uri", "https://x/cb", "--backchannel-logout-uri", "https://shop.example/logout#x"},
 		{"add", "-db", db, "--name", "X", "--redirect-uri", "not a url"},
 		{"add", "-db", db, "--name", "X", "--redirect-uri", "https://x/cb#frag"},
 		{"frobnicate"},

@@ -136,6 +136,9 @@ func (p *Provider) deviceToken(ctx context.Context, c oauth.Client, deviceCode s
 		return TokenResponse{}, err
 	}
 	g, err := p.newGrant(ctx, c.ID, r.Scope, t, now.Add(p.cfg.AccessTTL))
+	if errors.Is(err, server.ErrConflict) {
+		return TokenResponse{}, oerr(http.StatusBadRequest, "access_denied", "the phone that approved the login has logged out")
+	}
 	if err != nil {
 		return TokenResponse{}, err
 	}

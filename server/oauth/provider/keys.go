@@ -89,7 +89,7 @@ func loadSigner(ctx context.Context, st oauth.Store, cfg *Config, now func() tim
 		return nil, fmt.Errorf("oauth: signing keys: %w", err)
 	}
 	keys, err := parseKeys(stored)
-	if err != nil {
+	if len(keys) == 0 {
 		return nil, err
 	}
 	g := &signer{st: st, now: now, keep: keyKeep(cfg.AccessTTL)}
@@ -137,21 +137,25 @@ func parseKey(p []byte) (*ecdsa.PrivateKey, string, error) {
 	return key, base64.RawURLEncoding.EncodeToString(sum[:12]), nil
 }
 
-// parseKeys parses the stored keys, in their order (by ActiveFrom). There
-// must be one at least.
+// parseKeys parses the stored keys, in their order (by ActiveFrom): it
+// returns those that parse, and an error naming each that does not (a key
+// that does not parse does not take the others down), or saying that none
+// is stored.
 func parseKeys(stored []oauth.SigningKey) ([]loadedKey, error) {
 	if len(stored) == 0 {
 		return nil, errors.New("oauth: no signing key is stored")
 	}
-	keys := make([]loadedKey, len(stored))
+	keys := make([]loadedKey, 0, len(stored))
+	var errs []error
 	for i, s := range stored {
 		key, kid, err := parseKey(s.PEM)
 		if err != nil {
-			return nil, err
+			errs = append(errs, fmt.Errorf("stored key %d of %d (created %s): %w", i+1, len(stored), s.CreatedAt.Format(time.RFC3339), err))
+			continue
 		}
-		keys[i] = loadedKey{kid: kid, key: key, activeFrom: s.ActiveFrom, retiredAt: s.RetiredAt}
+		keys = append(keys, loadedKey{kid: kid, key: key, activeFrom: s.ActiveFrom, retiredAt: s.RetiredAt})
 	}
-	return keys, nil
+	return keys, errors.Join(errs...)
 }
 
 // current is the key of keys that signs at now: the last to have become
@@ -173,8 +177,9 @@ func (k loadedKey) published(now time.Time, keep time.Duration) bool {
 	return k.retiredAt.IsZero() || !now.After(k.retiredAt.Add(keep))
 }
 
-// refresh reloads the keys from the store. On an error it keeps the keys it
-// had.
+// refresh reloads the keys from the store. When it cannot read them, or
+// none parses, it keeps the keys it had; when some do not parse, it loads
+// the others. Either way it returns the error.
 func (g *signer) refresh(ctx context.Context) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -183,11 +188,10 @@ func (g *signer) refresh(ctx context.Context) error {
 		return fmt.Errorf("oauth: signing keys: %w", err)
 	}
 	keys, err := parseKeys(stored)
-	if err != nil {
-		return err
+	if len(keys) > 0 {
+		g.keys.Store(&keys)
 	}
-	g.keys.Store(&keys)
-	return nil
+	return err
 }
 
 // JWKS returns the public keys that verify the tokens that may still be
@@ -245,7 +249,8 @@ func (g *signer) signJWT(claims any, typ string, now time.Time) (string, error) 
 // publishes a key that RotateKey added (on any node) and signs with it once
 // it is active; and it deletes from the store the retired keys that no
 // unexpired token needs. On an error the node keeps signing and publishing
-// the keys it had. Run it every Config.KeyReload (reloadKeys does).
+// the keys it had (all but those that do not parse). Run it every
+// Config.KeyReload (reloadKeys does).
 func (p *Provider) RefreshKeys(ctx context.Context) error {
 	if err := p.sig.refresh(ctx); err != nil {
 		return err
@@ -265,18 +270,31 @@ func (p *Provider) RefreshKeys(ctx context.Context) error {
 }
 
 // reloadKeys runs RefreshKeys every Config.KeyReload until ctx ends,
-// logging its failures.
+// logging its failures: as errors once they have lasted long enough that a
+// rotated key may sign on other nodes while this one does not publish it
+// (KeyActivation less MaxKeyReload), so that the operator sees the ID
+// tokens of the other nodes about to fail here.
 func (p *Provider) reloadKeys(ctx context.Context) {
 	t := time.NewTicker(p.cfg.KeyReload)
 	defer t.Stop()
+	var failingSince time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if err := p.RefreshKeys(ctx); err != nil && ctx.Err() == nil {
+		err := p.RefreshKeys(ctx)
+		switch {
+		case err == nil || ctx.Err() != nil:
+			failingSince = time.Time{}
+		case failingSince.IsZero():
+			failingSince = time.Now()
+			fallthrough
+		case time.Since(failingSince) < KeyActivation-MaxKeyReload:
 			p.log.Warn("cannot reload the signing keys; keeping those loaded", "err", err)
+		default:
+			p.log.Error("signing keys not reloaded for a long time: a rotated key may be signing on other nodes while this node does not publish it", "since", failingSince, "err", err)
 		}
 	}
 }

@@ -274,8 +274,8 @@ func (s *failingStore) SigningKeys(ctx context.Context) ([]oauth.SigningKey, err
 	return s.Store.SigningKeys(ctx)
 }
 
-// A reload that fails (the store, or a key it cannot parse) keeps the keys
-// loaded: the node signs and publishes as before.
+// A reload that fails keeps the keys loaded: the node signs and publishes
+// as before. A key that does not parse is left out, and the others load.
 func TestReloadFailureKeepsKeys(t *testing.T) {
 	ctx := context.Background()
 	db := openKeyDB(t, filepath.Join(t.TempDir(), "q.db"))
@@ -283,7 +283,8 @@ func TestReloadFailureKeepsKeys(t *testing.T) {
 	st := &failingStore{Store: db}
 	p := keyNode(t, db, st, clk, Config{}, nil)
 	before := kids(p.JWKS())
-	if _, err := RotateKey(ctx, db, clk.Now()); err != nil {
+	rotated, err := RotateKey(ctx, db, clk.Now())
+	if err != nil {
 		t.Fatal(err)
 	}
 	st.fail.Store(true)
@@ -299,12 +300,13 @@ func TestReloadFailureKeepsKeys(t *testing.T) {
 	if err := db.AddSigningKey(ctx, oauth.SigningKey{PEM: []byte("not a key"), CreatedAt: clk.Now(), ActiveFrom: clk.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.RefreshKeys(ctx); err == nil {
-		t.Fatal("RefreshKeys with a key it cannot parse: no error")
+	if err := p.RefreshKeys(ctx); err == nil || !strings.Contains(err.Error(), "stored key 3 of 3") {
+		t.Fatalf("RefreshKeys with a key it cannot parse: %v", err)
 	}
-	if got := kids(p.JWKS()); !slices.Equal(got, before) {
-		t.Fatalf("JWKS after a failed reload: %q, want %q", got, before)
+	if got, want := kids(p.JWKS()), append(slices.Clone(before), rotated.KID); !slices.Equal(got, want) {
+		t.Fatalf("JWKS after a reload with a bad key: %q, want %q", got, want)
 	}
+	check(t, p.JWKS(), idToken(t, p, clk.Now().Add(time.Hour)))
 }
 
 // reloadKeys reloads every KeyReload, and logs a failure and goes on.

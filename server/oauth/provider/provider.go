@@ -11,6 +11,7 @@
 package provider
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -253,6 +254,11 @@ func (p *Provider) Complete(ctx context.Context, ref, pollSecret string) (string
 	}
 	code, now := server.NewSecret(), p.now().UTC()
 	g, err := p.newGrant(ctx, r.ClientID, r.Scope, t, now.Add(p.cfg.CodeTTL))
+	if errors.Is(err, server.ErrConflict) {
+		v.Set("error", "access_denied")
+		v.Set("error_description", "the phone that approved the login has logged out")
+		return p.respond(r.RedirectURI, v), nil
+	}
 	if err != nil {
 		return "", err
 	}
@@ -439,15 +445,12 @@ func (p *Provider) issue(ctx context.Context, c oauth.Client, userID, scope, non
 	if rotating != nil {
 		err = p.st.RotateRefresh(ctx, rotating, now, ts...)
 		if errors.Is(err, server.ErrConflict) {
-			if err := p.revokeGrant(ctx, family, now); err != nil {
-				return TokenResponse{}, err
-			}
-			return TokenResponse{}, invalidGrant("the refresh token was already used, or its grant was revoked; its tokens are revoked")
+			return TokenResponse{}, p.lostRotation(ctx, rotating, family, now)
 		}
 	} else {
 		err = p.st.CreateTokens(ctx, ts...)
 		if errors.Is(err, server.ErrConflict) {
-			return TokenResponse{}, invalidGrant("the grant was revoked")
+			return TokenResponse{}, invalidGrant("the grant was revoked or has expired")
 		}
 	}
 	if err != nil {
@@ -471,6 +474,27 @@ func (p *Provider) issue(ctx context.Context, c oauth.Client, userID, scope, non
 		}
 	}
 	return resp, nil
+}
+
+// lostRotation answers a rotation of the refresh token old that the store
+// refused: a replay (old was rotated away by a racing request) or a grant
+// revoked meanwhile is invalid_grant, and the grant is revoked. Anything
+// else (a database's deadlock or serialization failure, reported as a
+// conflict too) is the server's fault: old stays good for a retry.
+func (p *Provider) lostRotation(ctx context.Context, old []byte, family string, now time.Time) error {
+	t, err := p.st.TokenByHash(ctx, old)
+	if err != nil {
+		return err
+	}
+	if t.RevokedAt.IsZero() {
+		if g, err := p.st.GrantByID(ctx, family); err != nil || g.RevokedAt.IsZero() && now.Before(g.ExpiresAt) {
+			return cmp.Or(err, errors.New("oauth: the refresh token's rotation failed; try again"))
+		}
+	}
+	if err := p.revokeGrant(ctx, family, now); err != nil {
+		return err
+	}
+	return invalidGrant("the refresh token was already used, or its grant was revoked; its tokens are revoked")
 }
 
 // UserInfo returns the claims an access token may see.

@@ -31,16 +31,25 @@ INSERT INTO oauth_grants (id, user_id, client_id, device_id, scope, created_at, 
 SELECT family_id, min(user_id), min(client_id), '', min(scope), min(auth_time), min(auth_time), max(expires_at), NULL
 FROM oauth_codes WHERE family_id NOT IN (SELECT id FROM oauth_grants) GROUP BY family_id;
 
+-- A refresh token is now issued only where the scope has offline_access,
+-- which no scope of before carried: the refresh tokens of before, and the
+-- grants of their families, get it, so that their chains go on refreshing.
+-- (A scope is space-separated; each token of a family has its code's.)
+UPDATE oauth_grants g SET scope = ltrim(g.scope || ' offline_access')
+WHERE position(' offline_access ' IN ' ' || g.scope || ' ') = 0
+	AND EXISTS (SELECT 1 FROM oauth_tokens k WHERE k.family_id = g.id AND k.kind = 'refresh');
+UPDATE oauth_tokens SET scope = ltrim(scope || ' offline_access')
+WHERE kind = 'refresh' AND position(' offline_access ' IN ' ' || scope || ' ') = 0;
+
 -- Which grants an app may use (grant type names, in the order registered),
 -- and where it is told that a grant ended (Back-Channel Logout; '' for
--- none). Apps registered before this keep what they could do: an app with
--- redirect URIs the code and refresh grants, one without (a device) the
--- device and refresh grants.
+-- none). Apps registered before this could use every grant: the server
+-- checked none, and apps add wanted a redirect URI even of a TV's app, so
+-- what an app registered says nothing of what it uses. They keep all
+-- three; an operator narrows them with qrlogin-server apps update --grants.
 ALTER TABLE oauth_clients ADD COLUMN grant_types text[] NOT NULL DEFAULT '{}';
 ALTER TABLE oauth_clients ADD COLUMN backchannel_logout_uri text NOT NULL DEFAULT '';
-UPDATE oauth_clients SET grant_types = CASE WHEN cardinality(redirect_uris) = 0
-	THEN ARRAY['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token']
-	ELSE ARRAY['authorization_code', 'refresh_token'] END;
+UPDATE oauth_clients SET grant_types = ARRAY['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'];
 
 -- Back-channel logouts waiting to be delivered (oauth.Store.ClaimLogouts).
 CREATE TABLE oauth_logouts (
