@@ -81,24 +81,12 @@ update --grants. Grants and tokens already issued stay.
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var err error
-	if *db == "" {
-		if *db, err = node.DefaultDBPath(); err != nil {
-			fmt.Fprintln(stderr, "qrlogin-server apps:", err)
-			return 1
-		}
-	}
-	st, err := node.OpenStore(ctx, *db)
+	os, closeDB, err := openOAuth(ctx, *db)
 	if err != nil {
 		fmt.Fprintln(stderr, "qrlogin-server apps:", err)
 		return 1
 	}
-	defer st.Close()
-	os, ok := st.(oauth.Store)
-	if !ok {
-		fmt.Fprintln(stderr, "qrlogin-server apps: this database has no open platform")
-		return 1
-	}
+	defer closeDB()
 	switch args[0] {
 	case "add":
 		gt, err := grantTypes(*grants)
@@ -162,6 +150,28 @@ update --grants. Grants and tokens already issued stay.
 	}
 	usage()
 	return 2
+}
+
+// openOAuth opens the open platform's store in the database db (the user's
+// data folder's when empty) for a subcommand, with the function that
+// closes it.
+func openOAuth(ctx context.Context, db string) (oauth.Store, func(), error) {
+	var err error
+	if db == "" {
+		if db, err = node.DefaultDBPath(); err != nil {
+			return nil, nil, err
+		}
+	}
+	st, err := node.OpenStore(ctx, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	os, ok := st.(oauth.Store)
+	if !ok {
+		st.Close()
+		return nil, nil, errors.New("this database has no open platform")
+	}
+	return os, func() { st.Close() }, nil
 }
 
 // checkRedirect accepts absolute http(s) URIs without a fragment.

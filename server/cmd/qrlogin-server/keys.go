@@ -10,7 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"qrlogin/server/node"
 	"qrlogin/server/oauth"
 	"qrlogin/server/oauth/provider"
 )
@@ -57,24 +56,12 @@ yet signing), signing, retired (published, no longer signing) or expired
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var err error
-	if *db == "" {
-		if *db, err = node.DefaultDBPath(); err != nil {
-			fmt.Fprintln(stderr, "qrlogin-server keys:", err)
-			return 1
-		}
-	}
-	st, err := node.OpenStore(ctx, *db)
+	os, closeDB, err := openOAuth(ctx, *db)
 	if err != nil {
 		fmt.Fprintln(stderr, "qrlogin-server keys:", err)
 		return 1
 	}
-	defer st.Close()
-	os, ok := st.(oauth.Store)
-	if !ok {
-		fmt.Fprintln(stderr, "qrlogin-server keys: this database has no open platform")
-		return 1
-	}
+	defer closeDB()
 	if args[0] == "rotate" {
 		return keysRotate(ctx, os, *asJSON, stdout, stderr)
 	}
