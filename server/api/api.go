@@ -17,6 +17,7 @@ const (
 	PathMobileConfirm  = "/api/v1/mobile/confirm"
 	PathMobileEvents   = "/api/v1/mobile/events"
 	PathMobileGrants   = "/api/v1/mobile/grants"
+	PathMobileAccount  = "/api/v1/mobile/account"
 	PathTickets        = "/api/v1/tickets"
 	PathMe             = "/api/v1/me"
 	PathSessionEvents  = "/api/v1/session/events"
@@ -30,6 +31,14 @@ const (
 
 // Header names the mobile sends besides Authorization.
 const HeaderDeviceID = "X-Device-Id"
+
+// HeaderCredential on a mobile login set to CredentialCookie asks for the
+// device token as HttpOnly cookies (the phone web app) instead of in the
+// answer, whose device_token is then empty.
+const (
+	HeaderCredential = "X-Credential"
+	CredentialCookie = "cookie"
+)
 
 // Ticket states, as they appear on the wire.
 const (

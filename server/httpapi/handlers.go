@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"time"
 
 	"qrlogin/server"
 	"qrlogin/server/api"
@@ -26,8 +27,8 @@ func (h *Handler) checked(r *http.Request, username string, check func() error) 
 }
 
 // mobile wraps a handler of an authenticated phone: Bearer device token and
-// X-Device-Id, checked against the guessing budget, then the phone's
-// budget of calls.
+// X-Device-Id (or the phone web app's cookies, phonecookie.go), checked
+// against the guessing budget, then the phone's budget of calls.
 func (h *Handler) mobile(next func(w http.ResponseWriter, r *http.Request, d server.Device)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := h.limits.ip(classAccount, clientIP(r)); err != nil {
@@ -36,7 +37,8 @@ func (h *Handler) mobile(next func(w http.ResponseWriter, r *http.Request, d ser
 		}
 		var d server.Device
 		err := h.checked(r, "", func() (err error) {
-			d, err = h.svc.AuthDevice(r.Context(), bearer(r), r.Header.Get(api.HeaderDeviceID))
+			tok, dev := h.phoneCredential(r)
+			d, err = h.svc.AuthDevice(r.Context(), tok, dev)
 			return err
 		})
 		if err == nil {
@@ -137,6 +139,10 @@ func (h *Handler) mobileLogin(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	if r.Header.Get(api.HeaderCredential) == api.CredentialCookie {
+		h.setPhoneCookies(w, r, resp.DeviceToken, resp.DeviceID, int(phoneCookieLife/time.Second))
+		resp.DeviceToken = ""
+	}
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -145,7 +151,18 @@ func (h *Handler) mobileLogout(w http.ResponseWriter, r *http.Request, d server.
 		h.writeError(w, r, err)
 		return
 	}
+	h.setPhoneCookies(w, r, "", "", -1)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// account serves GET /api/v1/mobile/account: the phone's account.
+func (h *Handler) account(w http.ResponseWriter, r *http.Request, d server.Device) {
+	u, err := h.svc.PhoneAccount(r.Context(), d)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
 }
 
 func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request, d server.Device) {

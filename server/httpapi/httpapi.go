@@ -64,7 +64,14 @@ type Config struct {
 	// product's browser login); nil serves the authorization endpoint as JSON
 	// only.
 	Pages Pages
+	// Phone is the phone web app, served at /m/ (package phone); nil turns
+	// it off, and a QR code's link then opens a page that says to scan with
+	// the app.
+	Phone http.Handler
 }
+
+// PathPhone is where the phone web app is served.
+const PathPhone = "/m/"
 
 // Handler is the server's HTTP handler.
 type Handler struct {
@@ -145,6 +152,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST "+api.PathMobileLogout, h.mobile(h.mobileLogout))
 	m.HandleFunc("GET "+api.PathMobileSessions, h.mobile(h.listSessions))
 	m.HandleFunc("DELETE "+api.PathMobileSessions+"/{id}", h.mobile(h.revokeSession))
+	m.HandleFunc("GET "+api.PathMobileAccount, h.mobile(h.account))
 	m.HandleFunc("GET "+api.PathMobileGrants, h.mobile(h.listGrants))
 	m.HandleFunc("DELETE "+api.PathMobileGrants+"/{id}", h.mobile(h.revokeGrant))
 	m.HandleFunc("POST "+api.PathMobileScan, h.mobile(h.scan))
@@ -163,6 +171,10 @@ func (h *Handler) routes() {
 
 	if h.cfg.OAuth != nil {
 		h.oauthRoutes()
+	}
+	if h.cfg.Phone != nil {
+		m.Handle("GET "+PathPhone, h.cfg.Phone)
+		m.Handle("GET /m", http.RedirectHandler(PathPhone, http.StatusMovedPermanently))
 	}
 	m.HandleFunc("GET "+api.PathQRPrefix+"{file}", h.qr)
 	m.HandleFunc("GET /avatars/{file}", h.avatar)

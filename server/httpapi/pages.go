@@ -24,6 +24,13 @@ func (h *Handler) qr(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, server.Errorf(server.CodeNotFound, "no such QR code"))
 		return
 	}
+	if ext == "" && h.cfg.Phone != nil {
+		// A phone's camera app opened the QR code's link: the phone web app
+		// takes it from the fragment (never sent to a server again, never in
+		// a Referer) and shows the approval to a signed-in phone only.
+		http.Redirect(w, r, strings.TrimRight(h.svc.Config().BaseURL, "/")+PathPhone+"#q="+ref, http.StatusFound)
+		return
+	}
 	if ext == "" {
 		h.scanWithApp(w)
 		return

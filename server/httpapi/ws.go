@@ -114,9 +114,12 @@ func accept[T any](h *Handler, w http.ResponseWriter, r *http.Request, class str
 		return subject, nil
 	}
 	var subject T
-	tok := bearer(r)
+	tok, dev := bearer(r), r.Header.Get(api.HeaderDeviceID)
+	if tok == "" && strings.HasPrefix(r.URL.Path, cookiePath+"/") {
+		tok, dev = h.phoneCredential(r) // the phone web app's cookies
+	}
 	if tok != "" {
-		subject, err = authenticate(r.Context(), api.AuthMessage{Type: api.EventAuth, PollSecret: tok, Token: tok, DeviceID: r.Header.Get(api.HeaderDeviceID)})
+		subject, err = authenticate(r.Context(), api.AuthMessage{Type: api.EventAuth, PollSecret: tok, Token: tok, DeviceID: dev})
 		if err != nil {
 			release()
 			h.writeError(w, r, err)

@@ -66,6 +66,9 @@ type Config struct {
 	// Pages renders the HTML pages (package web); nil leaves them out and
 	// the authorization endpoint answers JSON.
 	Pages httpapi.Pages
+	// Phone is the phone web app served at /m/ (package phone); nil leaves
+	// it out.
+	Phone http.Handler
 	// TrustedProxies are the addresses or CIDR ranges of load balancers
 	// whose X-Forwarded-For names the client.
 	TrustedProxies []string
@@ -262,7 +265,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		stopPurge = func() { cancel(); <-done }
 	}
 	h := httpapi.New(svc, httpapi.Config{
-		OAuth: op, Pages: cfg.Pages, TrustedProxies: proxies,
+		OAuth: op, Pages: cfg.Pages, Phone: cfg.Phone, TrustedProxies: proxies,
 		AllowedOrigins: cfg.AllowedOrigins, HSTS: useTLS || bu.Scheme == "https",
 		NoLimits: cfg.NoRateLimits, PingEvery: cfg.PingEvery, Logger: log, Metrics: m,
 		PublicMetrics: cfg.PublicMetrics, Limits: cfg.Limits, BodyTimeout: cfg.BodyTimeout,

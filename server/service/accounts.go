@@ -158,6 +158,15 @@ func (s *Service) AuthSession(ctx context.Context, token string) (server.Session
 	return sess, nil
 }
 
+// PhoneAccount returns the phone's account.
+func (s *Service) PhoneAccount(ctx context.Context, d server.Device) (api.User, error) {
+	u, err := s.store.UserByID(ctx, d.UserID)
+	if err != nil {
+		return api.User{}, err
+	}
+	return ownUser(u), nil
+}
+
 // Me returns the session's account.
 func (s *Service) Me(ctx context.Context, sess server.Session) (api.User, error) {
 	u, err := s.store.UserByID(ctx, sess.UserID)

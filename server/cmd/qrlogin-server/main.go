@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -51,6 +52,7 @@ func run(args []string, stderr io.Writer) int {
 		origins    = fs.String("allowed-origins", "", "comma-separated browser `origins` allowed to open WebSockets besides the server's own (* wildcards allowed)")
 		tlsCert    = fs.String("tls-cert", "", "TLS certificate `file` (PEM); required off loopback unless -base-url is https behind a TLS proxy")
 		tlsKey     = fs.String("tls-key", "", "TLS private key `file` (PEM)")
+		tlsSelf    = fs.Bool("tls-self-signed", false, "serve TLS with a self-signed certificate kept beside the database, for a quick trial with a phone on the LAN; prints its SHA-256 fingerprint")
 		codeTTL    = fs.Duration("code-ttl", time.Minute, "life of an OAuth authorization code (at most 10m)")
 		devPoll    = fs.Duration("device-interval", 5*time.Second, "how often a device-grant client may poll the token endpoint")
 		proxies    = fs.String("trusted-proxies", "", "comma-separated `addresses or CIDRs` of load balancers whose X-Forwarded-For names the client")
@@ -99,6 +101,28 @@ func run(args []string, stderr io.Writer) int {
 	log := slog.New(h)
 	slog.SetDefault(log)
 
+	if *tlsSelf {
+		if *tlsCert != "" || *tlsKey != "" {
+			fmt.Fprintln(stderr, "qrlogin-server: -tls-self-signed and -tls-cert/-tls-key contradict each other")
+			return 2
+		}
+		hosts, err := certHosts(*addr, *baseURL)
+		if err == nil {
+			dir := filepath.Dir(*db) // beside a SQLite file
+			if *db == "" || strings.Contains(*db, "://") {
+				dir, err = node.DataDir()
+			}
+			if err == nil {
+				var fp string
+				*tlsCert, *tlsKey, fp, err = selfSigned(dir, hosts, time.Now())
+				log.Info("self-signed TLS certificate: check this fingerprint when the phone's browser warns", "sha256", fp, "hosts", strings.Join(hosts, ","), "file", *tlsCert)
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "qrlogin-server: -tls-self-signed:", err)
+			return 1
+		}
+	}
 	allowed, trusted := list(*origins), list(*proxies)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
