@@ -6,7 +6,7 @@ BIN      := build/bin/qrlogin
 ARTIFACTS ?= $(CURDIR)/test-output
 export QRLOGIN_ARTIFACTS := $(ARTIFACTS)
 
-.PHONY: all deps frontend web desktop run server test test-go test-frontend test-desktop fuzz bench lint clean
+.PHONY: all deps frontend web wasm desktop run server test test-go test-frontend test-desktop fuzz bench lint clean
 
 all: desktop
 
@@ -19,10 +19,20 @@ deps:
 frontend: deps
 	cd frontend && npm run build --silent
 
-## web: rebuild the server's browser pages (server/web/static, committed)
-## from the frontend's sources
-web: deps
+## web: rebuild the server's browser pages (server/web/static) and the
+## phone web app (server/phone/static), both committed, from the
+## frontend's sources
+web: deps wasm
 	cd frontend && npm run build:web --silent
+	cd frontend && npm run build:phone --silent
+
+## wasm: build the phone app's QR decoder, mobile-sim/decode for
+## WebAssembly, with Go's wasm_exec.js beside it (server/phone/static,
+## committed: the server builds without a wasm toolchain)
+wasm:
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o server/phone/static/decoder.wasm ./mobile-sim/decode/wasm
+	chmod 644 server/phone/static/decoder.wasm
+	install -m 644 "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" server/phone/static/wasm_exec.js
 
 ## desktop: build the desktop app into build/bin/qrlogin
 desktop: frontend

@@ -21,6 +21,7 @@ import (
 
 	"qrlogin/server/httpapi"
 	"qrlogin/server/node"
+	"qrlogin/server/phone"
 	"qrlogin/server/service"
 	"qrlogin/server/web"
 )
@@ -131,7 +132,7 @@ func run(args []string, stderr io.Writer) int {
 		TicketTTL: *ttl, RotateEvery: *rotEvery, RotateMax: *rotMax, Match: service.MatchPolicy(*match),
 		ClosedRegistration: !*openReg, AllowedOrigins: allowed, TLSCert: *tlsCert, TLSKey: *tlsKey,
 		NoRateLimits: *noLimits, PingEvery: *pingEvery, Logger: log, TrustedProxies: trusted,
-		CodeTTL: *codeTTL, DeviceInterval: *devPoll, Pages: web.Pages{}, MetricsAddr: *metricsAt,
+		CodeTTL: *codeTTL, DeviceInterval: *devPoll, Pages: web.Pages{}, Phone: phone.Handler(), MetricsAddr: *metricsAt,
 		PublicMetrics: *pubMetrics, HashesInFlight: *hashes, Aliases: list(*aliases), ConnsPerAddress: *connsAddr,
 		Limits: httpapi.Limits{SocketsPerAddress: *sockAddr, SocketsPerCredential: *sockCred},
 	})

@@ -1,0 +1,85 @@
+/**
+ * The phone web app (/m/): sign in once, then log in on computers by
+ * scanning their QR code, approve TVs by their code, and see and end what
+ * is logged in. model.ts is the app, view.ts its screens; this file wires
+ * them to the browser.
+ */
+import "../style.css";
+import "./phone.css";
+import { httpAPI, Path } from "./api";
+import { channelURL, openChannel } from "./events";
+import { Code } from "./api";
+import { isCode, PhoneApp } from "./model";
+import { openDecoder, type Decoder } from "./scanner";
+import { mountView } from "./view";
+
+/** memoryStorage stands in for localStorage where the browser refuses it. */
+function storage(): Pick<Storage, "getItem" | "setItem"> {
+  try {
+    const s = window.localStorage;
+    s.getItem("qrlogin.probe");
+    return s;
+  } catch {
+    const m = new Map<string, string>();
+    return { getItem: (k) => m.get(k) ?? null, setItem: (k, v) => void m.set(k, v) };
+  }
+}
+
+/** randomId is a new device id: 128 random bits, base64url. */
+function randomId(): string {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+const api = httpAPI((input, init) => fetch(input, init));
+const app = new PhoneApp({
+  api,
+  origin: location.origin,
+  userAgent: navigator.userAgent,
+  storage: storage(),
+  setHash: (hash) => history.replaceState(history.state, "", location.pathname + location.search + hash),
+  now: () => Date.now(),
+  randomId,
+  listen: ({ onEvent, onSignedOut }) =>
+    openChannel({
+      url: channelURL(location.origin, Path.Events),
+      WebSocket,
+      onEvent,
+      onSignedOut,
+      stillSignedIn: async () => {
+        try {
+          await api.account();
+          return true;
+        } catch (err) {
+          if (isCode(err, Code.Unauthorized)) return false;
+          throw err;
+        }
+      },
+    }),
+});
+
+let decoder: Promise<Decoder> | undefined;
+const root = document.getElementById("app");
+if (root) {
+  mountView(root, app, {
+    now: () => Date.now(),
+    origin: location.origin,
+    decoder: () =>
+      (decoder ??= openDecoder().catch((err: unknown) => {
+        decoder = undefined;
+        throw err;
+      })),
+    retry: () => void app.retry(location.hash),
+  });
+}
+window.addEventListener("hashchange", () => app.route(location.hash));
+window.addEventListener("online", () => {
+  if (app.state.screen.name === "offline") void app.retry(location.hash);
+});
+void app.start(location.hash);
+
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register(new URL("sw.js", document.baseURI), { scope: new URL("./", document.baseURI).pathname }).catch(() => {
+    // no offline shell (a private window, or plain http off localhost): the app works the same online
+  });
+}
