@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -296,4 +297,64 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestPhoneBench is a measurement, not a test: frontend/e2e/phone-bench.mjs
+// times the WebAssembly decoder's worker in Chromium on 640×480 frames,
+// and the fake camera's QR code to the approval screen, on the real
+// qrlogin-server, and prints the numbers. It runs only with
+// QRLOGIN_PHONE_BENCH=1 (QRLOGIN_BENCH_RUNS camera runs, default 7):
+//
+//	QRLOGIN_PHONE_BENCH=1 go test -run TestPhoneBench -v ./server/phone/
+func TestPhoneBench(t *testing.T) {
+	if os.Getenv("QRLOGIN_PHONE_BENCH") != "1" {
+		t.Skip("a measurement: set QRLOGIN_PHONE_BENCH=1 (needs chromium, node and frontend/node_modules)")
+	}
+	node, chromium := browserTools(t)
+	root, _ := filepath.Abs(repoRoot)
+	bin := filepath.Join(t.TempDir(), "qrlogin-server")
+	build := exec.Command("go", "build", "-o", bin, "./server/cmd/qrlogin-server")
+	build.Dir = root
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./server/cmd/qrlogin-server: %v\n%s", err, b)
+	}
+	dir := t.TempDir()
+	srv := startServer(t, bin, "-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "qrlogin.db"), "-ticket-ttl", "5m")
+
+	runs := 7
+	if n, err := strconv.Atoi(os.Getenv("QRLOGIN_BENCH_RUNS")); err == nil && n > 0 {
+		runs = n
+	}
+	// One ticket and one clip a camera run: the QR code in every frame.
+	var clips []string
+	var ref string
+	for i := 1; i <= runs; i++ {
+		name := fmt.Sprintf("Bench desk %d", i)
+		tk := createTicket(t, srv.url, name)
+		ref = tk.Ref
+		code, err := decodePNG(srv.url + api.PathQRPrefix + tk.Ref + ".png?px=360")
+		if err != nil {
+			t.Fatal(err)
+		}
+		clip := filepath.Join(dir, fmt.Sprintf("clip%d.y4m", i))
+		if err := os.WriteFile(clip, y4m(onFrame(code, 640, 480), 0, 25), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		clips = append(clips, clip+"="+name)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "phone-bench.mjs"))
+	cmd.Dir = filepath.Join(root, "frontend")
+	cmd.Env = append(os.Environ(),
+		"QRLOGIN_E2E_SERVER="+srv.url,
+		"QRLOGIN_E2E_CHROMIUM="+chromium,
+		"QRLOGIN_E2E_CAMERA_REF="+ref, // the decode bench's QR code (the last run's ticket: only drawn, never scanned before)
+		"QRLOGIN_BENCH_CLIPS="+strings.Join(clips, ";"),
+	)
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s", out)
+	if err != nil {
+		t.Fatalf("e2e/phone-bench.mjs: %v\nqrlogin-server log:\n%s", err, tail(srv.log(), 40))
+	}
 }
