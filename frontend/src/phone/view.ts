@@ -220,6 +220,10 @@ const scan: Factory = (app, env, s) => {
   });
 
   const startCamera = () => {
+    // The decoder (its WebAssembly, where the browser has no BarcodeDetector)
+    // loads while the camera starts, not after its first frame: about half a
+    // second less to the first scan.
+    env.decoder().catch(() => {}); // the camera asks again, and says why it fails
     camera = new Camera({
       decoder: env.decoder,
       onText: (texts) => {
