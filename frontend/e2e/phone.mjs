@@ -322,6 +322,40 @@ const scenarios = {
     );
   },
 
+  /**
+   * The desktop app's window filmed by the fake camera (a Y4M clip of a real
+   * screenshot, made by app/e2e/phone_test.go): create an account, sign in,
+   * Scan, approve the desktop named QRLOGIN_E2E_DESKTOP_NAME.
+   */
+  async desktop_camera() {
+    const name = need("QRLOGIN_E2E_DESKTOP_NAME");
+    await withPhone(
+      async (_ctx, page) => {
+        const username = await createAccount(page, "Dora Desk");
+        await page.getByRole("link", { name: "Devices" }).tap();
+        await waitShown(page, "devices");
+        await page.getByRole("button", { name: "Sign out" }).tap();
+        await waitShown(page, "signin");
+        await signIn(page, username);
+        await waitShown(page, "scan");
+        await page.getByRole("button", { name: "Scan", exact: true }).tap();
+        await waitShown(page, "camera");
+        await page.waitForFunction(() => document.querySelector("video")?.readyState >= 2);
+        await shot(page, "phone-camera");
+        await approvalShows(page, name);
+        await shot(page, "phone-approve");
+        await page.getByRole("button", { name: "Approve" }).tap();
+        await waitShown(page, "outcome-approved");
+        includes(await page.textContent("main"), `${name} is now logged in as Dora Desk`, "the outcome");
+        await shot(page, "phone-approved");
+      },
+      {
+        args: ["--use-fake-device-for-media-stream", `--use-file-for-fake-video-capture=${need("QRLOGIN_E2E_CAMERA_CLIP")}`],
+        permissions: ["camera"],
+      },
+    );
+  },
+
   /** The camera refused: the app says so and offers the photo. */
   async camera_refused() {
     await withPhone(
