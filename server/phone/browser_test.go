@@ -1,7 +1,6 @@
 package phone
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -13,14 +12,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"qrlogin/server/api"
+	"qrlogin/server/internal/proctest"
 	"qrlogin/server/qrimage"
 )
 
@@ -60,17 +58,17 @@ func TestBrowser(t *testing.T) {
 	if err != nil || json.Unmarshal(out, &tvApp) != nil || tvApp.ClientID == "" {
 		t.Fatalf("qrlogin-server apps add: %v\n%s%s", err, out, stderr.Bytes())
 	}
-	srv := startServer(t, bin, "-addr", "127.0.0.1:0", "-db", db,
+	srv := proctest.Start(t, "qrlogin-server", bin, "-addr", "127.0.0.1:0", "-db", db,
 		"-ticket-ttl", "5m", "-rotate-every", "4m", "-device-interval", "1s", "-log-level", "debug")
 
 	// A server that always asks the phone for the code the desktop shows.
-	strict := startServer(t, bin, "-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "strict.db"), "-match", "always")
+	strict := proctest.Start(t, "qrlogin-server", bin, "-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "strict.db"), "-match", "always")
 
 	// The fake camera's clip: a desktop's QR code as the server draws it,
 	// on a white frame, after a few blank frames. Its ticket is made now,
 	// as a desktop would, for the camera scenario to approve.
-	camera := createTicket(t, srv.url, "Camera desk")
-	code, err := decodePNG(srv.url + api.PathQRPrefix + camera.Ref + ".png?px=360")
+	camera := createTicket(t, srv.URL, "Camera desk")
+	code, err := decodePNG(srv.URL + api.PathQRPrefix + camera.Ref + ".png?px=360")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +92,7 @@ func TestBrowser(t *testing.T) {
 
 	shots := shotsDir(t, root)
 	env := append(os.Environ(),
-		"QRLOGIN_E2E_SERVER="+srv.url,
+		"QRLOGIN_E2E_SERVER="+srv.URL,
 		"QRLOGIN_E2E_CHROMIUM="+chromium,
 		"QRLOGIN_E2E_SHOTS="+shots,
 		"QRLOGIN_E2E_CAMERA_CLIP="+clip,
@@ -103,7 +101,7 @@ func TestBrowser(t *testing.T) {
 		"QRLOGIN_E2E_OTHER_QR="+otherFile,
 		"QRLOGIN_E2E_TMP="+dir,
 		"QRLOGIN_E2E_TV_CLIENT="+tvApp.ClientID,
-		"QRLOGIN_E2E_STRICT_SERVER="+strict.url,
+		"QRLOGIN_E2E_STRICT_SERVER="+strict.URL,
 	)
 	for _, scenario := range []string{
 		"camera", "account_and_approve", "deny", "signed_out_link", "photo", "not_qrlogin", "camera_refused",
@@ -123,8 +121,8 @@ func TestBrowser(t *testing.T) {
 		})
 	}
 	if t.Failed() {
-		t.Logf("qrlogin-server log:\n%s", tail(srv.log(), 80))
-		t.Logf("qrlogin-server (match always) log:\n%s", tail(strict.log(), 30))
+		t.Logf("qrlogin-server log:\n%s", srv.Tail(80))
+		t.Logf("qrlogin-server (match always) log:\n%s", strict.Tail(30))
 	}
 	t.Logf("screenshots: %s", shots)
 }
@@ -230,75 +228,6 @@ func y4m(img image.Image, blank, frames int) []byte {
 	return out.Bytes()
 }
 
-// proc is the server running for the test.
-type proc struct {
-	url    string
-	mu     sync.Mutex
-	output bytes.Buffer
-}
-
-func (p *proc) log() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.output.String()
-}
-
-var listening = regexp.MustCompile(`msg=listening url=(\S+)`)
-
-// startServer starts bin with args and waits until it logs where it
-// listens; it is killed when the test ends.
-func startServer(t *testing.T, bin string, args ...string) *proc {
-	t.Helper()
-	p := &proc{}
-	cmd := exec.Command(bin, args...)
-	pipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	urls := make(chan string, 1)
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		sc := bufio.NewScanner(pipe)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.output.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case urls <- m[1]:
-				default:
-				}
-			}
-		}
-		cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	select {
-	case p.url = <-urls:
-	case <-exited:
-		t.Fatalf("qrlogin-server exited:\n%s", p.log())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("qrlogin-server did not listen:\n%s", p.log())
-	}
-	return p
-}
-
-// tail returns the last n lines of s.
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
 // TestPhoneBench is a measurement, not a test: frontend/e2e/phone-bench.mjs
 // times the WebAssembly decoder's worker in Chromium on 640×480 frames,
 // and the fake camera's QR code to the approval screen, on the real
@@ -319,7 +248,7 @@ func TestPhoneBench(t *testing.T) {
 		t.Fatalf("go build ./server/cmd/qrlogin-server: %v\n%s", err, b)
 	}
 	dir := t.TempDir()
-	srv := startServer(t, bin, "-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "qrlogin.db"), "-ticket-ttl", "5m")
+	srv := proctest.Start(t, "qrlogin-server", bin, "-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "qrlogin.db"), "-ticket-ttl", "5m")
 
 	runs := 7
 	if n, err := strconv.Atoi(os.Getenv("QRLOGIN_BENCH_RUNS")); err == nil && n > 0 {
@@ -330,9 +259,9 @@ func TestPhoneBench(t *testing.T) {
 	var ref string
 	for i := 1; i <= runs; i++ {
 		name := fmt.Sprintf("Bench desk %d", i)
-		tk := createTicket(t, srv.url, name)
+		tk := createTicket(t, srv.URL, name)
 		ref = tk.Ref
-		code, err := decodePNG(srv.url + api.PathQRPrefix + tk.Ref + ".png?px=360")
+		code, err := decodePNG(srv.URL + api.PathQRPrefix + tk.Ref + ".png?px=360")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -347,7 +276,7 @@ func TestPhoneBench(t *testing.T) {
 	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "phone-bench.mjs"))
 	cmd.Dir = filepath.Join(root, "frontend")
 	cmd.Env = append(os.Environ(),
-		"QRLOGIN_E2E_SERVER="+srv.url,
+		"QRLOGIN_E2E_SERVER="+srv.URL,
 		"QRLOGIN_E2E_CHROMIUM="+chromium,
 		"QRLOGIN_E2E_CAMERA_REF="+ref, // the decode bench's QR code (the last run's ticket: only drawn, never scanned before)
 		"QRLOGIN_BENCH_CLIPS="+strings.Join(clips, ";"),
@@ -355,6 +284,6 @@ func TestPhoneBench(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	t.Logf("%s", out)
 	if err != nil {
-		t.Fatalf("e2e/phone-bench.mjs: %v\nqrlogin-server log:\n%s", err, tail(srv.log(), 40))
+		t.Fatalf("e2e/phone-bench.mjs: %v\nqrlogin-server log:\n%s", err, srv.Tail(40))
 	}
 }

@@ -19,7 +19,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -30,6 +29,7 @@ import (
 
 	"qrlogin/server/api"
 	"qrlogin/server/client"
+	"qrlogin/server/internal/proctest"
 )
 
 // The browser tests run Debian's Chromium, driven by playwright-core from
@@ -63,19 +63,19 @@ func TestBrowser(t *testing.T) {
 	demoURL := "http://" + freeAddr(t)
 	db := filepath.Join(dir, "qrlogin.db")
 	app := registerApp(t, bins["qrlogin-server"], db, demoURL+"/callback")
-	srv := startProc(t, "qrlogin-server", bins["qrlogin-server"], "-addr", "127.0.0.1:0", "-db", db,
+	srv := proctest.Start(t, "qrlogin-server", bins["qrlogin-server"], "-addr", "127.0.0.1:0", "-db", db,
 		"-code-ttl", codeTTL.String(), "-rotate-every", "50s", "-log-level", "debug")
-	startProc(t, "demo-site", bins["demo-site"], "-addr", strings.TrimPrefix(demoURL, "http://"),
-		"-issuer", srv.url, "-client-id", app.ClientID, "-client-secret", app.ClientSecret, "-redirect-url", demoURL+"/callback")
+	proctest.Start(t, "demo-site", bins["demo-site"], "-addr", strings.TrimPrefix(demoURL, "http://"),
+		"-issuer", srv.URL, "-client-id", app.ClientID, "-client-secret", app.ClientSecret, "-redirect-url", demoURL+"/callback")
 
 	// A server whose QR codes rotate and expire within seconds.
 	fastDB := filepath.Join(dir, "fast.db")
 	fastApp := registerApp(t, bins["qrlogin-server"], fastDB, demoURL+"/callback")
-	fast := startProc(t, "qrlogin-server (fast)", bins["qrlogin-server"], "-addr", "127.0.0.1:0", "-db", fastDB,
+	fast := proctest.Start(t, "qrlogin-server (fast)", bins["qrlogin-server"], "-addr", "127.0.0.1:0", "-db", fastDB,
 		"-ticket-ttl", "3s", "-rotate-every", "2s", "-rotate-max", "5s")
 
 	// A server that always asks the phone for the code the page shows.
-	strict := startProc(t, "qrlogin-server (match always)", bins["qrlogin-server"], "-addr", "127.0.0.1:0",
+	strict := proctest.Start(t, "qrlogin-server (match always)", bins["qrlogin-server"], "-addr", "127.0.0.1:0",
 		"-db", filepath.Join(dir, "strict.db"), "-match", "always", "-rotate-every", "50s")
 
 	phones := filepath.Join(dir, "phones")
@@ -87,14 +87,14 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("mobile-sim %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
-	for _, phone := range []struct{ server, profile string }{{srv.url, "alice"}, {strict.url, "alice-strict"}} {
+	for _, phone := range []struct{ server, profile string }{{srv.URL, "alice"}, {strict.URL, "alice-strict"}} {
 		sim(phone.server, phone.profile, "register", "-username", "alice", "-display-name", displayName, "-password", "correct horse battery staple")
 		sim(phone.server, phone.profile, "login", "-username", "alice", "-password", "correct horse battery staple")
 	}
 
 	shots := shotsDir(t)
 	env := append(os.Environ(),
-		"QRLOGIN_E2E_SERVER="+srv.url,
+		"QRLOGIN_E2E_SERVER="+srv.URL,
 		"QRLOGIN_E2E_DEMO="+demoURL,
 		"QRLOGIN_E2E_MOBILE_SIM="+bins["mobile-sim"],
 		"QRLOGIN_MOBILE_SIM_HOME="+phones,
@@ -103,9 +103,9 @@ func TestBrowser(t *testing.T) {
 		"QRLOGIN_E2E_CHROMIUM="+chromium,
 		"QRLOGIN_E2E_SHOTS="+shots,
 		fmt.Sprintf("QRLOGIN_E2E_CODE_TTL_MS=%d", codeTTL.Milliseconds()),
-		"QRLOGIN_E2E_FAST_SERVER="+fast.url,
-		"QRLOGIN_E2E_FAST_AUTHORIZE="+authorizeURL(fast.url, fastApp.ClientID, demoURL+"/callback"),
-		"QRLOGIN_E2E_STRICT_SERVER="+strict.url,
+		"QRLOGIN_E2E_FAST_SERVER="+fast.URL,
+		"QRLOGIN_E2E_FAST_AUTHORIZE="+authorizeURL(fast.URL, fastApp.ClientID, demoURL+"/callback"),
+		"QRLOGIN_E2E_STRICT_SERVER="+strict.URL,
 		"QRLOGIN_E2E_STRICT_PROFILE=alice-strict",
 	)
 	for _, scenario := range []string{
@@ -126,7 +126,7 @@ func TestBrowser(t *testing.T) {
 		})
 	}
 	if t.Failed() {
-		t.Logf("qrlogin-server log:\n%s", tail(srv.log(), 60))
+		t.Logf("qrlogin-server log:\n%s", srv.Tail(60))
 	}
 	t.Logf("screenshots: %s", shots)
 }
@@ -169,10 +169,10 @@ func TestBrowserBackchannelLogout(t *testing.T) {
 	demoURL := "http://" + web.Listener.Addr().String()
 	db := filepath.Join(dir, "qrlogin.db")
 	app := registerApp(t, bins["qrlogin-server"], db, demoURL+"/callback", "--backchannel-logout-uri", demoURL+backchannelPath)
-	srv := startProc(t, "qrlogin-server", bins["qrlogin-server"], "-addr", "127.0.0.1:0", "-db", db,
+	srv := proctest.Start(t, "qrlogin-server", bins["qrlogin-server"], "-addr", "127.0.0.1:0", "-db", db,
 		"-rotate-every", "50s", "-log-level", "debug")
 	var siteLog logBuffer
-	site, err := NewSite(Config{Issuer: srv.url, ClientID: app.ClientID, ClientSecret: app.ClientSecret,
+	site, err := NewSite(Config{Issuer: srv.URL, ClientID: app.ClientID, ClientSecret: app.ClientSecret,
 		RedirectURL: demoURL + "/callback", Logger: slog.New(slog.NewTextHandler(&siteLog, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +184,7 @@ func TestBrowserBackchannelLogout(t *testing.T) {
 	phones := filepath.Join(dir, "phones")
 	sim := func(profile string, args ...string) {
 		t.Helper()
-		cmd := exec.Command(bins["mobile-sim"], append(args, "-server", srv.url, "-profile", profile)...)
+		cmd := exec.Command(bins["mobile-sim"], append(args, "-server", srv.URL, "-profile", profile)...)
 		cmd.Env = append(os.Environ(), "QRLOGIN_MOBILE_SIM_HOME="+phones)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("mobile-sim %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -208,11 +208,11 @@ func TestBrowserBackchannelLogout(t *testing.T) {
 			// approved.
 			profile := "alice-" + ending.name
 			sim(profile, "login", "-username", "alice", "-password", password)
-			phone := phoneOf(t, srv.url, phones, profile)
+			phone := phoneOf(t, srv.URL, phones, profile)
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			t.Cleanup(cancel) // after the script's cleanup, which lets it end
 			js := startScript(t, ctx, node, ending.name, append(os.Environ(),
-				"QRLOGIN_E2E_SERVER="+srv.url,
+				"QRLOGIN_E2E_SERVER="+srv.URL,
 				"QRLOGIN_E2E_DEMO="+demoURL,
 				"QRLOGIN_E2E_MOBILE_SIM="+bins["mobile-sim"],
 				"QRLOGIN_MOBILE_SIM_HOME="+phones,
@@ -225,7 +225,7 @@ func TestBrowserBackchannelLogout(t *testing.T) {
 			failed := func(format string, args ...any) {
 				t.Helper()
 				t.Fatalf(format+"\nbackchannel.mjs:\n%s\ndemo site:\n%s\nqrlogin-server:\n%s",
-					append(args, js.out.String(), siteLog.String(), tail(srv.log(), 60))...)
+					append(args, js.out.String(), siteLog.String(), srv.Tail(60))...)
 			}
 			select {
 			case <-js.signedIn:
@@ -491,73 +491,4 @@ func authorizeURL(server, client, redirect string) string {
 		"state": {"s-" + randomString()}, "nonce": {"n-" + randomString()},
 		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
 	}.Encode()
-}
-
-// proc is a command running for the test.
-type proc struct {
-	url    string
-	mu     sync.Mutex
-	output bytes.Buffer
-}
-
-func (p *proc) log() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.output.String()
-}
-
-var listening = regexp.MustCompile(`msg=listening url=(\S+)`)
-
-// startProc starts bin with args and waits until it logs where it listens;
-// it is killed when the test ends.
-func startProc(t *testing.T, name, bin string, args ...string) *proc {
-	t.Helper()
-	p := &proc{}
-	cmd := exec.Command(bin, args...)
-	pipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	urls := make(chan string, 1)
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		sc := bufio.NewScanner(pipe)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.output.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case urls <- m[1]:
-				default:
-				}
-			}
-		}
-		cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	select {
-	case p.url = <-urls:
-	case <-exited:
-		t.Fatalf("%s exited:\n%s", name, p.log())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("%s did not listen:\n%s", name, p.log())
-	}
-	return p
-}
-
-// tail returns the last n lines of s.
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
