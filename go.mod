@@ -1,4 +1,4 @@
-module qrlogin
+module github.com/qrlogin/qrlogin
 
 go 1.26.0
 

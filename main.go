@@ -6,7 +6,7 @@
 package main
 
 import (
-	"embed"
+	_ "embed" // the icon
 	"errors"
 	"flag"
 	"fmt"
@@ -21,13 +21,10 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
 	"github.com/wailsapp/wails/v2/pkg/options/linux"
 
-	"qrlogin/app"
-	"qrlogin/app/desktop"
-	"qrlogin/server/node"
+	"github.com/qrlogin/qrlogin/app"
+	"github.com/qrlogin/qrlogin/app/desktop"
+	"github.com/qrlogin/qrlogin/server/node"
 )
-
-//go:embed all:frontend/dist
-var assets embed.FS
 
 //go:embed build/appicon.png
 var icon []byte

@@ -11,7 +11,7 @@ import (
 
 	"github.com/wailsapp/wails/v2/pkg/runtime"
 
-	"qrlogin/app/desktop"
+	"github.com/qrlogin/qrlogin/app/desktop"
 )
 
 // App is bound to the window: its exported methods, but Startup and

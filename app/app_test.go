@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"qrlogin/app/desktop"
+	"github.com/qrlogin/qrlogin/app/desktop"
 )
 
 // The committed bindings (frontend/wailsjs/go, which a clean clone builds

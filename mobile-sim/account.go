@@ -11,9 +11,9 @@ import (
 
 	"golang.org/x/term"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/client"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/client"
 )
 
 // userAgent is the User-Agent of mobile-sim's requests.

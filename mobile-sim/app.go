@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"qrlogin/server"
+	"github.com/qrlogin/qrlogin/server"
 )
 
 // Exit codes; README.md lists them for testers.

@@ -21,12 +21,12 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 	"golang.org/x/oauth2"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/client"
-	"qrlogin/server/node"
-	"qrlogin/server/oauth"
-	"qrlogin/server/service"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/client"
+	"github.com/qrlogin/qrlogin/server/node"
+	"github.com/qrlogin/qrlogin/server/oauth"
+	"github.com/qrlogin/qrlogin/server/service"
 )
 
 // startServer runs the real server on loopback with a fresh SQLite file.

@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // defaultServer is the server used when neither -server, a scanned payload

@@ -16,7 +16,7 @@ import (
 
 	qrcode "github.com/skip2/go-qrcode"
 
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 func TestParseInterspersed(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // homeEnv overrides the folder of the profile files (for tests).

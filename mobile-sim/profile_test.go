@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 func TestProfileSaveLoad(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // scanOpts are scan's flags beside -server and -profile.

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server/api"
-	"qrlogin/server/service"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/service"
 )
 
 // startXvfb starts an Xvfb on a free display and returns it (":N"); it is

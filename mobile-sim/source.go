@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"qrlogin/mobile-sim/capture"
-	"qrlogin/mobile-sim/decode"
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/mobile-sim/capture"
+	"github.com/qrlogin/qrlogin/mobile-sim/decode"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // readImage loads the image at path, or stdin for "-". Any failure is an

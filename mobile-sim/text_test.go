@@ -11,7 +11,7 @@ import (
 
 	qrcode "github.com/skip2/go-qrcode"
 
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // hostile is text that would drive a terminal if printed as it is: a

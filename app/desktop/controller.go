@@ -8,9 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/client"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/client"
 )
 
 // Config configures a Controller.

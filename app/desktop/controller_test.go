@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server/api"
-	"qrlogin/server/client"
-	"qrlogin/server/node"
-	"qrlogin/server/service"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/client"
+	"github.com/qrlogin/qrlogin/server/node"
+	"github.com/qrlogin/qrlogin/server/service"
 )
 
 // The whole loop a person sees: a QR code that rotates in place, the scan

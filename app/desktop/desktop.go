@@ -12,9 +12,9 @@ import (
 	"sync"
 	"time"
 
-	"qrlogin/server/api"
-	"qrlogin/server/client"
-	"qrlogin/server/node"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/client"
+	"github.com/qrlogin/qrlogin/server/node"
 )
 
 // Version is the desktop app's version, as the phone is shown it.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server/node"
+	"github.com/qrlogin/qrlogin/server/node"
 )
 
 // syncBuffer is a log sink safe for concurrent writes.

@@ -16,10 +16,10 @@ import (
 
 	"github.com/zalando/go-keyring"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/client"
-	"qrlogin/server/node"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/client"
+	"github.com/qrlogin/qrlogin/server/node"
 )
 
 // TestMain keeps the tests off the OS keyring of the machine they run on:

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // maxReconnect bounds the wait between attempts to reopen the session

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // ErrNoSession is returned by Store.Load when no session is saved.

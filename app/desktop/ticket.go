@@ -3,8 +3,8 @@ package desktop
 import (
 	"errors"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // start signs in with the saved session of this server, if any, and

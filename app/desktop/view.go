@@ -9,7 +9,7 @@ package desktop
 import (
 	"time"
 
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // EventView is the event that carries the new View, as its one argument, on

@@ -24,7 +24,7 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 var (

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/mobile-sim/decode"
+	"github.com/qrlogin/qrlogin/mobile-sim/decode"
 )
 
 var (

@@ -16,7 +16,7 @@ import (
 
 	"github.com/skip2/go-qrcode"
 
-	"qrlogin/mobile-sim/decode"
+	"github.com/qrlogin/qrlogin/mobile-sim/decode"
 )
 
 // startXvfb starts a 1280×800 Xvfb on a display number it picks itself

@@ -14,7 +14,7 @@ import (
 
 	"github.com/skip2/go-qrcode"
 
-	"qrlogin/mobile-sim/decode"
+	"github.com/qrlogin/qrlogin/mobile-sim/decode"
 )
 
 // qrGray renders text as a QR code, size×size pixels, as a gray plane.

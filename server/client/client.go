@@ -25,8 +25,8 @@ import (
 	"strings"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // maxBody bounds how much of an answer the client reads.

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // request is what a test server saw of one request.

@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"strconv"
 
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // CreateTicket asks for a new ticket (POST /api/v1/tickets) for the desktop

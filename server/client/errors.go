@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // ErrClosed is wrapped by the error of an event channel (Watch,

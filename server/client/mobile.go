@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"net/url"
 
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // Register creates an account (POST /api/v1/accounts) and returns it.

@@ -7,8 +7,8 @@ import (
 	"net/url"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // Long-poll pacing: an answer that brings nothing new is not followed by

@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/httpapi"
-	"qrlogin/server/internal/protocoltest"
-	"qrlogin/server/node"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/httpapi"
+	"github.com/qrlogin/qrlogin/server/internal/protocoltest"
+	"github.com/qrlogin/qrlogin/server/node"
 )
 
 // concurrently runs f n times at once and returns the statuses by count.

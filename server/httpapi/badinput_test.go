@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/internal/protocoltest"
-	"qrlogin/server/node"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/internal/protocoltest"
+	"github.com/qrlogin/qrlogin/server/node"
 )
 
 // errorCodes are the protocol's codes; a 4xx body must carry one.

@@ -3,7 +3,7 @@ package httpapi_test
 import (
 	"testing"
 
-	"qrlogin/server/node"
+	"github.com/qrlogin/qrlogin/server/node"
 )
 
 // BenchmarkLoginHTTP runs one whole login (create, scan, confirm, redeem)

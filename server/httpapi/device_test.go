@@ -10,13 +10,13 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/httpapi"
-	"qrlogin/server/internal/protocoltest"
-	"qrlogin/server/node"
-	"qrlogin/server/oauth"
-	"qrlogin/server/service"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/httpapi"
+	"github.com/qrlogin/qrlogin/server/internal/protocoltest"
+	"github.com/qrlogin/qrlogin/server/node"
+	"github.com/qrlogin/qrlogin/server/oauth"
+	"github.com/qrlogin/qrlogin/server/service"
 )
 
 // tvApp registers a device-grant app (a public client, as a TV is) on h's

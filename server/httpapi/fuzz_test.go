@@ -3,9 +3,9 @@ package httpapi_test
 import (
 	"testing"
 
-	"qrlogin/server/api"
-	"qrlogin/server/internal/protocoltest"
-	"qrlogin/server/node"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/internal/protocoltest"
+	"github.com/qrlogin/qrlogin/server/node"
 )
 
 // fuzzEndpoint posts fuzzed bodies to path on a real server and fails on

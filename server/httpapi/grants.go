@@ -3,8 +3,8 @@ package httpapi
 import (
 	"net/http"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // listGrants serves GET /api/v1/mobile/grants: the apps' live grants on

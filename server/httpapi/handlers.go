@@ -4,9 +4,9 @@ import (
 	"net/http"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/service"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/service"
 )
 
 // checked runs check, which verifies a credential, with one failure

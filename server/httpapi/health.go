@@ -3,7 +3,7 @@ package httpapi
 import (
 	"net/http"
 
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // health answers 200 while the database answers and takes writes, and 503

@@ -19,11 +19,11 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/metrics"
-	"qrlogin/server/oauth/provider"
-	"qrlogin/server/service"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/metrics"
+	"github.com/qrlogin/qrlogin/server/oauth/provider"
+	"github.com/qrlogin/qrlogin/server/service"
 )
 
 // Config configures a Handler.

@@ -11,8 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // maxBody is the largest request body accepted (PROTOCOL.md: 64 KiB).

@@ -18,15 +18,15 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/httpapi"
-	"qrlogin/server/internal/protocoltest"
-	"qrlogin/server/internal/testclock"
-	"qrlogin/server/oauth"
-	"qrlogin/server/oauth/provider"
-	"qrlogin/server/service"
-	"qrlogin/server/sqlite"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/httpapi"
+	"github.com/qrlogin/qrlogin/server/internal/protocoltest"
+	"github.com/qrlogin/qrlogin/server/internal/testclock"
+	"github.com/qrlogin/qrlogin/server/oauth"
+	"github.com/qrlogin/qrlogin/server/oauth/provider"
+	"github.com/qrlogin/qrlogin/server/service"
+	"github.com/qrlogin/qrlogin/server/sqlite"
 )
 
 // keyNode is one server of a cluster, in this process: its own connection

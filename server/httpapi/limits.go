@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"qrlogin/server"
-	"qrlogin/server/ratelimit"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/ratelimit"
 )
 
 // Limits are the server's budgets and caps (docs/security.md explains each

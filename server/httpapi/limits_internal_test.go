@@ -12,10 +12,10 @@ import (
 	"strings"
 	"testing"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/service"
-	"qrlogin/server/sqlite"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/service"
+	"github.com/qrlogin/qrlogin/server/sqlite"
 )
 
 // Item 3: a login whose username cannot be one (64 KB, or another

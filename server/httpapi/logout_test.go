@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server/api"
-	"qrlogin/server/internal/protocoltest"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/internal/protocoltest"
 )
 
 // logoutWait bounds the wait for an event that the phone's logout causes.

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/internal/protocoltest"
-	"qrlogin/server/node"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/internal/protocoltest"
+	"github.com/qrlogin/qrlogin/server/node"
 )
 
 // cheap makes password hashing fast for tests; the cost is not under test

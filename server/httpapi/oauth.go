@@ -8,9 +8,9 @@ import (
 	"slices"
 	"strings"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/oauth/provider"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/oauth/provider"
 )
 
 // Pages renders the HTML pages of the open platform and of the product's

@@ -15,12 +15,12 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/httpapi"
-	"qrlogin/server/internal/protocoltest"
-	"qrlogin/server/node"
-	"qrlogin/server/oauth"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/httpapi"
+	"github.com/qrlogin/qrlogin/server/internal/protocoltest"
+	"github.com/qrlogin/qrlogin/server/node"
+	"github.com/qrlogin/qrlogin/server/oauth"
 )
 
 const redirect = "https://app.example/callback"

@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"strings"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/qrimage"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/qrimage"
 )
 
 // qr serves /q/{ref} (a page for generic scanners) and /q/{ref}.png or

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // The phone web app's credential (served at /m/): its device token and

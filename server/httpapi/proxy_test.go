@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"qrlogin/server/api"
-	"qrlogin/server/internal/protocoltest"
-	"qrlogin/server/node"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/internal/protocoltest"
+	"github.com/qrlogin/qrlogin/server/node"
 )
 
 // desktopIP asks for a ticket with X-Forwarded-For xff and returns the IP

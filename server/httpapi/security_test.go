@@ -12,9 +12,9 @@ import (
 
 	"github.com/coder/websocket"
 
-	"qrlogin/server/api"
-	"qrlogin/server/internal/protocoltest"
-	"qrlogin/server/node"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/internal/protocoltest"
+	"github.com/qrlogin/qrlogin/server/node"
 )
 
 const (

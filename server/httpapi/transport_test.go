@@ -20,9 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server/api"
-	"qrlogin/server/internal/protocoltest"
-	"qrlogin/server/node"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/internal/protocoltest"
+	"github.com/qrlogin/qrlogin/server/node"
 )
 
 // selfSigned writes a certificate and key for 127.0.0.1 and returns their

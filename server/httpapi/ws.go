@@ -12,10 +12,10 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/hub"
-	"qrlogin/server/service"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/hub"
+	"github.com/qrlogin/qrlogin/server/service"
 )
 
 // Close codes beyond RFC 6455's.

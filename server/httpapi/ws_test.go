@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"testing"
 
-	"qrlogin/server/api"
-	"qrlogin/server/internal/protocoltest"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/internal/protocoltest"
 )
 
 // A client that authenticates by header and still sends the auth message

@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"qrlogin/server"
+	"github.com/qrlogin/qrlogin/server"
 )
 
 // Metrics holds the collectors of one server. Its methods are safe for

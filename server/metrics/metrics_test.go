@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"qrlogin/server"
+	"github.com/qrlogin/qrlogin/server"
 )
 
 // countingStore counts CountTicketsByState calls; the rest of server.Store

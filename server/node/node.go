@@ -20,16 +20,16 @@ import (
 	"strings"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/httpapi"
-	"qrlogin/server/metrics"
-	"qrlogin/server/oauth"
-	"qrlogin/server/oauth/provider"
-	"qrlogin/server/pgbus"
-	"qrlogin/server/postgres"
-	"qrlogin/server/service"
-	"qrlogin/server/sqlite"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/httpapi"
+	"github.com/qrlogin/qrlogin/server/metrics"
+	"github.com/qrlogin/qrlogin/server/oauth"
+	"github.com/qrlogin/qrlogin/server/oauth/provider"
+	"github.com/qrlogin/qrlogin/server/pgbus"
+	"github.com/qrlogin/qrlogin/server/postgres"
+	"github.com/qrlogin/qrlogin/server/service"
+	"github.com/qrlogin/qrlogin/server/sqlite"
 )
 
 // Config configures a node. Zero values take the protocol's defaults.

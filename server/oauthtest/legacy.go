@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/oauth"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/oauth"
 )
 
 // Legacy is what a database held of the open platform before migration

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"qrlogin/server/service"
+	"github.com/qrlogin/qrlogin/server/service"
 )
 
 var _ service.Lookup = (*Bus)(nil)

@@ -25,8 +25,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"qrlogin/server"
-	"qrlogin/server/service"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/service"
 )
 
 // Channel is the NOTIFY channel.

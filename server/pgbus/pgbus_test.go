@@ -14,11 +14,11 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"qrlogin/server"
-	"qrlogin/server/internal/pgtest"
-	"qrlogin/server/internal/tcpfault"
-	"qrlogin/server/postgres"
-	"qrlogin/server/service"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/internal/pgtest"
+	"github.com/qrlogin/qrlogin/server/internal/tcpfault"
+	"github.com/qrlogin/qrlogin/server/postgres"
+	"github.com/qrlogin/qrlogin/server/service"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server/api"
-	"qrlogin/server/internal/proctest"
-	"qrlogin/server/qrimage"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/internal/proctest"
+	"github.com/qrlogin/qrlogin/server/qrimage"
 )
 
 // TestBrowser runs the phone web app in Debian's Chromium, driven by

@@ -3,8 +3,8 @@ package postgres
 import (
 	"testing"
 
-	"qrlogin/server/internal/loginbench"
-	"qrlogin/server/internal/pgtest"
+	"github.com/qrlogin/qrlogin/server/internal/loginbench"
+	"github.com/qrlogin/qrlogin/server/internal/pgtest"
 )
 
 // BenchmarkLogin runs one whole login (create, scan, confirm, redeem) through

@@ -7,8 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"qrlogin/server/internal/pgtest"
-	"qrlogin/server/oauthtest"
+	"github.com/qrlogin/qrlogin/server/internal/pgtest"
+	"github.com/qrlogin/qrlogin/server/oauthtest"
 )
 
 // migrateUpTo runs on the database dsn, as Open would, the migrations up

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server/internal/pgtest"
-	"qrlogin/server/oauth"
-	"qrlogin/server/oauthtest"
+	"github.com/qrlogin/qrlogin/server/internal/pgtest"
+	"github.com/qrlogin/qrlogin/server/oauth"
+	"github.com/qrlogin/qrlogin/server/oauthtest"
 )
 
 func TestOAuthConformance(t *testing.T) {

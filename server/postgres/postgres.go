@@ -31,8 +31,8 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"qrlogin/server"
-	"qrlogin/server/internal/writeprobe"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/internal/writeprobe"
 )
 
 //go:embed migrations/*.sql

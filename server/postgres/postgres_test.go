@@ -13,9 +13,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"qrlogin/server"
-	"qrlogin/server/internal/pgtest"
-	"qrlogin/server/storetest"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/internal/pgtest"
+	"github.com/qrlogin/qrlogin/server/storetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // Register creates an account. It needs open registration.

@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"qrlogin/server/internal/loginbench"
-	"qrlogin/server/sqlite"
+	"github.com/qrlogin/qrlogin/server/internal/loginbench"
+	"github.com/qrlogin/qrlogin/server/sqlite"
 )
 
 // BenchmarkLogin runs one whole login (create, scan, confirm, redeem) through

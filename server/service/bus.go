@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // Bus carries events to the other nodes of a cluster that share one

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // fakeApps is an open platform with one device grant: ticket deviceTicket,

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server"
+	"github.com/qrlogin/qrlogin/server"
 )
 
 // At most HashesInFlight hashes run at once; a call that finds them busy

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/hub"
-	"qrlogin/server/internal/testclock"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/hub"
+	"github.com/qrlogin/qrlogin/server/internal/testclock"
 )
 
 // fakeLookup is a Lookup from what the test knows: a ref of each ticket,

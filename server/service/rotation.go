@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // watchGrace is how long a ticket keeps rotating after its last watcher

@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/hub"
-	"qrlogin/server/service"
-	"qrlogin/server/sqlite"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/hub"
+	"github.com/qrlogin/qrlogin/server/service"
+	"github.com/qrlogin/qrlogin/server/sqlite"
 )
 
 // BenchmarkRotate1000 rotates 1,000 watched tickets that fall due at the

@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/hub"
-	"qrlogin/server/internal/testclock"
-	"qrlogin/server/sqlite"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/hub"
+	"github.com/qrlogin/qrlogin/server/internal/testclock"
+	"github.com/qrlogin/qrlogin/server/sqlite"
 )
 
 // clock is a Config.Now that moves only when told. The rotator sleeps in

@@ -15,9 +15,9 @@ import (
 	"sync"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/hub"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/hub"
 )
 
 // MatchPolicy says when approving a scan also needs the desktop's code.

@@ -4,9 +4,9 @@ import (
 	"context"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/internal/purge"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/internal/purge"
 )
 
 // MobileLogout logs the phone out (server.Store.RevokeDevice): it revokes

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // CreateTicket starts a ticket for a desktop. The server chooses every ref

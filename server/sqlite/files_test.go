@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"testing"
 
-	"qrlogin/server"
+	"github.com/qrlogin/qrlogin/server"
 )
 
 // wantMode fails the test unless the file at p exists with permissions

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/oauth"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/oauth"
 )
 
 const grantColumns = `id, user_id, client_id, device_id, scope, created_at, last_used_at, expires_at, revoked_at`

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"qrlogin/server/oauthtest"
+	"github.com/qrlogin/qrlogin/server/oauthtest"
 )
 
 // migrateUpTo creates the database file at path and runs on it, as Open

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/oauth"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/oauth"
 )
 
 var _ oauth.Store = (*DB)(nil)

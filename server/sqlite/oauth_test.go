@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"qrlogin/server/oauthtest"
+	"github.com/qrlogin/qrlogin/server/oauthtest"
 )
 
 func TestOAuthConformance(t *testing.T) {

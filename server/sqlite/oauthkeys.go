@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/oauth"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/oauth"
 )
 
 const qSigningKeys = `SELECT pem, created_at, active_from, retired_at FROM oauth_signing_keys ORDER BY active_from, id`

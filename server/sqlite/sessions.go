@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"qrlogin/server"
+	"github.com/qrlogin/qrlogin/server"
 )
 
 const sessionColumns = `id, user_id, device_id, token_hash, desktop_name, desktop_os, desktop_app, ip, created_at, last_seen_at, expires_at, revoked_at`

@@ -31,8 +31,8 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
-	"qrlogin/server"
-	"qrlogin/server/internal/writeprobe"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/internal/writeprobe"
 )
 
 //go:embed migrations/*.sql

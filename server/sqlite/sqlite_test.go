@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/storetest"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/storetest"
 )
 
 func mustOpen(t *testing.T, path string) *DB {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"qrlogin/server"
+	"github.com/qrlogin/qrlogin/server"
 )
 
 // CreateUser implements server.Store.

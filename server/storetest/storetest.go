@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server"
+	"github.com/qrlogin/qrlogin/server"
 )
 
 // Run runs the suite; open returns a new, empty store for each test.

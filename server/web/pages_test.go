@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server/api"
-	"qrlogin/server/httpapi"
-	"qrlogin/server/oauth/provider"
-	"qrlogin/server/web"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/httpapi"
+	"github.com/qrlogin/qrlogin/server/oauth/provider"
+	"github.com/qrlogin/qrlogin/server/web"
 )
 
 // Pages is what the server's handler takes.

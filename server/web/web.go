@@ -26,7 +26,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"qrlogin/server/oauth/provider"
+	"github.com/qrlogin/qrlogin/server/oauth/provider"
 )
 
 // CSP is the Content-Security-Policy of every page of this package. The

@@ -27,7 +27,7 @@ import (
 	"math"
 	"syscall/js"
 
-	"qrlogin/mobile-sim/decode"
+	"github.com/qrlogin/qrlogin/mobile-sim/decode"
 )
 
 // maxPixels bounds the frames accepted: 64 Mi pixels, 256 MiB of RGBA,

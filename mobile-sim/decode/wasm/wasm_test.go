@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/mobile-sim/decode"
+	"github.com/qrlogin/qrlogin/mobile-sim/decode"
 )
 
 // These tests run natively: they build this command for js/wasm as

@@ -27,9 +27,9 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"qrlogin/server/api"
-	"qrlogin/server/client"
-	"qrlogin/server/internal/proctest"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/client"
+	"github.com/qrlogin/qrlogin/server/internal/proctest"
 )
 
 // The browser tests run Debian's Chromium, driven by playwright-core from

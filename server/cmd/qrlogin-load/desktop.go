@@ -10,7 +10,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // event is a ticket event as a desktop received it, and when.

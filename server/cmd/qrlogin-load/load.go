@@ -15,7 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // Config is one load run. Zero values take the defaults of the flags.

@@ -42,7 +42,7 @@ func buildServer(t *testing.T) string {
 			return
 		}
 		serverBin = filepath.Join(dir, "qrlogin-server")
-		out, err := exec.Command("go", "build", "-o", serverBin, "qrlogin/server/cmd/qrlogin-server").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", serverBin, "github.com/qrlogin/qrlogin/server/cmd/qrlogin-server").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build qrlogin-server: %v\n%s", err, out)
 		}

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // phone is a logged-in mobile of the pool that scans and confirms.

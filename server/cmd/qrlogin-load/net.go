@@ -17,7 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // checkTarget parses the server's base URL and refuses one whose host is

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 func TestSplitServers(t *testing.T) {

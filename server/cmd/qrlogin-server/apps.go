@@ -14,9 +14,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/node"
-	"qrlogin/server/oauth"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/node"
+	"github.com/qrlogin/qrlogin/server/oauth"
 )
 
 // stringList is a flag that may be given several times.

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"qrlogin/server"
-	"qrlogin/server/node"
-	"qrlogin/server/oauth"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/node"
+	"github.com/qrlogin/qrlogin/server/oauth"
 )
 
 // apps add records the grants an app may use (code and refresh unless told)

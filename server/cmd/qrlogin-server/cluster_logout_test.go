@@ -16,11 +16,11 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 
-	"qrlogin/server/api"
-	"qrlogin/server/client"
-	"qrlogin/server/httpapi"
-	"qrlogin/server/internal/pgtest"
-	"qrlogin/server/internal/protocoltest"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/client"
+	"github.com/qrlogin/qrlogin/server/httpapi"
+	"github.com/qrlogin/qrlogin/server/internal/pgtest"
+	"github.com/qrlogin/qrlogin/server/internal/protocoltest"
 )
 
 // logoutDeadline is how soon after a grant's revocation its app must have

@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server/api"
-	"qrlogin/server/client"
-	"qrlogin/server/internal/pgtest"
-	"qrlogin/server/internal/protocoltest"
-	"qrlogin/server/internal/tcpfault"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/client"
+	"github.com/qrlogin/qrlogin/server/internal/pgtest"
+	"github.com/qrlogin/qrlogin/server/internal/protocoltest"
+	"github.com/qrlogin/qrlogin/server/internal/tcpfault"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -16,8 +16,8 @@ import (
 
 	"github.com/coder/websocket"
 
-	"qrlogin/server/api"
-	"qrlogin/server/internal/protocoltest"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/internal/protocoltest"
 )
 
 // binary is the command built once for these tests.

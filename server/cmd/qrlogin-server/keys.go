@@ -10,8 +10,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"qrlogin/server/oauth"
-	"qrlogin/server/oauth/provider"
+	"github.com/qrlogin/qrlogin/server/oauth"
+	"github.com/qrlogin/qrlogin/server/oauth/provider"
 )
 
 // runKeys serves "qrlogin-server keys rotate|list": the open platform's

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server/node"
-	"qrlogin/server/oauth/provider"
+	"github.com/qrlogin/qrlogin/server/node"
+	"github.com/qrlogin/qrlogin/server/oauth/provider"
 )
 
 // keys rotate refuses a database no server has started on; after a start

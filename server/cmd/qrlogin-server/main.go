@@ -19,11 +19,11 @@ import (
 	"syscall"
 	"time"
 
-	"qrlogin/server/httpapi"
-	"qrlogin/server/node"
-	"qrlogin/server/phone"
-	"qrlogin/server/service"
-	"qrlogin/server/web"
+	"github.com/qrlogin/qrlogin/server/httpapi"
+	"github.com/qrlogin/qrlogin/server/node"
+	"github.com/qrlogin/qrlogin/server/phone"
+	"github.com/qrlogin/qrlogin/server/service"
+	"github.com/qrlogin/qrlogin/server/web"
 )
 
 func main() {

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server/api"
-	"qrlogin/server/internal/protocoltest"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/internal/protocoltest"
 )
 
 // peakRSS is the process's peak resident set (VmHWM), in bytes.

@@ -117,7 +117,7 @@ func stockMobileSim(t *testing.T) string {
 			return
 		}
 		stockSimPath = filepath.Join(dir, "mobile-sim")
-		if out, err := exec.Command("go", "build", "-o", stockSimPath, "qrlogin/mobile-sim").CombinedOutput(); err != nil {
+		if out, err := exec.Command("go", "build", "-o", stockSimPath, "github.com/qrlogin/qrlogin/mobile-sim").CombinedOutput(); err != nil {
 			stockSimErr = &buildError{out: out, err: err}
 		}
 	})

@@ -9,9 +9,9 @@ import (
 	"log/slog"
 	"testing"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/service"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/service"
 )
 
 // Run runs b.N logins one after another on store.

@@ -19,7 +19,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // Client talks to the server at Base.

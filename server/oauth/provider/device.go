@@ -7,9 +7,9 @@ import (
 	"slices"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/oauth"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/oauth"
 )
 
 // DeviceResponse answers a device authorization request (RFC 8628 3.2).

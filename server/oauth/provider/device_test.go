@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/internal/testclock"
-	"qrlogin/server/oauth"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/internal/testclock"
+	"github.com/qrlogin/qrlogin/server/oauth"
 )
 
 // Every user code is UserCodeLen letters of the alphabet, canonical, and

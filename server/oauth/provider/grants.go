@@ -6,9 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/oauth"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/oauth"
 )
 
 // newGrant records the grant that the confirmed ticket t gives client for

@@ -20,7 +20,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
-	"qrlogin/server/oauth"
+	"github.com/qrlogin/qrlogin/server/oauth"
 )
 
 // Signing keys. Tokens are signed with ES256 keys kept in the store

@@ -18,13 +18,13 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/jackc/pgx/v5"
 
-	"qrlogin/server"
-	"qrlogin/server/internal/pgtest"
-	"qrlogin/server/internal/testclock"
-	"qrlogin/server/oauth"
-	"qrlogin/server/postgres"
-	"qrlogin/server/service"
-	"qrlogin/server/sqlite"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/internal/pgtest"
+	"github.com/qrlogin/qrlogin/server/internal/testclock"
+	"github.com/qrlogin/qrlogin/server/oauth"
+	"github.com/qrlogin/qrlogin/server/postgres"
+	"github.com/qrlogin/qrlogin/server/service"
+	"github.com/qrlogin/qrlogin/server/sqlite"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -12,8 +12,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4/jwt"
 
-	"qrlogin/server"
-	"qrlogin/server/oauth"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/oauth"
 )
 
 // Back-channel logout (OpenID Connect Back-Channel Logout 1.0): when a grant

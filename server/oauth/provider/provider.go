@@ -28,10 +28,10 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
-	"qrlogin/server"
-	"qrlogin/server/api"
-	"qrlogin/server/oauth"
-	"qrlogin/server/service"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/oauth"
+	"github.com/qrlogin/qrlogin/server/service"
 )
 
 // Config holds the open platform's lifetimes. Zero values take the

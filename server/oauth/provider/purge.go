@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"qrlogin/server/internal/purge"
+	"github.com/qrlogin/qrlogin/server/internal/purge"
 )
 
 // PurgeEvery is how often Run removes expired codes and tokens.

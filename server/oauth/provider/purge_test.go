@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"qrlogin/server"
-	"qrlogin/server/internal/testclock"
-	"qrlogin/server/oauth"
-	"qrlogin/server/service"
-	"qrlogin/server/sqlite"
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/internal/testclock"
+	"github.com/qrlogin/qrlogin/server/oauth"
+	"github.com/qrlogin/qrlogin/server/service"
+	"github.com/qrlogin/qrlogin/server/sqlite"
 )
 
 // newPurgeFixture returns a provider on a fresh SQLite file with account u1

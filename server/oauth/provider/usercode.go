@@ -3,7 +3,7 @@ package provider
 import (
 	"crypto/rand"
 
-	"qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // newUserCode draws a user code, canonical (api.NormalizeUserCode): each

@@ -25,8 +25,8 @@ import (
 	"syscall"
 	"time"
 
-	"qrlogin/server/node"
-	"qrlogin/server/service"
+	"github.com/qrlogin/qrlogin/server/node"
+	"github.com/qrlogin/qrlogin/server/service"
 )
 
 func main() {

@@ -1,6 +1,0 @@
-//go:build !desktop
-
-package main
-
-// windowed: see windowed_desktop.go.
-const windowed = false
