@@ -10,7 +10,7 @@ import (
 // Go client maps statuses back, so callers test codes, never message strings.
 type Code string
 
-// The protocol's error codes (shared/PROTOCOL.md, "Conventions").
+// The protocol's error codes (docs/protocol.md, "Conventions").
 const (
 	CodeInvalid      Code = "invalid_request"
 	CodeUnauthorized Code = "unauthorized"

@@ -2,7 +2,7 @@ package server
 
 import "time"
 
-// State is a ticket's state. See shared/PROTOCOL.md, "States".
+// State is a ticket's state. See docs/protocol.md, "States".
 type State string
 
 // The ticket's states.

@@ -1,5 +1,5 @@
 // Package api holds the JSON wire types of the scan-to-log-in protocol
-// (shared/PROTOCOL.md), shared by the server, its Go client, the desktop app
+// (docs/protocol.md), shared by the server, its Go client, the desktop app
 // and mobile-sim. It has no behaviour: field names and JSON tags are the
 // contract.
 package api

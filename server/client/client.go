@@ -1,5 +1,5 @@
 // Package client is the Go client of the scan-to-log-in protocol
-// (shared/PROTOCOL.md), shared by mobile-sim and the desktop app.
+// (docs/protocol.md), shared by mobile-sim and the desktop app.
 //
 // Errors: a call that the server answered with a failure returns a
 // *server.Error, so callers test codes with errors.Is(err, server.ErrExpired)

@@ -1,4 +1,4 @@
-// Package httpapi serves the scan-to-log-in protocol (shared/PROTOCOL.md)
+// Package httpapi serves the scan-to-log-in protocol (docs/protocol.md)
 // over HTTP and WebSockets, on a service.Service.
 package httpapi
 

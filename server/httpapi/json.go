@@ -15,7 +15,7 @@ import (
 	"github.com/qrlogin/qrlogin/server/api"
 )
 
-// maxBody is the largest request body accepted (PROTOCOL.md: 64 KiB).
+// maxBody is the largest request body accepted (docs/protocol.md: 64 KiB).
 const maxBody = 64 << 10
 
 // decode reads r's JSON body into v: at most maxBody bytes of valid UTF-8

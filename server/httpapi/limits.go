@@ -66,7 +66,7 @@ type Limits struct {
 }
 
 // DefaultLimits: at least 60 ticket creations and scans a minute per
-// address (PROTOCOL.md asks for that much room), at most 30 failures.
+// address (docs/protocol.md asks for that much room), at most 30 failures.
 var DefaultLimits = Limits{
 	PerIP: 600, BurstIP: 200,
 	PerAccount: 300, BurstAccount: 150,
@@ -84,7 +84,7 @@ var DefaultLimits = Limits{
 	UserCodesPerAddress: 2, BurstUserCodePerAddress: 20,
 	PerCredential: 120, BurstCredential: 60,
 	QRImages: 120, BurstQR: 30,
-	TicketsPerHour: 3600, BurstTickets: 600, // 60 a minute sustained (PROTOCOL.md's floor)
+	TicketsPerHour: 3600, BurstTickets: 600, // 60 a minute sustained (docs/protocol.md's floor)
 	MaxPending:           200_000,
 	SocketsPerCredential: 8,
 	SocketsPerAddress:    256,

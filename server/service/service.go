@@ -1,5 +1,5 @@
 // Package service implements the scan-to-log-in protocol's rules
-// (shared/PROTOCOL.md) on a server.Store, and fans its events out through
+// (docs/protocol.md) on a server.Store, and fans its events out through
 // in-process hubs. It knows nothing of HTTP: callers pass what they learned
 // from the request (client IP, user agent, credentials).
 package service

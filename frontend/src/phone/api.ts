@@ -100,7 +100,7 @@ export interface MobileEvent {
 /** Ticket states that confirm answers (api.StateConfirmed, api.StateDenied). */
 export const State = { Confirmed: "confirmed", Denied: "denied" } as const;
 
-/** The protocol's error codes that the app acts on (shared/PROTOCOL.md). */
+/** The protocol's error codes that the app acts on (docs/protocol.md). */
 export const Code = {
   Invalid: "invalid_request",
   Unauthorized: "unauthorized",

@@ -25,7 +25,7 @@ export class Unreachable extends Error {
   }
 }
 
-/** The protocol's error codes that the pages act on (shared/PROTOCOL.md). */
+/** The protocol's error codes that the pages act on (docs/protocol.md). */
 export const Code = {
   Unauthorized: "unauthorized",
   Conflict: "conflict",

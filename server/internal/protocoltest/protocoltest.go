@@ -1,4 +1,4 @@
-// Package protocoltest drives a running server through shared/PROTOCOL.md
+// Package protocoltest drives a running server through docs/protocol.md
 // over real HTTP and WebSockets, for the server's tests. Every helper fails
 // the test on a transport error; protocol answers are returned for the test
 // to judge.

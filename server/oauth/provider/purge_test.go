@@ -89,7 +89,7 @@ func TestRunPurgesExpired(t *testing.T) {
 	}
 }
 
-// The purge keeps what replay detection needs (SECURITY-CHECKLIST 15): a
+// The purge keeps what replay detection needs (docs/security.md, checklist item 15): a
 // code replayed after it expired and after a purge still revokes the
 // tokens issued from its first use, and so does a rotated refresh token.
 func TestReplayAfterPurgeStillRevokes(t *testing.T) {
