@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// Code is a protocol error code. The HTTP layer maps each to one status; the
-// Go client maps statuses back, so callers test codes, never message strings.
+// Code is a protocol error code. Each has one HTTP status (the table is in
+// server/api); the Go client maps statuses back, so callers test codes,
+// never message strings.
 type Code string
 
 // The protocol's error codes (docs/protocol.md, "Conventions").
@@ -27,6 +28,10 @@ const (
 	// (421), such as a DNS-rebound name.
 	CodeMisdirected Code = "misdirected_request"
 )
+
+// Codes lists every error code of the protocol.
+var Codes = []Code{CodeInvalid, CodeUnauthorized, CodeForbidden, CodeNotFound, CodeConflict, CodeExpired,
+	CodeRateLimited, CodeInternal, CodeUnsupportedMedia, CodeMisdirected}
 
 // Error is an error with a protocol code and a message meant for a person.
 // RetryAfter is set on rate_limited errors.

@@ -24,28 +24,13 @@ var ErrClosed = errors.New("client: the event channel closed")
 // a retry.
 var ErrUnavailable = errors.New("client: the server is unavailable")
 
-// statusCodes maps an HTTP status to the protocol's code, for answers whose
-// body is not the protocol's error body.
-var statusCodes = map[int]server.Code{
-	http.StatusBadRequest:      server.CodeInvalid,
-	http.StatusUnauthorized:    server.CodeUnauthorized,
-	http.StatusForbidden:       server.CodeForbidden,
-	http.StatusNotFound:        server.CodeNotFound,
-	http.StatusConflict:        server.CodeConflict,
-	http.StatusGone:            server.CodeExpired,
-	http.StatusTooManyRequests: server.CodeRateLimited,
-
-	http.StatusUnsupportedMediaType: server.CodeUnsupportedMedia,
-	http.StatusMisdirectedRequest:   server.CodeMisdirected,
-}
-
 // errorFromResponse returns the *server.Error of a failed answer: code and
 // message from a protocol error body, else the code from the status; and
 // RetryAfter from the Retry-After header of a rate_limited answer.
 func errorFromResponse(status int, h http.Header, body []byte) *server.Error {
 	e, ok := parseErrorBody(body)
 	if !ok {
-		code, known := statusCodes[status]
+		code, known := api.CodeOf(status)
 		if !known {
 			code = server.CodeInternal
 		}

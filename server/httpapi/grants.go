@@ -5,6 +5,7 @@ import (
 
 	"github.com/qrlogin/qrlogin/server"
 	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/oauth/provider"
 )
 
 // listGrants serves GET /api/v1/mobile/grants: the apps' live grants on
@@ -44,6 +45,6 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 	}
 	err := h.checkedOAuth(r, func() error {
 		return h.cfg.OAuth.Revoke(r.Context(), cc, f.Get("token"))
-	}, "invalid_client")
+	}, provider.InvalidClient)
 	h.writeOAuth(w, r, struct{}{}, err)
 }

@@ -132,21 +132,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v) // the client may be gone; nothing to do then
 }
 
-// statusOf maps each protocol error code to its HTTP status.
-var statusOf = map[server.Code]int{
-	server.CodeInvalid:      http.StatusBadRequest,
-	server.CodeUnauthorized: http.StatusUnauthorized,
-	server.CodeForbidden:    http.StatusForbidden,
-	server.CodeNotFound:     http.StatusNotFound,
-	server.CodeConflict:     http.StatusConflict,
-	server.CodeExpired:      http.StatusGone,
-	server.CodeRateLimited:  http.StatusTooManyRequests,
-	server.CodeInternal:     http.StatusInternalServerError,
-
-	server.CodeUnsupportedMedia: http.StatusUnsupportedMediaType,
-	server.CodeMisdirected:      http.StatusMisdirectedRequest,
-}
-
 // writeError answers with err's status and the protocol's error body.
 // Errors without a code are internal: they are logged, and the client gets
 // a generic message. It charges no budget: the callers that check
@@ -160,5 +145,5 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if errors.As(err, &e) && e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
-	writeJSON(w, statusOf[code], api.ErrorBody{Error: api.Error{Code: string(code), Message: server.ErrorMessage(err)}})
+	writeJSON(w, api.StatusOf(code), api.ErrorBody{Error: api.Error{Code: string(code), Message: server.ErrorMessage(err)}})
 }

@@ -90,7 +90,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 			writeOAuthError(w, oe)
 			return
 		}
-		h.cfg.Pages.AuthorizeError(w, oe.Status, oe.Description)
+		h.cfg.Pages.AuthorizeError(w, oauthStatus(oe.Code), oe.Description)
 	case err != nil:
 		h.writeError(w, r, err)
 	case wantsJSON(r) || h.cfg.Pages == nil:
@@ -143,7 +143,7 @@ func (h *Handler) completeAuthorize(w http.ResponseWriter, r *http.Request) {
 func form(r *http.Request) (url.Values, error) {
 	r.Body = http.MaxBytesReader(nil, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
-		return nil, &provider.Error{Code: "invalid_request", Description: "the body is not a valid form", Status: http.StatusBadRequest}
+		return nil, &provider.Error{Code: provider.InvalidRequest, Description: "the body is not a valid form"}
 	}
 	bodyRead(r)
 	return r.PostForm, nil
@@ -156,7 +156,7 @@ func credentials(r *http.Request, f url.Values) (provider.ClientCredentials, err
 		uid, err1 := url.QueryUnescape(id)
 		usecret, err2 := url.QueryUnescape(secret)
 		if err1 != nil || err2 != nil || f.Get("client_secret") != "" {
-			return provider.ClientCredentials{}, &provider.Error{Code: "invalid_request", Description: "malformed client credentials", Status: http.StatusBadRequest}
+			return provider.ClientCredentials{}, &provider.Error{Code: provider.InvalidRequest, Description: "malformed client credentials"}
 		}
 		return provider.ClientCredentials{ID: uid, Secret: usecret, Basic: true}, nil
 	}
@@ -193,7 +193,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	err := h.checkedOAuth(r, func() (err error) {
 		resp, err = h.cfg.OAuth.Token(r.Context(), f, cc)
 		return err
-	}, "invalid_client", "invalid_grant")
+	}, provider.InvalidClient, provider.InvalidGrant)
 	h.writeOAuth(w, r, resp, err)
 }
 
@@ -207,7 +207,7 @@ func (h *Handler) deviceCode(w http.ResponseWriter, r *http.Request) {
 	err := h.checkedOAuth(r, func() (err error) {
 		resp, err = h.cfg.OAuth.DeviceAuthorize(r.Context(), cc, f.Get("scope"), server.Desktop{IP: clientIP(r), UserAgent: r.UserAgent(), OS: browserOS(r.UserAgent())})
 		return err
-	}, "invalid_client")
+	}, provider.InvalidClient)
 	h.writeOAuth(w, r, resp, err)
 }
 
@@ -217,7 +217,7 @@ func (h *Handler) userInfo(w http.ResponseWriter, r *http.Request) {
 	err := h.checkedOAuth(r, func() (err error) {
 		claims, err = h.cfg.OAuth.UserInfo(r.Context(), bearer(r))
 		return err
-	}, "invalid_token")
+	}, provider.InvalidToken)
 	var oe *provider.Error
 	if errors.As(err, &oe) {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
@@ -235,7 +235,7 @@ func (h *Handler) writeOAuth(w http.ResponseWriter, r *http.Request, v any, err 
 	case err == nil:
 		writeJSON(w, http.StatusOK, v)
 	case errors.As(err, &oe):
-		if oe.Code == "invalid_client" {
+		if oe.Code == provider.InvalidClient {
 			w.Header().Set("WWW-Authenticate", `Basic realm="qrlogin"`)
 		}
 		writeOAuthError(w, oe)
@@ -245,7 +245,7 @@ func (h *Handler) writeOAuth(w http.ResponseWriter, r *http.Request, v any, err 
 		if code := server.ErrorCode(err); code == server.CodeInternal {
 			h.log.Error("oauth request failed", "route", r.Pattern, "err", err)
 		}
-		writeOAuthError(w, &provider.Error{Code: "server_error", Description: server.ErrorMessage(err), Status: http.StatusInternalServerError})
+		writeOAuthError(w, &provider.Error{Code: provider.ServerError, Description: server.ErrorMessage(err)})
 	}
 }
 
@@ -253,7 +253,7 @@ func (h *Handler) writeOAuth(w http.ResponseWriter, r *http.Request, v any, err 
 // checks a client's or a token's credentials, runs with one failure
 // reserved from the address's guessing budget, kept if it fails with one
 // of the OAuth error codes given (a wrong secret, code or token).
-func (h *Handler) checkedOAuth(r *http.Request, call func() error, failures ...string) error {
+func (h *Handler) checkedOAuth(r *http.Request, call func() error, failures ...provider.ErrorCode) error {
 	c, err := h.limits.reserveFailure(r.Context(), clientIP(r), "")
 	if err != nil {
 		return err
@@ -266,8 +266,22 @@ func (h *Handler) checkedOAuth(r *http.Request, call func() error, failures ...s
 	return err
 }
 
+// oauthStatus returns the HTTP status of an OAuth error: 401 for wrong
+// credentials (RFC 6749 section 5.2, RFC 6750 section 3.1), 500 for the
+// server's own faults, 400 for the rest.
+func oauthStatus(c provider.ErrorCode) int {
+	switch c {
+	case provider.InvalidClient, provider.InvalidToken:
+		return http.StatusUnauthorized
+	case provider.ServerError:
+		return http.StatusInternalServerError
+	}
+	return http.StatusBadRequest
+}
+
+// writeOAuthError answers with e in RFC 6749's shape and its status.
 func writeOAuthError(w http.ResponseWriter, e *provider.Error) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(e.Status)
-	json.NewEncoder(w).Encode(map[string]string{"error": e.Code, "error_description": e.Description})
+	w.WriteHeader(oauthStatus(e.Code))
+	json.NewEncoder(w).Encode(map[string]string{"error": string(e.Code), "error_description": e.Description})
 }

@@ -29,7 +29,8 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/qrlogin/qrlogin/server"
 	"github.com/qrlogin/qrlogin/server/internal/writeprobe"
@@ -293,7 +294,12 @@ func notFound(err error, what string) error {
 	return fmt.Errorf("sqlite: %s: %w", what, err)
 }
 
-// isUnique reports whether err is a UNIQUE constraint failure.
+// isUnique reports whether err is a UNIQUE or PRIMARY KEY constraint
+// failure, by the driver's extended result code.
 func isUnique(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }

@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"errors"
-	"net/http"
 	"slices"
 	"time"
 
@@ -49,7 +48,7 @@ func (p *Provider) DeviceAuthorize(ctx context.Context, cc ClientCredentials, sc
 		return DeviceResponse{}, err
 	}
 	if !slices.Contains(c.GrantTypes, oauth.GrantDevice) {
-		return DeviceResponse{}, oerr(http.StatusBadRequest, "unauthorized_client", "this app is not registered for the device grant")
+		return DeviceResponse{}, oerr(UnauthorizedClient, "this app is not registered for the device grant")
 	}
 	scope = grantedScope(scope)
 	d.Name, d.App = c.Name, c.Name
@@ -109,22 +108,22 @@ func (p *Provider) deviceToken(ctx context.Context, c oauth.Client, deviceCode s
 		return TokenResponse{}, err
 	}
 	if tooFast {
-		return TokenResponse{}, oerr(http.StatusBadRequest, "slow_down", "poll at most every %s; the interval grew by %s", r.Interval, slowDown)
+		return TokenResponse{}, oerr(SlowDown, "poll at most every %s; the interval grew by %s", r.Interval, slowDown)
 	}
 	t, err := p.users.TicketByRef(ctx, r.Ref)
 	if err != nil {
 		return TokenResponse{}, err
 	}
 	if t.Expired(now) {
-		return TokenResponse{}, oerr(http.StatusBadRequest, "expired_token", "the device code has expired")
+		return TokenResponse{}, oerr(ExpiredToken, "the device code has expired")
 	}
 	switch t.State {
 	case server.StatePending, server.StateScanned:
-		return TokenResponse{}, oerr(http.StatusBadRequest, "authorization_pending", "waiting for the person to scan and approve")
+		return TokenResponse{}, oerr(AuthorizationPending, "waiting for the person to scan and approve")
 	case server.StateDenied:
-		return TokenResponse{}, oerr(http.StatusBadRequest, "access_denied", "the person denied the login")
+		return TokenResponse{}, oerr(AccessDenied, "the person denied the login")
 	case server.StateExpired, server.StateCancelled:
-		return TokenResponse{}, oerr(http.StatusBadRequest, "expired_token", "the device code has expired")
+		return TokenResponse{}, oerr(ExpiredToken, "the device code has expired")
 	case server.StateRedeemed:
 		return TokenResponse{}, invalidGrant("the device code was already used")
 	}
@@ -137,7 +136,7 @@ func (p *Provider) deviceToken(ctx context.Context, c oauth.Client, deviceCode s
 	}
 	g, err := p.newGrant(ctx, c.ID, r.Scope, t, now.Add(p.cfg.AccessTTL))
 	if errors.Is(err, server.ErrConflict) {
-		return TokenResponse{}, oerr(http.StatusBadRequest, "access_denied", "the phone that approved the login has logged out")
+		return TokenResponse{}, oerr(AccessDenied, "the phone that approved the login has logged out")
 	}
 	if err != nil {
 		return TokenResponse{}, err
@@ -148,7 +147,7 @@ func (p *Provider) deviceToken(ctx context.Context, c oauth.Client, deviceCode s
 // RefForUserCode implements service.Apps. code may be in any form that
 // api.NormalizeUserCode accepts; one that cannot be a user code is
 // server.ErrNotFound, like an unknown one.
-func (p *Provider) RefForUserCode(ctx context.Context, code string) (string, error) {
+func (p *Apps) RefForUserCode(ctx context.Context, code string) (string, error) {
 	canonical, ok := api.NormalizeUserCode(code)
 	if !ok {
 		return "", server.Errorf(server.CodeNotFound, "no such user code")
