@@ -65,13 +65,14 @@ func startKeyNode(t *testing.T, db, issuer string, clk *testclock.Clock, cfg pro
 	}
 	t.Cleanup(func() { st.Close() })
 	log := slog.New(slog.DiscardHandler)
+	apps := provider.NewApps(st, clk.Now, log)
 	svc, err := service.New(st, service.Config{BaseURL: issuer, Aliases: []string{srv.URL}, Match: "never", OpenRegistration: true,
-		Password: cheap, Now: clk.Now, Logger: log})
+		Password: cheap, Now: clk.Now, Logger: log, Apps: apps})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	op, err := provider.New(ctx, st, svc, cfg)
+	op, err := provider.New(ctx, apps, svc, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -103,11 +104,11 @@ type Node struct {
 	svc   *service.Service
 	h     *httpapi.Handler
 	store server.Store
-	// stopBus stops listening to other nodes (a no-op on SQLite), and
-	// stopPurge the open platform's purge (a no-op without one).
-	stopBus, stopPurge func()
-	log                *slog.Logger
-	done               chan error
+	// stops stop the background work: listening to other nodes (on
+	// PostgreSQL) and the open platform's purge and logouts.
+	stops []func()
+	log   *slog.Logger
+	done  chan error
 }
 
 // DefaultDBPath is the database in the user's data folder:
@@ -147,174 +148,116 @@ func DataDir() (string, error) {
 
 // Start opens the database, listens and serves in the background until
 // Shutdown. It refuses plain HTTP on an address other than loopback unless
-// the base URL is https (a TLS proxy in front).
-func Start(ctx context.Context, cfg Config) (*Node, error) {
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
+// the base URL is https (a TLS proxy in front). On an error, whatever it
+// had started is stopped and closed again.
+func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
+	cfg, err = cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
-	if cfg.Addr == "" {
-		cfg.Addr = "127.0.0.1:8080"
-	}
-	if cfg.DBPath == "" {
-		p, err := DefaultDBPath()
+	var undo []func() // what to stop on an error, in the order started
+	defer func() {
 		if err != nil {
-			return nil, err
+			for _, f := range slices.Backward(undo) {
+				f()
+			}
 		}
-		cfg.DBPath = p
+	}()
+	tlsCfg, err := loadTLS(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, err
 	}
-	useTLS := cfg.TLSCert != "" || cfg.TLSKey != ""
-	var tlsCfg *tls.Config
-	if useTLS {
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-		if err != nil {
-			return nil, fmt.Errorf("tls: %w", err)
-		}
-		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	proxies, err := parseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err
 	}
-	scheme := "http"
-	if useTLS {
-		scheme = "https"
-	}
-	base := strings.TrimRight(cfg.BaseURL, "/")
-	if base == "" {
-		base = scheme + "://" + ln.Addr().String()
-	}
-	bu, err := url.Parse(base)
-	if err != nil || (bu.Scheme != "http" && bu.Scheme != "https") || bu.Host == "" {
-		ln.Close()
-		return nil, fmt.Errorf("base URL %q: want http(s)://host[:port][/path]", cfg.BaseURL)
-	}
-	if !useTLS && bu.Scheme != "https" && !isLoopback(ln.Addr()) {
-		ln.Close()
-		return nil, fmt.Errorf("refusing plain HTTP on %s, which is not loopback: give -tls-cert and -tls-key, or an https -base-url when a TLS proxy is in front", ln.Addr())
+	undo = append(undo, func() { ln.Close() })
+	base, err := baseURL(cfg.BaseURL, ln.Addr(), tlsCfg != nil)
+	if err != nil {
+		return nil, err
 	}
 
 	store, err := OpenStore(ctx, cfg.DBPath)
 	if err != nil {
-		ln.Close()
 		return nil, err
 	}
+	undo = append(undo, func() { store.Close() })
 	m := metrics.New(store)
-	svc, err := service.New(store, service.Config{
-		BaseURL: base, Aliases: cfg.Aliases, TicketTTL: cfg.TicketTTL, RotateEvery: cfg.RotateEvery, RotateMax: cfg.RotateMax,
+	scfg := service.Config{
+		BaseURL: base.String(), Aliases: cfg.Aliases, TicketTTL: cfg.TicketTTL, RotateEvery: cfg.RotateEvery, RotateMax: cfg.RotateMax,
 		Match: cfg.Match, OpenRegistration: !cfg.ClosedRegistration, Password: cfg.Password, HashesInFlight: cfg.HashesInFlight,
-		Logger: log, Metrics: m, Now: cfg.Now,
-	})
+		Logger: cfg.Logger, Metrics: m, Now: cfg.Now,
+	}
+	var bus *pgbus.Bus
+	if pg, ok := store.(*postgres.DB); ok {
+		// Several nodes may share this database: carry events between them.
+		bus = pgbus.New(pg.Pool(), cfg.Logger)
+		scfg.Bus = bus
+	}
+	var apps *provider.Apps
+	if st, ok := store.(oauth.Store); ok {
+		apps = provider.NewApps(st, cfg.Now, cfg.Logger)
+		scfg.Apps = apps
+	} else {
+		cfg.Logger.Info("this store has no open platform: OAuth endpoints are off")
+	}
+	svc, err := service.New(store, scfg)
 	if err != nil {
-		store.Close()
-		ln.Close()
 		return nil, err
 	}
-	var proxies []netip.Prefix
-	for _, p := range cfg.TrustedProxies {
-		pf, err := netip.ParsePrefix(p)
-		if err != nil {
-			a, aerr := netip.ParseAddr(p)
-			if aerr != nil {
-				svc.Close()
-				store.Close()
-				ln.Close()
-				return nil, fmt.Errorf("trusted proxy %q: want an address or a CIDR range", p)
-			}
-			pf = netip.PrefixFrom(a, a.BitLen())
-		}
-		proxies = append(proxies, pf)
-	}
-	stopBus := func() {}
-	if pg, ok := store.(*postgres.DB); ok {
-		// Several nodes may share this database: carry events between them,
-		// and after a lost LISTEN tell this node's watchers what they missed.
-		bus := pgbus.New(pg.Pool(), log)
-		svc.SetBus(bus)
-		bctx, cancel := context.WithCancel(context.Background())
-		ready, done := make(chan struct{}), make(chan struct{})
-		resync := func(ctx context.Context) { svc.Resync(ctx, bus) }
-		go func() { defer close(done); bus.Run(bctx, svc.Deliver, resync, ready) }()
-		stopBus = func() { cancel(); <-done }
-		select {
-		case <-ready:
-		case <-time.After(10 * time.Second):
-			stopBus()
-			store.Close()
-			ln.Close()
-			return nil, errors.New("pgbus: could not LISTEN within 10 s")
-		}
-	}
+	undo = append(undo, svc.Close)
 	var op *provider.Provider
-	if os, ok := store.(oauth.Store); ok {
-		op, err = provider.New(ctx, os, svc, provider.Config{CodeTTL: cfg.CodeTTL, DeviceInterval: cfg.DeviceInterval})
-		if err != nil {
-			stopBus()
-			store.Close()
-			ln.Close()
+	if apps != nil {
+		if op, err = provider.New(ctx, apps, svc, provider.Config{CodeTTL: cfg.CodeTTL, DeviceInterval: cfg.DeviceInterval}); err != nil {
 			return nil, err
 		}
-	} else {
-		log.Info("this store has no open platform: OAuth endpoints are off")
 	}
-	stopPurge := func() {}
+	n := &Node{url: base.String(), ln: ln, svc: svc, store: store, log: cfg.Logger, done: make(chan error, 1)}
+	if bus != nil {
+		stop, err := listen(bus, svc)
+		if err != nil {
+			return nil, err
+		}
+		n.stops = append(n.stops, stop)
+		undo = append(undo, stop)
+	}
 	if op != nil {
-		pctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); op.Run(pctx) }()
-		stopPurge = func() { cancel(); <-done }
+		stop := background(op.Run)
+		n.stops = append(n.stops, stop)
+		undo = append(undo, stop)
 	}
-	h := httpapi.New(svc, httpapi.Config{
+	n.h = httpapi.New(svc, httpapi.Config{
 		OAuth: op, Pages: cfg.Pages, Phone: cfg.Phone, TrustedProxies: proxies,
-		AllowedOrigins: cfg.AllowedOrigins, HSTS: useTLS || bu.Scheme == "https",
-		NoLimits: cfg.NoRateLimits, PingEvery: cfg.PingEvery, Logger: log, Metrics: m,
+		AllowedOrigins: cfg.AllowedOrigins, HSTS: tlsCfg != nil || base.Scheme == "https",
+		NoLimits: cfg.NoRateLimits, PingEvery: cfg.PingEvery, Logger: cfg.Logger, Metrics: m,
 		PublicMetrics: cfg.PublicMetrics, Limits: cfg.Limits, BodyTimeout: cfg.BodyTimeout,
 	})
-	idle := cfg.IdleTimeout
-	if idle == 0 {
-		idle = 30 * time.Second
-	}
-	conns := cfg.ConnsPerAddress
-	if conns == 0 {
-		conns = 512
-	}
-	var served net.Listener = ln
-	if !cfg.NoRateLimits {
-		served = capConns(ln, conns, proxies)
-	}
-	n := &Node{
-		url: base, ln: ln, svc: svc, h: h, store: store, stopBus: stopBus, stopPurge: stopPurge, log: log, done: make(chan error, 1),
-		srv: &http.Server{
-			Handler:           h,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       idle,
-			MaxHeaderBytes:    64 << 10,
-			TLSConfig:         tlsCfg,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-		},
+	n.srv = &http.Server{
+		Handler:           n.h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		TLSConfig:         tlsCfg,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	if cfg.MetricsAddr != "" {
-		mln, err := net.Listen("tcp", cfg.MetricsAddr)
-		if err != nil {
-			stopPurge()
-			stopBus()
-			svc.Close()
-			store.Close()
-			ln.Close()
-			return nil, fmt.Errorf("metrics listener: %w", err)
+		if err := n.serveMetrics(cfg.MetricsAddr, m); err != nil {
+			return nil, err
 		}
-		mux := http.NewServeMux()
-		mux.Handle("GET "+api.PathMetrics, m.Handler())
-		n.mln = mln
-		n.msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
-			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
-		go n.msrv.Serve(mln)
-		log.Info("metrics", "url", "http://"+mln.Addr().String()+api.PathMetrics)
 	}
+
 	svc.Run()
+	var served net.Listener = ln
+	if !cfg.NoRateLimits {
+		served = capConns(ln, cfg.ConnsPerAddress, proxies)
+	}
 	go func() {
 		var err error
-		if useTLS {
+		if tlsCfg != nil {
 			err = n.srv.ServeTLS(served, "", "")
 		} else {
 			err = n.srv.Serve(served)
@@ -324,8 +267,129 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		}
 		n.done <- err
 	}()
-	log.Info("listening", "url", base, "addr", ln.Addr().String(), "db", dbName(cfg.DBPath))
+	cfg.Logger.Info("listening", "url", n.url, "addr", ln.Addr().String(), "db", dbName(cfg.DBPath))
 	return n, nil
+}
+
+// withDefaults returns c with its defaults filled in.
+func (c Config) withDefaults() (Config, error) {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DBPath == "" {
+		p, err := DefaultDBPath()
+		if err != nil {
+			return c, err
+		}
+		c.DBPath = p
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 30 * time.Second
+	}
+	if c.ConnsPerAddress == 0 {
+		c.ConnsPerAddress = 512
+	}
+	return c, nil
+}
+
+// loadTLS returns the TLS configuration of a certificate and its key, or
+// nil when neither is given (plain HTTP).
+func loadTLS(certFile, keyFile string) (*tls.Config, error) {
+	if certFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// parseProxies parses trusted proxies: addresses or CIDR ranges.
+func parseProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, p := range list {
+		pf, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return nil, fmt.Errorf("trusted proxy %q: want an address or a CIDR range", p)
+			}
+			pf = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, pf)
+	}
+	return out, nil
+}
+
+// baseURL returns the public base URL: configured, or the listener's own.
+// It refuses plain HTTP on an address other than loopback unless the base
+// URL is https.
+func baseURL(configured string, addr net.Addr, useTLS bool) (*url.URL, error) {
+	base := strings.TrimRight(configured, "/")
+	if base == "" {
+		scheme := "http"
+		if useTLS {
+			scheme = "https"
+		}
+		base = scheme + "://" + addr.String()
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("base URL %q: want http(s)://host[:port][/path]", configured)
+	}
+	if !useTLS && u.Scheme != "https" && !isLoopback(addr) {
+		return nil, fmt.Errorf("refusing plain HTTP on %s, which is not loopback: give -tls-cert and -tls-key, or an https -base-url when a TLS proxy is in front", addr)
+	}
+	return u, nil
+}
+
+// listen runs bus until the returned stop is called, delivering other
+// nodes' events to svc and, after a lost LISTEN, telling svc's watchers
+// what they missed. It returns once the first LISTEN is in place.
+func listen(bus *pgbus.Bus, svc *service.Service) (stop func(), err error) {
+	ready := make(chan struct{})
+	stop = background(func(ctx context.Context) {
+		bus.Run(ctx, svc.Deliver, func(ctx context.Context) { svc.Resync(ctx, bus) }, ready)
+	})
+	select {
+	case <-ready:
+		return stop, nil
+	case <-time.After(10 * time.Second):
+		stop()
+		return nil, errors.New("pgbus: could not LISTEN within 10 s")
+	}
+}
+
+// background runs f on its own goroutine until the returned stop is
+// called; stop cancels f's context and waits for f to return.
+func background(f func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); f(ctx) }()
+	return func() { cancel(); <-done }
+}
+
+// serveMetrics serves GET /metrics on its own listener at addr.
+func (n *Node) serveMetrics(addr string, m *metrics.Metrics) error {
+	mln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET "+api.PathMetrics, m.Handler())
+	n.mln = mln
+	n.msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
+	go n.msrv.Serve(mln)
+	n.log.Info("metrics", "url", "http://"+mln.Addr().String()+api.PathMetrics)
+	return nil
 }
 
 // OpenStore opens the store that db names: the PostgreSQL database of a
@@ -399,7 +463,8 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		err = errors.Join(err, n.msrv.Shutdown(ctx))
 	}
 	err = errors.Join(err, n.h.Drain(ctx))
-	n.stopPurge()
-	n.stopBus()
+	for _, stop := range slices.Backward(n.stops) {
+		stop()
+	}
 	return errors.Join(err, n.store.Close())
 }

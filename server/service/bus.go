@@ -38,10 +38,6 @@ type Notice struct {
 	Except  string           `json:"x,omitempty"`  // NoticeUser: the device not to tell
 }
 
-// SetBus makes the service tell other nodes of its events. Call it before
-// serving.
-func (s *Service) SetBus(b Bus) { s.bus = b }
-
 // notify sends n on the bus, if any; a failure is logged, not returned: the
 // change is committed, and long-polls and reconnects still see it.
 func (s *Service) notify(n Notice) {

@@ -43,9 +43,11 @@ func TestDeviceGrantNeedsNoMatchCode(t *testing.T) {
 	for _, policy := range []MatchPolicy{MatchRisky, MatchAlways} {
 		t.Run(string(policy), func(t *testing.T) {
 			ctx := context.Background()
+			apps := &fakeApps{} // names the TV's ticket once it exists
 			s, err := New(openSQLite(t), Config{
 				BaseURL: "http://127.0.0.1:8080", Match: policy, OpenRegistration: true,
 				Password: server.PasswordParams{Memory: 64, Time: 1, Threads: 1}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Apps: apps,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -66,7 +68,7 @@ func TestDeviceGrantNeedsNoMatchCode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s.SetApps(&fakeApps{deviceTicket: tv.ID, ref: tvResp.Ref, code: "WDJBMJHT"})
+			apps.deviceTicket, apps.ref, apps.code = tv.ID, tvResp.Ref, "WDJBMJHT"
 			approve := true
 
 			// The device: the code typed in lower case without the dash.

@@ -53,11 +53,21 @@ const testEvery = 200 * time.Millisecond
 // testEvery (of clk's time) a ref that lives a minute.
 func newRotating(t *testing.T, store server.Store, clk *clock) *Service {
 	t.Helper()
-	s, err := New(store, Config{
+	return newRotatingBus(t, store, clk, nil)
+}
+
+// newRotatingBus is newRotating telling bus (if not nil) of its events.
+func newRotatingBus(t *testing.T, store server.Store, clk *clock, bus Bus) *Service {
+	t.Helper()
+	cfg := Config{
 		BaseURL: "http://127.0.0.1:8080", TicketTTL: time.Minute, RotateEvery: testEvery, RotateMax: time.Hour,
 		Match: MatchNever, OpenRegistration: true, Password: server.PasswordParams{Memory: 64, Time: 1, Threads: 1},
 		Now: clk.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	if bus != nil {
+		cfg.Bus = bus
+	}
+	s, err := New(store, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,10 +323,9 @@ func (b *barrierBus) Notify(ctx context.Context, n Notice) error {
 func TestRotationNotifiesOtherNodesTogether(t *testing.T) {
 	ctx := context.Background()
 	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	s := newRotating(t, openSQLite(t), clk)
 	const n = 5
 	bus := &barrierBus{n: n, all: make(chan struct{})}
-	s.SetBus(bus)
+	s := newRotatingBus(t, openSQLite(t), clk, bus)
 	for range n {
 		tk, _, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
 		if err != nil {

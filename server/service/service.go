@@ -56,6 +56,11 @@ type Config struct {
 	Now            func() time.Time // time.Now
 	Logger         *slog.Logger     // slog.Default()
 	Metrics        Metrics          // no-op
+	// Apps is the open platform (provider.Apps); nil for none.
+	Apps Apps
+	// Bus carries events to the other nodes of a cluster; nil for a
+	// single node.
+	Bus Bus
 }
 
 // Apps links tickets to third-party apps (the open platform). A server
@@ -163,8 +168,8 @@ type Service struct {
 	Users    *hub.Hub[UserMsg]
 
 	rot  rotator
-	apps Apps // nil: no open platform
-	bus  Bus  // nil: a single node
+	apps Apps // cfg.Apps
+	bus  Bus  // cfg.Bus
 
 	// dummyHash is checked against on a login for an unknown username, so
 	// that such a login takes as long as one with a wrong password.
@@ -188,6 +193,8 @@ func New(store server.Store, cfg Config) (*Service, error) {
 		cfg:       cfg,
 		store:     store,
 		log:       cfg.Logger,
+		apps:      cfg.Apps,
+		bus:       cfg.Bus,
 		Tickets:   hub.New[TicketMsg](),
 		Sessions:  hub.New[api.SessionEvent](),
 		Users:     hub.New[UserMsg](),
@@ -202,9 +209,6 @@ func New(store server.Store, cfg Config) (*Service, error) {
 	s.rot.init(s)
 	return s, nil
 }
-
-// SetApps links the service to the open platform. Call it before serving.
-func (s *Service) SetApps(a Apps) { s.apps = a }
 
 // Config returns the configuration in force, defaults filled in.
 func (s *Service) Config() Config { return s.cfg }

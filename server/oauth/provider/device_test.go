@@ -68,10 +68,7 @@ func newDeviceFixture(t *testing.T, wrap func(oauth.Store) oauth.Store) (*Provid
 	var st oauth.Store = db
 	if wrap != nil {
 		st = wrap(db)
-		var err error
-		if p, err = New(ctx, st, p.svc, Config{}); err != nil {
-			t.Fatal(err)
-		}
+		p = newTestProvider(t, db, st, clk.Now, nil, Config{})
 	}
 	return p, st
 }

@@ -35,7 +35,7 @@ func (p *Provider) revokeGrant(ctx context.Context, id string, at time.Time) err
 
 // revoke revokes the grants f selects and wakes the back-channel logout
 // sender for the apps to be told.
-func (p *Provider) revoke(ctx context.Context, f oauth.GrantFilter, at time.Time) ([]oauth.Grant, error) {
+func (p *Apps) revoke(ctx context.Context, f oauth.GrantFilter, at time.Time) ([]oauth.Grant, error) {
 	gs, err := p.st.RevokeGrants(ctx, f, at)
 	if len(gs) > 0 {
 		p.wake()
@@ -82,7 +82,7 @@ func (p *Provider) RevokeGrant(ctx context.Context, userID, id string) error {
 
 // PhoneLoggedOut implements service.Apps: the grants that the phone
 // approved end with it, and their apps are told.
-func (p *Provider) PhoneLoggedOut(ctx context.Context, d server.Device) error {
+func (p *Apps) PhoneLoggedOut(ctx context.Context, d server.Device) error {
 	gs, err := p.revoke(ctx, oauth.GrantFilter{DeviceID: d.ID}, p.now().UTC())
 	if err != nil {
 		return err

@@ -69,16 +69,7 @@ func keyNode(t *testing.T, db server.Store, st oauth.Store, clk *testclock.Clock
 	if log != nil {
 		h = slog.NewTextHandler(log, nil)
 	}
-	svc, err := service.New(db, service.Config{BaseURL: "http://127.0.0.1:1", Now: clk.Now, Logger: slog.New(h), Password: cheapHash})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	p, err := New(context.Background(), st, svc, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return newTestProvider(t, db, st, clk.Now, slog.New(h), cfg)
 }
 
 // idToken signs an ID token with p, issued at now.
@@ -383,7 +374,7 @@ func TestKeyReloadSetting(t *testing.T) {
 	}
 	defer svc.Close()
 	for _, d := range []time.Duration{-time.Second, MaxKeyReload + time.Nanosecond} {
-		if _, err := New(context.Background(), db, svc, Config{KeyReload: d}); err == nil {
+		if _, err := New(context.Background(), NewApps(db, clk.Now, nil), svc, Config{KeyReload: d}); err == nil {
 			t.Errorf("KeyReload %v accepted", d)
 		}
 	}

@@ -55,7 +55,7 @@ func logoutClient() *http.Client {
 }
 
 // wake makes sendLogouts send due logouts now.
-func (p *Provider) wake() {
+func (p *Apps) wake() {
 	select {
 	case p.kick <- struct{}{}:
 	default:

@@ -83,21 +83,41 @@ func hasScope(scope, s string) bool { return slices.Contains(strings.Fields(scop
 
 // Provider is the open platform of one server.
 type Provider struct {
+	*Apps
 	cfg    Config
-	st     oauth.Store
 	users  server.Store
 	svc    *service.Service
 	issuer string
-	now    func() time.Time
 	sig    *signer
-	log    *slog.Logger
-	kick   chan struct{} // wakes the back-channel logout sender
-	hc     *http.Client  // delivers back-channel logouts
+	hc     *http.Client // delivers back-channel logouts
 }
 
-// New returns the open platform over st, issuing for svc's base URL, and
-// links it to svc (service.Apps).
-func New(ctx context.Context, st oauth.Store, svc *service.Service, cfg Config) (*Provider, error) {
+// Apps is the open platform's side of the login service (service.Apps):
+// which app a ticket logs in to, the ticket of a typed user code, and the
+// grants that a phone's logout ends. It is made first and given to both
+// service.New (service.Config.Apps) and New.
+type Apps struct {
+	st   oauth.Store
+	now  func() time.Time
+	log  *slog.Logger
+	kick chan struct{} // wakes the back-channel logout sender
+}
+
+// NewApps returns the open platform's Apps over st, on the clock now
+// (time.Now if nil), logging to log (slog.Default if nil).
+func NewApps(st oauth.Store, now func() time.Time, log *slog.Logger) *Apps {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Apps{st: st, now: now, log: log, kick: make(chan struct{}, 1)}
+}
+
+// New returns the open platform over apps' store, issuing for svc's base
+// URL. svc must have been made with apps as its service.Config.Apps.
+func New(ctx context.Context, apps *Apps, svc *service.Service, cfg Config) (*Provider, error) {
 	if cfg.CodeTTL == 0 {
 		cfg.CodeTTL = time.Minute
 	}
@@ -122,18 +142,15 @@ func New(ctx context.Context, st oauth.Store, svc *service.Service, cfg Config) 
 	if cfg.LogoutGiveUp == 0 {
 		cfg.LogoutGiveUp = 24 * time.Hour
 	}
-	sig, err := loadSigner(ctx, st, &cfg, svc.Config().Now)
+	sig, err := loadSigner(ctx, apps.st, &cfg, apps.now)
 	if err != nil {
 		return nil, err
 	}
-	p := &Provider{cfg: cfg, st: st, users: svc.Store(), svc: svc, issuer: svc.Config().BaseURL, now: svc.Config().Now, sig: sig,
-		log: svc.Config().Logger, kick: make(chan struct{}, 1), hc: logoutClient()}
-	svc.SetApps(p)
-	return p, nil
+	return &Provider{Apps: apps, cfg: cfg, users: svc.Store(), svc: svc, issuer: svc.Config().BaseURL, sig: sig, hc: logoutClient()}, nil
 }
 
 // App implements service.Apps.
-func (p *Provider) App(ctx context.Context, ticketID string) (*api.App, error) {
+func (p *Apps) App(ctx context.Context, ticketID string) (*api.App, error) {
 	r, err := p.st.RequestByTicket(ctx, ticketID)
 	if errors.Is(err, server.ErrNotFound) {
 		return nil, nil
@@ -184,17 +201,17 @@ func (p *Provider) Authorize(ctx context.Context, q AuthorizeParams, d server.De
 		return Page{}, invalidRequest("redirect_uri is not registered for this app")
 	}
 	back := func(e *Error) error {
-		v := url.Values{"error": {e.Code}, "error_description": {e.Description}}
+		v := url.Values{"error": {string(e.Code)}, "error_description": {e.Description}}
 		if q.State != "" {
 			v.Set("state", q.State)
 		}
 		return &RedirectError{URL: p.respond(q.RedirectURI, v), Err: e}
 	}
 	if q.ResponseType != "code" {
-		return Page{}, back(oerr(http.StatusBadRequest, "unsupported_response_type", "only response_type=code is supported"))
+		return Page{}, back(oerr(UnsupportedResponseType, "only response_type=code is supported"))
 	}
 	if !slices.Contains(c.GrantTypes, oauth.GrantCode) {
-		return Page{}, back(oerr(http.StatusBadRequest, "unauthorized_client", "this app is not registered for the authorization code grant"))
+		return Page{}, back(oerr(UnauthorizedClient, "this app is not registered for the authorization code grant"))
 	}
 	scope := grantedScope(q.Scope)
 	switch {
@@ -244,7 +261,7 @@ func (p *Provider) Complete(ctx context.Context, ref, pollSecret string) (string
 		v.Set("state", r.State)
 	}
 	if t.State == server.StateDenied {
-		v.Set("error", "access_denied")
+		v.Set("error", string(AccessDenied))
 		v.Set("error_description", "the person denied the login on the phone")
 		return p.respond(r.RedirectURI, v), nil
 	}
@@ -255,7 +272,7 @@ func (p *Provider) Complete(ctx context.Context, ref, pollSecret string) (string
 	code, now := server.NewSecret(), p.now().UTC()
 	g, err := p.newGrant(ctx, r.ClientID, r.Scope, t, now.Add(p.cfg.CodeTTL))
 	if errors.Is(err, server.ErrConflict) {
-		v.Set("error", "access_denied")
+		v.Set("error", string(AccessDenied))
 		v.Set("error_description", "the phone that approved the login has logged out")
 		return p.respond(r.RedirectURI, v), nil
 	}
@@ -341,12 +358,12 @@ func (p *Provider) Token(ctx context.Context, form url.Values, cc ClientCredenti
 	switch gt {
 	case oauth.GrantCode, oauth.GrantRefresh, oauth.GrantDevice:
 		if !slices.Contains(c.GrantTypes, gt) {
-			return TokenResponse{}, oerr(http.StatusBadRequest, "unauthorized_client", "this app is not registered for the %s grant", gt)
+			return TokenResponse{}, oerr(UnauthorizedClient, "this app is not registered for the %s grant", gt)
 		}
 	case "":
 		return TokenResponse{}, invalidRequest("grant_type is required")
 	default:
-		return TokenResponse{}, oerr(http.StatusBadRequest, "unsupported_grant_type", "grant_type %q is not supported", gt)
+		return TokenResponse{}, oerr(UnsupportedGrantType, "grant_type %q is not supported", gt)
 	}
 	switch gt {
 	case oauth.GrantCode:
@@ -502,7 +519,7 @@ func (p *Provider) UserInfo(ctx context.Context, accessToken string) (map[string
 	t, err := p.st.TokenByHash(ctx, server.HashToken(accessToken))
 	now := p.now()
 	if errors.Is(err, server.ErrNotFound) || err == nil && (t.Kind != oauth.KindAccess || !t.RevokedAt.IsZero() || !now.Before(t.ExpiresAt)) {
-		return nil, oerr(http.StatusUnauthorized, "invalid_token", "the access token is not valid")
+		return nil, oerr(InvalidToken, "the access token is not valid")
 	}
 	if err != nil {
 		return nil, err

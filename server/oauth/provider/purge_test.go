@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -26,15 +27,7 @@ func newPurgeFixture(t *testing.T, clk *testclock.Clock) (*Provider, *sqlite.DB)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	svc, err := service.New(db, service.Config{BaseURL: "http://127.0.0.1:1", Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	p, err := New(ctx, db, svc, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newTestProvider(t, db, db, clk.Now, nil, Config{})
 	now := clk.Now()
 	if err := db.CreateUser(ctx, server.User{ID: "u1", Username: "alice", DisplayName: "Alice", CreatedAt: now}); err != nil {
 		t.Fatal(err)
@@ -133,4 +126,25 @@ func TestReplayAfterPurgeStillRevokes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newTestProvider returns a provider over st with the login service over
+// users (both usually one database), on clock now, logging to log (nowhere
+// if nil).
+func newTestProvider(t *testing.T, users server.Store, st oauth.Store, now func() time.Time, log *slog.Logger, cfg Config) *Provider {
+	t.Helper()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	apps := NewApps(st, now, log)
+	svc, err := service.New(users, service.Config{BaseURL: "http://127.0.0.1:1", Now: now, Logger: log, Password: cheapHash, Apps: apps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	p, err := New(context.Background(), apps, svc, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
