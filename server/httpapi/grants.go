@@ -39,7 +39,7 @@ func (h *Handler) revokeGrant(w http.ResponseWriter, r *http.Request, d server.D
 // revoke serves POST /oauth/revoke (RFC 7009): 200 with {} for any token
 // of a client that authenticated, known or not.
 func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
-	f, cc, ok := h.clientRequest(w, r, func(ip string) error { return h.limits.ip(classRedeem, ip) })
+	f, cc, ok := h.clientRequest(w, r)
 	if !ok {
 		return
 	}

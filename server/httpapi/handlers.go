@@ -31,10 +31,6 @@ func (h *Handler) checked(r *http.Request, username string, check func() error) 
 // against the guessing budget, then the phone's budget of calls.
 func (h *Handler) mobile(next func(w http.ResponseWriter, r *http.Request, d server.Device)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := h.limits.ip(classAccount, clientIP(r)); err != nil {
-			h.writeError(w, r, err)
-			return
-		}
 		var d server.Device
 		err := h.checked(r, "", func() (err error) {
 			tok, dev := h.phoneCredential(r)
@@ -53,13 +49,9 @@ func (h *Handler) mobile(next func(w http.ResponseWriter, r *http.Request, d ser
 }
 
 // desktop wraps a handler of a ticket's desktop: the ref in the path and the
-// poll secret as Bearer, rate-limited as class.
-func (h *Handler) desktop(class string, next func(w http.ResponseWriter, r *http.Request, t server.Ticket)) http.HandlerFunc {
+// poll secret as Bearer, checked against the guessing budget.
+func (h *Handler) desktop(next func(w http.ResponseWriter, r *http.Request, t server.Ticket)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := h.limits.ip(class, clientIP(r)); err != nil {
-			h.writeError(w, r, err)
-			return
-		}
 		var t server.Ticket
 		err := h.checked(r, "", func() (err error) {
 			t, err = h.svc.AuthTicket(r.Context(), r.PathValue("ref"), bearer(r))
@@ -77,10 +69,6 @@ func (h *Handler) desktop(class string, next func(w http.ResponseWriter, r *http
 // checked against the guessing budget, then the session's budget of calls.
 func (h *Handler) session(next func(w http.ResponseWriter, r *http.Request, s server.Session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := h.limits.ip(classAccount, clientIP(r)); err != nil {
-			h.writeError(w, r, err)
-			return
-		}
 		var s server.Session
 		err := h.checked(r, "", func() (err error) {
 			s, err = h.svc.AuthSession(r.Context(), bearer(r))
@@ -98,10 +86,6 @@ func (h *Handler) session(next func(w http.ResponseWriter, r *http.Request, s se
 }
 
 func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
-	if err := h.limits.ip(classRegister, clientIP(r)); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
 	var req api.RegisterRequest
 	if err := decode(r, &req); err != nil {
 		h.writeError(w, r, err)
@@ -120,10 +104,6 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 // alice); a name that cannot be a username spends the address's only, and
 // never becomes a key.
 func (h *Handler) mobileLogin(w http.ResponseWriter, r *http.Request) {
-	if err := h.limits.ip(classLogin, clientIP(r)); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
 	var req api.MobileLoginRequest
 	if err := decode(r, &req); err != nil {
 		h.writeError(w, r, err)
@@ -188,10 +168,6 @@ func (h *Handler) revokeSession(w http.ResponseWriter, r *http.Request, d server
 // budget of wrong user codes, and an account whose budget is spent gets
 // rate_limited for any user code, right or wrong.
 func (h *Handler) scan(w http.ResponseWriter, r *http.Request, d server.Device) {
-	if err := h.limits.ip(classScan, clientIP(r)); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
 	if err := h.limits.forAccount(d.UserID); err != nil {
 		h.writeError(w, r, err)
 		return
@@ -223,10 +199,6 @@ func (h *Handler) scan(w http.ResponseWriter, r *http.Request, d server.Device) 
 }
 
 func (h *Handler) confirm(w http.ResponseWriter, r *http.Request, d server.Device) {
-	if err := h.limits.ip(classConfirm, clientIP(r)); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
 	if err := h.limits.forAccount(d.UserID); err != nil {
 		h.writeError(w, r, err)
 		return
@@ -249,10 +221,6 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request, d server.Devic
 }
 
 func (h *Handler) createTicket(w http.ResponseWriter, r *http.Request) {
-	if err := h.limits.ip(classCreate, clientIP(r)); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
 	var req api.CreateTicketRequest
 	if err := decodeOptional(r, &req); err != nil {
 		h.writeError(w, r, err)

@@ -138,47 +138,82 @@ func New(svc *service.Service, cfg Config) *Handler {
 	return h
 }
 
+// routes registers every route with the per-address classes of calls it
+// spends (limits.go), taken before the handler runs, in the order given.
+// The budgets that depend on what a request says (the guessing budget, an
+// account's, a credential's, the ticket budgets) are spent by the handlers
+// and by the wrappers mobile, desktop and session.
 func (h *Handler) routes() {
-	m := h.mux
-	// Each route's rate limits are taken in its handler or its wrapper
-	// (mobile, desktop, session, accept, checked): see limits.go.
-	m.HandleFunc("GET "+api.PathHealth, h.health)
+	route := func(pattern string, hf http.HandlerFunc, classes ...string) {
+		h.mux.HandleFunc(pattern, h.limited(hf, classes...))
+	}
+	route("GET "+api.PathHealth, h.health)
 	if h.cfg.PublicMetrics {
-		m.Handle("GET "+api.PathMetrics, h.metrics.Handler())
+		route("GET "+api.PathMetrics, h.metrics.Handler().ServeHTTP)
 	}
 
-	m.HandleFunc("POST "+api.PathAccounts, h.register)
-	m.HandleFunc("POST "+api.PathMobileLogin, h.mobileLogin)
-	m.HandleFunc("POST "+api.PathMobileLogout, h.mobile(h.mobileLogout))
-	m.HandleFunc("GET "+api.PathMobileSessions, h.mobile(h.listSessions))
-	m.HandleFunc("DELETE "+api.PathMobileSessions+"/{id}", h.mobile(h.revokeSession))
-	m.HandleFunc("GET "+api.PathMobileAccount, h.mobile(h.account))
-	m.HandleFunc("GET "+api.PathMobileGrants, h.mobile(h.listGrants))
-	m.HandleFunc("DELETE "+api.PathMobileGrants+"/{id}", h.mobile(h.revokeGrant))
-	m.HandleFunc("POST "+api.PathMobileScan, h.mobile(h.scan))
-	m.HandleFunc("POST "+api.PathMobileConfirm, h.mobile(h.confirm))
-	m.HandleFunc("GET "+api.PathMobileEvents, h.mobileEvents)
+	route("POST "+api.PathAccounts, h.register, classRegister)
+	route("POST "+api.PathMobileLogin, h.mobileLogin, classLogin)
+	route("POST "+api.PathMobileLogout, h.mobile(h.mobileLogout), classAccount)
+	route("GET "+api.PathMobileSessions, h.mobile(h.listSessions), classAccount)
+	route("DELETE "+api.PathMobileSessions+"/{id}", h.mobile(h.revokeSession), classAccount)
+	route("GET "+api.PathMobileAccount, h.mobile(h.account), classAccount)
+	route("GET "+api.PathMobileGrants, h.mobile(h.listGrants), classAccount)
+	route("DELETE "+api.PathMobileGrants+"/{id}", h.mobile(h.revokeGrant), classAccount)
+	route("POST "+api.PathMobileScan, h.mobile(h.scan), classAccount, classScan)
+	route("POST "+api.PathMobileConfirm, h.mobile(h.confirm), classAccount, classConfirm)
+	route("GET "+api.PathMobileEvents, h.mobileEvents, classWatch)
 
-	m.HandleFunc("POST "+api.PathTickets, h.createTicket)
-	m.HandleFunc("GET "+api.PathTickets+"/{ref}/events", h.ticketEvents)
-	m.HandleFunc("GET "+api.PathTickets+"/{ref}/wait", h.desktop(classWatch, h.wait))
-	m.HandleFunc("POST "+api.PathTickets+"/{ref}/redeem", h.desktop(classRedeem, h.redeem))
-	m.HandleFunc("POST "+api.PathTickets+"/{ref}/cancel", h.desktop(classRedeem, h.cancel))
+	route("POST "+api.PathTickets, h.createTicket, classCreate)
+	route("GET "+api.PathTickets+"/{ref}/events", h.ticketEvents, classWatch)
+	route("GET "+api.PathTickets+"/{ref}/wait", h.desktop(h.wait), classWatch)
+	route("POST "+api.PathTickets+"/{ref}/redeem", h.desktop(h.redeem), classRedeem)
+	route("POST "+api.PathTickets+"/{ref}/cancel", h.desktop(h.cancel), classRedeem)
 
-	m.HandleFunc("GET "+api.PathMe, h.session(h.me))
-	m.HandleFunc("POST "+api.PathLogout, h.session(h.logout))
-	m.HandleFunc("GET "+api.PathSessionEvents, h.sessionEvents)
+	route("GET "+api.PathMe, h.session(h.me), classAccount)
+	route("POST "+api.PathLogout, h.session(h.logout), classAccount)
+	route("GET "+api.PathSessionEvents, h.sessionEvents, classWatch)
 
 	if h.cfg.OAuth != nil {
-		h.oauthRoutes()
+		route("GET "+provider.PathDiscovery, h.discovery)
+		route("GET "+provider.PathJWKS, h.jwks)
+		route("GET "+provider.PathAuthorize, h.authorize, classCreate)
+		route("POST "+provider.PathComplete, h.completeAuthorize, classRedeem)
+		route("POST "+provider.PathToken, h.token, classRedeem)
+		route("GET "+provider.PathUserInfo, h.userInfo)
+		route("POST "+provider.PathUserInfo, h.userInfo)
+		route("POST "+provider.PathDeviceCode, h.deviceCode, classCreate)
+		route("POST "+provider.PathRevoke, h.revoke, classRedeem)
+		if p := h.cfg.Pages; p != nil {
+			route("GET "+api.PathDevice, func(w http.ResponseWriter, r *http.Request) { p.Device(w) })
+			route("GET /login", func(w http.ResponseWriter, r *http.Request) { p.Login(w) })
+			route("GET /static/", p.Static().ServeHTTP)
+		}
 	}
 	if h.cfg.Phone != nil {
-		m.Handle("GET "+PathPhone, h.cfg.Phone)
-		m.Handle("GET /m", http.RedirectHandler(PathPhone, http.StatusMovedPermanently))
+		route("GET "+PathPhone, h.cfg.Phone.ServeHTTP)
+		route("GET /m", http.RedirectHandler(PathPhone, http.StatusMovedPermanently).ServeHTTP)
 	}
-	m.HandleFunc("GET "+api.PathQRPrefix+"{file}", h.qr)
-	m.HandleFunc("GET /avatars/{file}", h.avatar)
-	m.HandleFunc("/", h.notFound)
+	route("GET "+api.PathQRPrefix+"{file}", h.qr, classQR)
+	route("GET /avatars/{file}", h.avatar)
+	route("/", h.notFound)
+}
+
+// limited wraps next so that it runs only if the client's address has a
+// call of each class left, taken in order; else it answers rate_limited.
+func (h *Handler) limited(next http.HandlerFunc, classes ...string) http.HandlerFunc {
+	if len(classes) == 0 {
+		return next
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		for _, c := range classes {
+			if err := h.limits.ip(c, clientIP(r)); err != nil {
+				h.writeError(w, r, err)
+				return
+			}
+		}
+		next(w, r)
+	}
 }
 
 // Drain waits until every WebSocket handler has returned (after the

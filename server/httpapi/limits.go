@@ -207,16 +207,6 @@ func (ls *limiters) ip(class, ip string) error {
 	return nil
 }
 
-// newTicket takes one call of class create from the address's per-minute
-// budget, then one ticket from its hourly budget and from the node's
-// pending cap (ticketBudgets).
-func (ls *limiters) newTicket(ip string) error {
-	if err := ls.ip(classCreate, ip); err != nil {
-		return err
-	}
-	return ls.ticketBudgets(ip)
-}
-
 // ticketBudgets takes one ticket from the address's hourly budget and from
 // the node's pending cap; a caller that can tell a malformed request first
 // calls it once the request is valid. A full node refuses before the

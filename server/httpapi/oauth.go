@@ -25,31 +25,19 @@ type Pages interface {
 
 // oauthRoutes adds the open platform's endpoints, and its pages when there
 // are some.
-func (h *Handler) oauthRoutes() {
-	m := h.mux
-	m.HandleFunc("GET "+provider.PathDiscovery, func(w http.ResponseWriter, r *http.Request) {
-		hdr := w.Header()
-		hdr.Set("Cache-Control", "public, max-age=300")
-		hdr.Set("Access-Control-Allow-Origin", "*")
-		writeJSON(w, http.StatusOK, h.cfg.OAuth.Discovery())
-	})
-	m.HandleFunc("GET "+provider.PathJWKS, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=300")
-		w.Header().Set("Access-Control-Allow-Origin", "*")
-		writeJSON(w, http.StatusOK, h.cfg.OAuth.JWKS())
-	})
-	m.HandleFunc("GET "+provider.PathAuthorize, h.authorize)
-	m.HandleFunc("POST "+provider.PathComplete, h.completeAuthorize)
-	m.HandleFunc("POST "+provider.PathToken, h.token)
-	m.HandleFunc("GET "+provider.PathUserInfo, h.userInfo)
-	m.HandleFunc("POST "+provider.PathUserInfo, h.userInfo)
-	m.HandleFunc("POST "+provider.PathDeviceCode, h.deviceCode)
-	m.HandleFunc("POST "+provider.PathRevoke, h.revoke)
-	if p := h.cfg.Pages; p != nil {
-		m.HandleFunc("GET "+api.PathDevice, func(w http.ResponseWriter, r *http.Request) { p.Device(w) })
-		m.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) { p.Login(w) })
-		m.Handle("GET /static/", p.Static())
-	}
+// discovery serves the OpenID Provider metadata, cacheable by anyone.
+func (h *Handler) discovery(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	hdr.Set("Cache-Control", "public, max-age=300")
+	hdr.Set("Access-Control-Allow-Origin", "*")
+	writeJSON(w, http.StatusOK, h.cfg.OAuth.Discovery())
+}
+
+// jwks serves the signing keys, cacheable by anyone.
+func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	writeJSON(w, http.StatusOK, h.cfg.OAuth.JWKS())
 }
 
 // wantsJSON reports whether the client asked for JSON rather than a page.
@@ -66,7 +54,7 @@ type AuthorizeJSON struct {
 
 // authorize serves GET /oauth/authorize: the QR page of an app's login.
 func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
-	if err := h.limits.newTicket(clientIP(r)); err != nil {
+	if err := h.limits.ticketBudgets(clientIP(r)); err != nil {
 		h.writeError(w, r, err)
 		return
 	}
@@ -116,10 +104,6 @@ func browserOS(ua string) string {
 // completeAuthorize serves POST /oauth/authorize/complete: the page, holding
 // the ticket's poll secret, asks where to send the browser.
 func (h *Handler) completeAuthorize(w http.ResponseWriter, r *http.Request) {
-	if err := h.limits.ip(classRedeem, clientIP(r)); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
 	var req struct {
 		Ref string `json:"ref"`
 	}
@@ -163,13 +147,9 @@ func credentials(r *http.Request, f url.Values) (provider.ClientCredentials, err
 	return provider.ClientCredentials{ID: f.Get("client_id"), Secret: f.Get("client_secret")}, nil
 }
 
-// clientRequest reads a token or device request: its rate limit (limit),
-// the form and the client's credentials. It returns false if it answered.
-func (h *Handler) clientRequest(w http.ResponseWriter, r *http.Request, limit func(ip string) error) (url.Values, provider.ClientCredentials, bool) {
-	if err := limit(clientIP(r)); err != nil {
-		h.writeError(w, r, err)
-		return nil, provider.ClientCredentials{}, false
-	}
+// clientRequest reads a client's request: the form and the client's
+// credentials. It returns false if it answered.
+func (h *Handler) clientRequest(w http.ResponseWriter, r *http.Request) (url.Values, provider.ClientCredentials, bool) {
 	f, err := form(r)
 	if err != nil {
 		h.writeOAuth(w, r, nil, err)
@@ -185,7 +165,7 @@ func (h *Handler) clientRequest(w http.ResponseWriter, r *http.Request, limit fu
 
 // token serves POST /oauth/token.
 func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
-	f, cc, ok := h.clientRequest(w, r, func(ip string) error { return h.limits.ip(classRedeem, ip) })
+	f, cc, ok := h.clientRequest(w, r)
 	if !ok {
 		return
 	}
@@ -199,8 +179,12 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 
 // deviceCode serves POST /oauth/device/code.
 func (h *Handler) deviceCode(w http.ResponseWriter, r *http.Request) {
-	f, cc, ok := h.clientRequest(w, r, h.limits.newTicket)
+	f, cc, ok := h.clientRequest(w, r)
 	if !ok {
+		return
+	}
+	if err := h.limits.ticketBudgets(clientIP(r)); err != nil {
+		h.writeError(w, r, err)
 		return
 	}
 	var resp any

@@ -64,9 +64,8 @@ func normalOrigin(u *url.URL) string {
 	return strings.ToLower(u.Scheme) + "://" + host
 }
 
-// accept checks the Origin, the class's rate limit, the address's cap of
-// open sockets and, if the request has a bearer, credentials (via check,
-// against the guessing budget) and the credential's cap of open sockets
+// accept checks the Origin, the address's cap of open sockets and, if the
+// request has a bearer, credentials (via check, against the guessing budget) and the credential's cap of open sockets
 // (which slot names) before upgrading; without a bearer it upgrades and
 // reads {"type":"auth"} within AuthTimeout, then checks the same. Once the
 // subject is known it calls subscribe, before the upgrade is answered where
@@ -75,7 +74,7 @@ func normalOrigin(u *url.URL) string {
 // socket's slots back (call it when the socket ends), and false if it
 // already answered; then it has given the slots back but undone nothing
 // that subscribe did: the caller's deferred clean-up must.
-func accept[T any](h *Handler, w http.ResponseWriter, r *http.Request, class string, check func(ctx context.Context, m api.AuthMessage) (T, error), slot func(T) (kind, id string), subscribe func(T)) (*websocket.Conn, T, func(), bool) {
+func accept[T any](h *Handler, w http.ResponseWriter, r *http.Request, check func(ctx context.Context, m api.AuthMessage) (T, error), slot func(T) (kind, id string), subscribe func(T)) (*websocket.Conn, T, func(), bool) {
 	var zero T
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		h.writeError(w, r, server.Errorf(server.CodeInvalid, "this endpoint needs a WebSocket upgrade; without WebSockets, long-poll /wait"))
@@ -83,10 +82,6 @@ func accept[T any](h *Handler, w http.ResponseWriter, r *http.Request, class str
 	}
 	if !h.originAllowed(r) {
 		h.writeError(w, r, server.Errorf(server.CodeForbidden, "WebSocket upgrades from this origin are not allowed"))
-		return nil, zero, nil, false
-	}
-	if err := h.limits.ip(class, clientIP(r)); err != nil {
-		h.writeError(w, r, err)
 		return nil, zero, nil, false
 	}
 	releaseAddr, err := h.limits.addressSocket(clientIP(r))
@@ -245,7 +240,7 @@ func (h *Handler) ticketEvents(w http.ResponseWriter, r *http.Request) {
 			sub.Close()
 		}
 	}()
-	c, t, done, ok := accept(h, w, r, classWatch, func(ctx context.Context, m api.AuthMessage) (server.Ticket, error) {
+	c, t, done, ok := accept(h, w, r, func(ctx context.Context, m api.AuthMessage) (server.Ticket, error) {
 		return h.svc.AuthTicket(ctx, ref, m.PollSecret)
 	}, func(t server.Ticket) (string, string) { return "ticket", t.ID }, func(t server.Ticket) {
 		sub = h.svc.Tickets.Subscribe(t.ID, 16)
@@ -290,7 +285,7 @@ func (h *Handler) sessionEvents(w http.ResponseWriter, r *http.Request) {
 			sub.Close()
 		}
 	}()
-	c, _, done, ok := accept(h, w, r, classWatch, func(ctx context.Context, m api.AuthMessage) (server.Session, error) {
+	c, _, done, ok := accept(h, w, r, func(ctx context.Context, m api.AuthMessage) (server.Session, error) {
 		token = m.Token
 		return h.svc.AuthSession(ctx, m.Token)
 	}, func(s server.Session) (string, string) { return "session", s.ID }, func(s server.Session) { sub = h.svc.Sessions.Subscribe(s.ID, 4) })
@@ -329,7 +324,7 @@ func (h *Handler) mobileEvents(w http.ResponseWriter, r *http.Request) {
 			sub.Close()
 		}
 	}()
-	c, d, done, ok := accept(h, w, r, classWatch, func(ctx context.Context, m api.AuthMessage) (server.Device, error) {
+	c, d, done, ok := accept(h, w, r, func(ctx context.Context, m api.AuthMessage) (server.Device, error) {
 		return h.svc.AuthDevice(ctx, m.Token, m.DeviceID)
 	}, func(d server.Device) (string, string) { return "phone", d.ID }, func(d server.Device) { sub = h.svc.Users.Subscribe(d.UserID, 64) })
 	if !ok {
