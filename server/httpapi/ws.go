@@ -65,9 +65,10 @@ func normalOrigin(u *url.URL) string {
 }
 
 // accept checks the Origin, the address's cap of open sockets and, if the
-// request has a bearer, credentials (via check, against the guessing budget) and the credential's cap of open sockets
-// (which slot names) before upgrading; without a bearer it upgrades and
-// reads {"type":"auth"} within AuthTimeout, then checks the same. Once the
+// request has a bearer, credentials (via check, against the guessing
+// budget) and the credential's cap of open sockets (which slot names)
+// before upgrading; without a bearer it upgrades and reads
+// {"type":"auth"} within AuthTimeout, then checks the same. Once the
 // subject is known it calls subscribe, before the upgrade is answered where
 // it can be, so that no event published after the client's dial returns is
 // missed. It returns the connection, the subject, a func that gives the
