@@ -17,7 +17,7 @@ import (
 type Config struct {
 	Client *client.Client
 	Server ServerInfo
-	Store  Store
+	Vault  Vault
 	// Device is what the phone is shown of this desktop.
 	Device api.DesktopDevice
 	// Emit receives EventView and the new View on every change, in order.
@@ -171,7 +171,7 @@ func (c *Controller) run(ok func() bool, fn func(p *phase)) {
 
 // forget clears the saved session.
 func (c *Controller) forget() {
-	if err := c.cfg.Store.Clear(); err != nil {
+	if err := c.cfg.Vault.Clear(); err != nil {
 		c.cfg.Log.Warn("the saved session could not be removed", "err", err)
 	}
 }

@@ -74,7 +74,7 @@ func TestLoginRotateScanConfirmRevoke(t *testing.T) {
 func TestLongPollOnly(t *testing.T) {
 	n := mustStartNode(t, node.Config{TicketTTL: 2 * time.Second, RotateEvery: 300 * time.Millisecond, RotateMax: time.Minute})
 	p := mustPhone(t, n.URL())
-	c := newTestController(t, n.URL(), FileStore{Path: t.TempDir() + "/session.json"}, &recorder{}, client.WithLongPoll())
+	c := newTestController(t, n.URL(), FileVault{Path: t.TempDir() + "/session.json"}, &recorder{}, client.WithLongPoll())
 	c.Start()
 	first := waitView(t, c, ViewPending, nil)
 	rotated := waitView(t, c, ViewPending, func(v View) bool { return v.QR.Ref != first.QR.Ref })
@@ -167,7 +167,7 @@ func TestUnreachableThenRetry(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	rec := &recorder{}
-	store := FileStore{Path: t.TempDir() + "/session.json"}
+	store := FileVault{Path: t.TempDir() + "/session.json"}
 	c := newTestController(t, "http://"+addr, store, rec)
 	c.Start()
 	v := waitView(t, c, ViewUnreachable, nil)
@@ -190,7 +190,7 @@ func TestUnreachableRetriesOnItsOwn(t *testing.T) {
 	base := "http://" + addr
 	c := NewController(Config{
 		Client: client.New(base), Server: ServerInfo{Mode: ModeRemote, URL: base},
-		Store: FileStore{Path: t.TempDir() + "/session.json"}, Log: testLog(t), Retry: 100 * time.Millisecond,
+		Vault: FileVault{Path: t.TempDir() + "/session.json"}, Log: testLog(t), Retry: 100 * time.Millisecond,
 	})
 	t.Cleanup(c.Close)
 	c.Start()
@@ -211,7 +211,7 @@ func TestServerGoneWhilePending(t *testing.T) {
 
 // The session survives a restart (it is kept in the file store), and a
 // session that ended while the app was closed brings the QR code back.
-func TestRestoreFromFileStore(t *testing.T) {
+func TestRestoreFromFileVault(t *testing.T) {
 	f := newFixture(t, node.Config{})
 	v := waitView(t, f.ctrl, ViewPending, nil)
 	f.phone.approve(t, v.QR.Payload, "")
@@ -248,7 +248,7 @@ func TestRestoreFromFileStore(t *testing.T) {
 
 // A session saved for another server is not sent there.
 func TestSavedSessionOfAnotherServer(t *testing.T) {
-	store := FileStore{Path: t.TempDir() + "/session.json"}
+	store := FileVault{Path: t.TempDir() + "/session.json"}
 	if err := store.Save(Saved{Server: "https://elsewhere.example", Token: "secret"}); err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +300,7 @@ func TestSessionChannelReconnects(t *testing.T) {
 	cfg := node.Config{Addr: addr, DBPath: dir + "/qrlogin.db"}
 	n := mustStartNode(t, cfg)
 	p := mustPhone(t, n.URL())
-	c := newTestController(t, n.URL(), FileStore{Path: dir + "/session.json"}, &recorder{})
+	c := newTestController(t, n.URL(), FileVault{Path: dir + "/session.json"}, &recorder{})
 	c.Start()
 	v := waitView(t, c, ViewPending, nil)
 	p.approve(t, v.QR.Payload, "")
@@ -330,7 +330,7 @@ func TestRefusedSessionForgottenWhileKeyringFails(t *testing.T) {
 	dir := t.TempDir()
 	kr := &fakeKeyring{saved: &Saved{Server: n.URL(), Token: "refused", User: api.User{DisplayName: "Alice"}}, clearErr: errKeyring}
 	rec := &recorder{}
-	c := newTestController(t, n.URL(), secureStore(dir, kr, testLog(t)), rec)
+	c := newTestController(t, n.URL(), secureVault(dir, kr, testLog(t)), rec)
 	c.Start()
 	v := waitView(t, c, ViewPending, nil)
 	if v.Message != "Your session has ended: scan to log in again." {
@@ -339,7 +339,7 @@ func TestRefusedSessionForgottenWhileKeyringFails(t *testing.T) {
 	c.Close()
 
 	kr.failClear(nil)
-	if got := token(t, secureStore(dir, kr, testLog(t))); got != "" {
+	if got := token(t, secureVault(dir, kr, testLog(t))); got != "" {
 		t.Errorf("restarted, the store loads the refused session %q", got)
 	}
 	if kr.holds() != "" {

@@ -31,8 +31,8 @@ type Options struct {
 	// Emit receives EventView and the View on every change (see Config.Emit).
 	Emit func(event string, data ...any)
 	Log  *slog.Logger
-	// Store keeps the session; NewSecureStore(DataDir) if nil.
-	Store Store
+	// Vault keeps the session; NewSecureVault(DataDir) if nil.
+	Vault Vault
 	// Device is what the phone is shown; DefaultDevice() if zero.
 	Device api.DesktopDevice
 	// Node is the template of the embedded server's config: Addr, DBPath
@@ -74,8 +74,8 @@ func Open(opts Options) (*Desktop, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
-	if opts.Store == nil {
-		opts.Store = NewSecureStore(opts.DataDir, opts.Log)
+	if opts.Vault == nil {
+		opts.Vault = NewSecureVault(opts.DataDir, opts.Log)
 	}
 	remote := opts.ServerURL
 	if remote == "" {
@@ -247,7 +247,7 @@ func (d *Desktop) connect(base string) {
 	d.ctrl = NewController(Config{
 		Client: client.New(base, client.WithHTTPClient(httpClient()), client.WithOutageLimit(OutageLimit),
 			client.WithUserAgent(fmt.Sprintf("qrlogin-desktop/%s (%s)", Version, runtime.GOOS))),
-		Server: d.info, Store: d.opts.Store, Device: d.opts.Device,
+		Server: d.info, Vault: d.opts.Vault, Device: d.opts.Device,
 		Emit: d.opts.Emit, Log: d.opts.Log, Reconnect: d.opts.Reconnect,
 	})
 	d.ctrl.Start()

@@ -154,7 +154,7 @@ func (r *recorder) states() []string {
 // fixture is a controller on a real server, with a phone of its own.
 type fixture struct {
 	node  *node.Node
-	store Store
+	store Vault
 	rec   *recorder
 	ctrl  *Controller
 	phone phone
@@ -165,7 +165,7 @@ type fixture struct {
 func newFixture(t *testing.T, cfg node.Config) *fixture {
 	t.Helper()
 	n := mustStartNode(t, cfg)
-	f := &fixture{node: n, store: FileStore{Path: filepath.Join(t.TempDir(), "session.json")}}
+	f := &fixture{node: n, store: FileVault{Path: filepath.Join(t.TempDir(), "session.json")}}
 	f.phone = mustPhone(t, n.URL())
 	f.start(t)
 	return f
@@ -179,9 +179,9 @@ func (f *fixture) start(t *testing.T) {
 	f.ctrl.Start()
 }
 
-func newTestController(t *testing.T, base string, store Store, rec *recorder, opts ...client.Option) *Controller {
+func newTestController(t *testing.T, base string, store Vault, rec *recorder, opts ...client.Option) *Controller {
 	c := NewController(Config{
-		Client: client.New(base, append([]client.Option{client.WithOutageLimit(OutageLimit)}, opts...)...), Server: ServerInfo{Mode: ModeRemote, URL: base}, Store: store,
+		Client: client.New(base, append([]client.Option{client.WithOutageLimit(OutageLimit)}, opts...)...), Server: ServerInfo{Mode: ModeRemote, URL: base}, Vault: store,
 		Device: api.DesktopDevice{Name: "test-desktop", OS: "Linux", App: "qrlogin desktop test"},
 		Emit:   rec.emit, Log: testLog(t), Reconnect: 50 * time.Millisecond, Retry: time.Hour,
 	})

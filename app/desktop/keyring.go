@@ -19,16 +19,16 @@ const keyringService = "qrlogin-desktop"
 // person to unlock it must not hang the app.
 const keyringTimeout = 3 * time.Second
 
-// KeyringStore keeps the session in the OS keyring (the Secret Service on
+// KeyringVault keeps the session in the OS keyring (the Secret Service on
 // Linux, the Keychain on macOS, the Credential Manager on Windows) under
 // keyringService and User. Its errors other than ErrNoSession mean that
 // there is no usable keyring.
-type KeyringStore struct {
+type KeyringVault struct {
 	User string
 }
 
-// Load implements Store.
-func (k KeyringStore) Load() (Saved, error) {
+// Load implements Vault.
+func (k KeyringVault) Load() (Saved, error) {
 	var data string
 	err := withTimeout(func() (err error) {
 		data, err = keyring.Get(keyringService, k.User)
@@ -43,8 +43,8 @@ func (k KeyringStore) Load() (Saved, error) {
 	return decodeSaved([]byte(data))
 }
 
-// Save implements Store.
-func (k KeyringStore) Save(s Saved) error {
+// Save implements Vault.
+func (k KeyringVault) Save(s Saved) error {
 	data, err := json.Marshal(s)
 	if err != nil {
 		return err
@@ -52,8 +52,8 @@ func (k KeyringStore) Save(s Saved) error {
 	return withTimeout(func() error { return keyring.Set(keyringService, k.User, string(data)) })
 }
 
-// Clear implements Store.
-func (k KeyringStore) Clear() error {
+// Clear implements Vault.
+func (k KeyringVault) Clear() error {
 	err := withTimeout(func() error { return keyring.Delete(keyringService, k.User) })
 	if errors.Is(err, keyring.ErrNotFound) {
 		return nil
@@ -74,7 +74,7 @@ func withTimeout(fn func() error) error {
 	}
 }
 
-// SecureStore keeps the session in the OS keyring where there is one, and
+// SecureVault keeps the session in the OS keyring where there is one, and
 // otherwise in a 0600 file. Where both hold something, the file wins, so
 // that a token the keyring could not be made to forget is never used:
 //
@@ -94,32 +94,32 @@ func withTimeout(fn func() error) error {
 //
 // The first failure of the keyring is logged as a warning naming the file
 // and the keyring's error, later ones at debug level: once per process, as
-// the app makes one SecureStore.
-type SecureStore struct {
-	Keyring Store
-	File    FileStore
+// the app makes one SecureVault.
+type SecureVault struct {
+	Keyring Vault
+	File    FileVault
 	Log     *slog.Logger
 
 	warned atomic.Bool // the keyring's failure was logged as a warning
 }
 
-// NewSecureStore returns the store of the data folder dir: the keyring entry
+// NewSecureVault returns the store of the data folder dir: the keyring entry
 // named after dir, and dir/session.json.
-func NewSecureStore(dir string, log *slog.Logger) *SecureStore {
+func NewSecureVault(dir string, log *slog.Logger) *SecureVault {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
-	return &SecureStore{
-		Keyring: KeyringStore{User: dir},
-		File:    FileStore{Path: filepath.Join(dir, "session.json")},
+	return &SecureVault{
+		Keyring: KeyringVault{User: dir},
+		File:    FileVault{Path: filepath.Join(dir, "session.json")},
 		Log:     log,
 	}
 }
 
-// Load implements Store: the file's session, else none if the file holds a
+// Load implements Vault: the file's session, else none if the file holds a
 // log-out mark, else the keyring's session. An unreadable file is an error,
 // and the keyring is not read. A keyring that fails holds no session.
-func (s *SecureStore) Load() (Saved, error) {
+func (s *SecureVault) Load() (Saved, error) {
 	saved, err := s.File.Load()
 	switch {
 	case errors.Is(err, errLoggedOut):
@@ -136,9 +136,9 @@ func (s *SecureStore) Load() (Saved, error) {
 	return saved, err
 }
 
-// Save implements Store: to the keyring, then the file is removed; else to
+// Save implements Vault: to the keyring, then the file is removed; else to
 // the file.
-func (s *SecureStore) Save(saved Saved) error {
+func (s *SecureVault) Save(saved Saved) error {
 	err := s.Keyring.Save(saved)
 	if err == nil {
 		return s.File.Clear()
@@ -147,12 +147,12 @@ func (s *SecureStore) Save(saved Saved) error {
 	return s.File.Save(saved)
 }
 
-// Clear implements Store: it deletes the keyring's entry and removes the
+// Clear implements Vault: it deletes the keyring's entry and removes the
 // file; if the keyring fails, it puts a log-out mark in the file instead.
 // Either way, once it returns nil, Load finds no session until the next
 // Save, whether the keyring answers then or not. If the mark cannot be
 // written, it still removes the file, and returns the errors.
-func (s *SecureStore) Clear() error {
+func (s *SecureVault) Clear() error {
 	kerr := s.Keyring.Clear()
 	if kerr == nil {
 		return s.File.Clear()
@@ -166,7 +166,7 @@ func (s *SecureStore) Clear() error {
 
 // forgetKeyring deletes the keyring's entry, which a log-out mark in the
 // file overrides, and then the mark. If the keyring fails, both stay.
-func (s *SecureStore) forgetKeyring() {
+func (s *SecureVault) forgetKeyring() {
 	if err := s.Keyring.Clear(); err != nil {
 		s.keyringFailed(err)
 		return
@@ -177,7 +177,7 @@ func (s *SecureStore) forgetKeyring() {
 }
 
 // keyringFailed logs err, the keyring's: as a warning the first time.
-func (s *SecureStore) keyringFailed(err error) {
+func (s *SecureVault) keyringFailed(err error) {
 	if s.warned.CompareAndSwap(false, true) {
 		s.Log.Warn("the OS keyring is unavailable: using the session file instead", "file", s.File.Path, "err", err)
 		return

@@ -10,7 +10,7 @@ import (
 // start signs in with the saved session of this server, if any, and
 // otherwise shows a new QR code.
 func (c *Controller) start(p *phase) {
-	saved, err := c.cfg.Store.Load()
+	saved, err := c.cfg.Vault.Load()
 	switch {
 	case err == nil && saved.Server == c.serverID():
 		c.restore(p, saved)
@@ -139,7 +139,7 @@ func (c *Controller) redeem(p *phase, t api.CreateTicketResponse) {
 		Server: c.serverID(), Token: r.SessionToken, User: r.User, Device: c.cfg.Device,
 		SignedInAt: c.cfg.Now().UTC(), ExpiresAt: r.ExpiresAt,
 	}
-	if err := c.cfg.Store.Save(saved); err != nil {
+	if err := c.cfg.Vault.Save(saved); err != nil {
 		c.cfg.Log.Warn("the session could not be kept: the next start shows a QR code", "err", err)
 	}
 	c.signedIn(p, saved)

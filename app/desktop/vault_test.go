@@ -18,9 +18,9 @@ func sample() Saved {
 	return Saved{Server: ModeEmbedded, Token: "tok", SignedInAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 }
 
-func TestFileStore(t *testing.T) {
+func TestFileVault(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	f := FileStore{Path: filepath.Join(dir, "session.json")}
+	f := FileVault{Path: filepath.Join(dir, "session.json")}
 	if _, err := f.Load(); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("empty store: %v, want ErrNoSession", err)
 	}
@@ -48,8 +48,8 @@ func TestFileStore(t *testing.T) {
 }
 
 // A corrupt file is an error, not a session with an empty token.
-func TestFileStoreCorrupt(t *testing.T) {
-	f := FileStore{Path: filepath.Join(t.TempDir(), "session.json")}
+func TestFileVaultCorrupt(t *testing.T) {
+	f := FileVault{Path: filepath.Join(t.TempDir(), "session.json")}
 	for _, body := range []string{"{", `{"server":"embedded"}`} {
 		os.WriteFile(f.Path, []byte(body), 0o600)
 		if _, err := f.Load(); err == nil || errors.Is(err, ErrNoSession) {
@@ -59,11 +59,11 @@ func TestFileStoreCorrupt(t *testing.T) {
 }
 
 // Where there is a keyring, the token goes there and not to the file.
-func TestSecureStoreUsesKeyring(t *testing.T) {
+func TestSecureVaultUsesKeyring(t *testing.T) {
 	keyring.MockInit()
 	t.Cleanup(noKeyring)
 	dir := t.TempDir()
-	s := NewSecureStore(dir, testLog(t))
+	s := NewSecureVault(dir, testLog(t))
 	file := filepath.Join(dir, "session.json")
 	os.WriteFile(file, []byte(`{"server":"embedded","token":"old"}`), 0o600)
 	if err := s.Save(sample()); err != nil {
@@ -75,7 +75,7 @@ func TestSecureStoreUsesKeyring(t *testing.T) {
 	if got, err := s.Load(); err != nil || got != sample() {
 		t.Errorf("Load = %+v, %v", got, err)
 	}
-	if got, err := (KeyringStore{User: dir}).Load(); err != nil || got.Token != "tok" {
+	if got, err := (KeyringVault{User: dir}).Load(); err != nil || got.Token != "tok" {
 		t.Errorf("keyring holds %+v, %v", got, err)
 	}
 	if err := s.Clear(); err != nil {
@@ -87,10 +87,10 @@ func TestSecureStoreUsesKeyring(t *testing.T) {
 }
 
 // Without a keyring (Xvfb, CI: no Secret Service) the file is used.
-func TestSecureStoreFallsBackToFile(t *testing.T) {
+func TestSecureVaultFallsBackToFile(t *testing.T) {
 	keyring.MockInitWithError(errors.New("no secret service"))
 	dir := t.TempDir()
-	s := NewSecureStore(dir, testLog(t))
+	s := NewSecureVault(dir, testLog(t))
 	if _, err := s.Load(); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("empty: %v", err)
 	}
@@ -194,15 +194,15 @@ func linesAt(b *syncBuffer, level string) []string {
 	return out
 }
 
-// secureStore is the store of data folder dir with keyring kr, as
-// NewSecureStore makes it with the OS keyring: a new one on the same dir and
+// secureVault is the store of data folder dir with keyring kr, as
+// NewSecureVault makes it with the OS keyring: a new one on the same dir and
 // kr is the app started again.
-func secureStore(dir string, kr Store, log *slog.Logger) *SecureStore {
-	return &SecureStore{Keyring: kr, File: FileStore{Path: filepath.Join(dir, "session.json")}, Log: log}
+func secureVault(dir string, kr Vault, log *slog.Logger) *SecureVault {
+	return &SecureVault{Keyring: kr, File: FileVault{Path: filepath.Join(dir, "session.json")}, Log: log}
 }
 
 // token returns the token of the session s holds, or "" if none.
-func token(t *testing.T, s Store) string {
+func token(t *testing.T, s Vault) string {
 	t.Helper()
 	saved, err := s.Load()
 	if errors.Is(err, ErrNoSession) {
@@ -244,7 +244,7 @@ func TestLogoutWhileKeyringFails(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "session.json")
 	kr := &fakeKeyring{}
-	s := secureStore(dir, kr, testLog(t))
+	s := secureVault(dir, kr, testLog(t))
 	if err := s.Save(sample()); err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +267,7 @@ func TestLogoutWhileKeyringFails(t *testing.T) {
 	}
 
 	kr.failAll(nil)
-	restarted := secureStore(dir, kr, testLog(t))
+	restarted := secureVault(dir, kr, testLog(t))
 	if got := token(t, restarted); got != "" {
 		t.Fatalf("restarted after a log-out, the store loads %q from the keyring", got)
 	}
@@ -289,7 +289,7 @@ func TestStaleKeyringTokenAfterFileLogin(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "session.json")
 	kr := &fakeKeyring{}
-	s := secureStore(dir, kr, testLog(t))
+	s := secureVault(dir, kr, testLog(t))
 	if err := s.Save(Saved{Server: ModeEmbedded, Token: "stale"}); err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +302,7 @@ func TestStaleKeyringTokenAfterFileLogin(t *testing.T) {
 	}
 
 	kr.failAll(nil)
-	restarted := secureStore(dir, kr, testLog(t))
+	restarted := secureVault(dir, kr, testLog(t))
 	if got := token(t, restarted); got != "fresh" {
 		t.Fatalf("restarted with the keyring back, the store loads %q, want the file's %q", got, "fresh")
 	}
@@ -312,7 +312,7 @@ func TestStaleKeyringTokenAfterFileLogin(t *testing.T) {
 	if kr.holds() != "" || fileHolds(t, file, "fresh") {
 		t.Errorf("after the log-out: keyring %q, file holds the token %v", kr.holds(), fileHolds(t, file, "fresh"))
 	}
-	if got := token(t, secureStore(dir, kr, testLog(t))); got != "" {
+	if got := token(t, secureVault(dir, kr, testLog(t))); got != "" {
 		t.Errorf("restarted after the log-out, the store loads %q", got)
 	}
 }
@@ -325,7 +325,7 @@ func TestKeyringFallbackWarnsOnce(t *testing.T) {
 	kr := &fakeKeyring{}
 	kr.failAll(errKeyring)
 	var logs syncBuffer
-	s := secureStore(dir, kr, debugLogger(&logs))
+	s := secureVault(dir, kr, debugLogger(&logs))
 	tokens := []string{"secret-1", "secret-2", "secret-3"}
 	for _, tok := range tokens {
 		if err := s.Save(Saved{Server: ModeEmbedded, Token: tok}); err != nil {
@@ -368,10 +368,10 @@ func TestLogoutClearsKeyringAndFile(t *testing.T) {
 			dir := t.TempDir()
 			file := filepath.Join(dir, "session.json")
 			kr := &fakeKeyring{saved: &Saved{Server: ModeEmbedded, Token: "in-keyring"}}
-			if err := (FileStore{Path: file}).Save(Saved{Server: ModeEmbedded, Token: "in-file"}); err != nil {
+			if err := (FileVault{Path: file}).Save(Saved{Server: ModeEmbedded, Token: "in-file"}); err != nil {
 				t.Fatal(err)
 			}
-			s := secureStore(dir, kr, testLog(t))
+			s := secureVault(dir, kr, testLog(t))
 			if got := token(t, s); got != "in-file" {
 				t.Errorf("Load = %q, want the file's", got)
 			}
@@ -388,7 +388,7 @@ func TestLogoutClearsKeyringAndFile(t *testing.T) {
 				t.Errorf("after Clear the store loads %q", got)
 			}
 			kr.failClear(nil)
-			if got := token(t, secureStore(dir, kr, testLog(t))); got != "" {
+			if got := token(t, secureVault(dir, kr, testLog(t))); got != "" {
 				t.Errorf("restarted after Clear, the store loads %q", got)
 			}
 			if kr.holds() != "" {

@@ -11,7 +11,7 @@ import (
 	"github.com/qrlogin/qrlogin/server/api"
 )
 
-// ErrNoSession is returned by Store.Load when no session is saved.
+// ErrNoSession is returned by Vault.Load when no session is saved.
 var ErrNoSession = errors.New("no saved session")
 
 // Saved is a desktop session kept across restarts. Token is the session's
@@ -28,9 +28,9 @@ type Saved struct {
 	ExpiresAt  time.Time         `json:"expires_at"`
 }
 
-// Store keeps at most one Saved session. Implementations are safe for
+// Vault keeps at most one Saved session. Implementations are safe for
 // concurrent use.
-type Store interface {
+type Vault interface {
 	// Load returns the saved session, or ErrNoSession.
 	Load() (Saved, error)
 	// Save replaces the saved session.
@@ -39,23 +39,23 @@ type Store interface {
 	Clear() error
 }
 
-// FileStore keeps the session in a JSON file that only its owner may read
+// FileVault keeps the session in a JSON file that only its owner may read
 // (0600), in a folder that only its owner may open (0700). Besides a session
-// the file may hold a log-out mark (see SecureStore), which Load reports as
+// the file may hold a log-out mark (see SecureVault), which Load reports as
 // an error that is ErrNoSession.
-type FileStore struct {
+type FileVault struct {
 	Path string
 }
 
-// errLoggedOut is FileStore.Load's error for a log-out mark.
+// errLoggedOut is FileVault.Load's error for a log-out mark.
 var errLoggedOut = fmt.Errorf("%w: logged out", ErrNoSession)
 
 // loggedOutMark is the file's content after markLoggedOut.
 const loggedOutMark = `{"logged_out":true}`
 
-// Load implements Store. A log-out mark is errLoggedOut, which is
+// Load implements Vault. A log-out mark is errLoggedOut, which is
 // ErrNoSession.
-func (f FileStore) Load() (Saved, error) {
+func (f FileVault) Load() (Saved, error) {
 	data, err := os.ReadFile(f.Path)
 	if errors.Is(err, os.ErrNotExist) {
 		return Saved{}, ErrNoSession
@@ -72,8 +72,8 @@ func (f FileStore) Load() (Saved, error) {
 	return decodeSaved(data)
 }
 
-// Save implements Store.
-func (f FileStore) Save(s Saved) error {
+// Save implements Vault.
+func (f FileVault) Save(s Saved) error {
 	data, err := json.Marshal(s)
 	if err != nil {
 		return err
@@ -82,12 +82,12 @@ func (f FileStore) Save(s Saved) error {
 }
 
 // markLoggedOut replaces what the file holds with a log-out mark.
-func (f FileStore) markLoggedOut() error { return f.write([]byte(loggedOutMark)) }
+func (f FileVault) markLoggedOut() error { return f.write([]byte(loggedOutMark)) }
 
 // write replaces the file's content with data: it writes a 0600 temporary
 // file and renames it, so that a crash leaves the old content or the new,
 // never half of one, and the file is 0600 whatever mode it had.
-func (f FileStore) write(data []byte) error {
+func (f FileVault) write(data []byte) error {
 	dir := filepath.Dir(f.Path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -111,8 +111,8 @@ func (f FileStore) write(data []byte) error {
 	return os.Rename(tmp.Name(), f.Path)
 }
 
-// Clear implements Store: it removes the file, session or log-out mark.
-func (f FileStore) Clear() error {
+// Clear implements Vault: it removes the file, session or log-out mark.
+func (f FileVault) Clear() error {
 	if err := os.Remove(f.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
