@@ -1,46 +1,59 @@
 # qrlogin: the two commands a newcomer needs are `make run` and `make test`
-# (see README.md). Every target installs what it needs first.
+# (see README.md); `make help` lists every target. Each target installs
+# what it needs first.
 
-GO       ?= go
-BIN      := build/bin/qrlogin
+GO        ?= go
+BIN       ?= build/bin/qrlogin
 ARTIFACTS ?= $(CURDIR)/test-output
 export QRLOGIN_ARTIFACTS := $(ARTIFACTS)
 
-.PHONY: all deps frontend web wasm desktop run server test test-go test-frontend test-desktop fuzz bench lint clean
+# The load tool is a module of its own (its plotting libraries are not the
+# product's); the targets that test or lint Go run it too.
+LOADTOOL := server/cmd/qrlogin-load
+NPM_DEPS := frontend/node_modules/.package-lock.json
 
-all: desktop
+.PHONY: help deps frontend web wasm desktop run server test lint fuzz bench clean
 
-## deps: install the Debian packages and npm modules the build needs
-deps:
+## help: list the targets
+help:
+	@awk '/^## [a-z]+:/ { sub(/^## /, ""); i = index($$0, ":"); printf "  %-9s %s\n", substr($$0, 1, i - 1), substr($$0, i + 2); next } \
+		/^## / { sub(/^## /, ""); printf "  %-9s %s\n", "", $$0 }' $(MAKEFILE_LIST)
+
+## deps: install the Debian packages and the npm modules the build needs
+deps: $(NPM_DEPS)
 	bash .ci/install-deps.sh
+
+$(NPM_DEPS): frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 
 ## frontend: build frontend/dist, which the desktop binary embeds
-frontend: deps
+frontend: $(NPM_DEPS)
 	cd frontend && npm run build --silent
 
 ## web: rebuild the server's browser pages (server/web/static) and the
 ## phone web app (server/phone/static), both committed, from the
 ## frontend's sources
-web: deps wasm
+web: $(NPM_DEPS) wasm
 	cd frontend && npm run build:web --silent
 	cd frontend && npm run build:phone --silent
 
 ## wasm: build the phone app's QR decoder, mobile-sim/decode for
 ## WebAssembly, with Go's wasm_exec.js beside it (server/phone/static,
-## committed: the server builds without a wasm toolchain)
+## committed, so that the server builds without a wasm toolchain)
 wasm:
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o server/phone/static/decoder.wasm ./mobile-sim/decode/wasm
 	chmod 644 server/phone/static/decoder.wasm
 	install -m 644 "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" server/phone/static/wasm_exec.js
 
-## desktop: build the desktop app into build/bin/qrlogin
+## desktop: build the desktop app into build/bin/qrlogin (or BIN=path):
+## the frontend, then the Go binary that embeds it (needs the GTK/WebKit
+## headers, from make deps)
 desktop: frontend
-	$(GO) build -tags desktop,production -trimpath -o $(BIN) .
+	$(GO) build -tags desktop,production -trimpath -ldflags "-s -w" -o $(BIN) .
 
 ## run: build and start the desktop app with its embedded server (under
 ## Xvfb when there is no display; see README.md to look at it)
-run: desktop
+run: deps desktop
 	@if [ -n "$$DISPLAY" ] || [ -n "$$WAYLAND_DISPLAY" ]; then \
 		./$(BIN) $(ARGS); \
 	else \
@@ -52,14 +65,24 @@ run: desktop
 server:
 	$(GO) run ./server/cmd/qrlogin-server $(ARGS)
 
-## test: every test: vet, gofmt, Go tests with the race detector (the
-## desktop end-to-end test under Xvfb on the built app included), the
-## frontend's unit tests
-test: desktop
-	$(GO) vet ./...
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+## test: every test: vet, gofmt, staticcheck, the frontend's unit tests,
+## the Go tests with the race detector (the desktop end to end under Xvfb
+## on the built app, the browser and PostgreSQL tests included), the load
+## tool's
+test: deps desktop lint
 	cd frontend && npm test --silent
 	QRLOGIN_REQUIRE_POSTGRES=1 QRLOGIN_E2E_BROWSER=1 QRLOGIN_E2E_DESKTOP=1 QRLOGIN_DESKTOP_BIN=$(CURDIR)/$(BIN) $(GO) test -race -timeout 20m ./...
+	cd $(LOADTOOL) && $(GO) test -race ./...
+
+## lint: go vet, gofmt and staticcheck (pinned by the go.mod tool
+## directive) on both modules; fails on any finding
+lint:
+	$(GO) vet ./...
+	cd $(LOADTOOL) && $(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) build -o build/bin/staticcheck honnef.co/go/tools/cmd/staticcheck
+	build/bin/staticcheck ./...
+	cd $(LOADTOOL) && $(CURDIR)/build/bin/staticcheck ./...
 
 ## fuzz: run each request-decoder fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s
@@ -72,5 +95,6 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -count 5 ./server/...
 
+## clean: remove what the targets built
 clean:
 	rm -rf build/bin frontend/dist test-output

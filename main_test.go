@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -36,5 +37,50 @@ func TestNoDisplay(t *testing.T) {
 	t.Setenv("DISPLAY", ":99")
 	if noDisplay() {
 		t.Error("DISPLAY=:99, and noDisplay says there is none")
+	}
+}
+
+// Every target the Makefile declares phony exists, and make help lists
+// it: a declared target that is missing, or one help does not show, is
+// found here rather than by a newcomer.
+func TestMakefileTargets(t *testing.T) {
+	src, err := os.ReadFile("Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	phony := map[string]bool{}
+	rules, helped := map[string]bool{}, map[string]bool{}
+	for line := range strings.Lines(string(src)) {
+		line = strings.TrimRight(line, "\n")
+		switch {
+		case strings.HasPrefix(line, ".PHONY:"):
+			for _, n := range strings.Fields(strings.TrimPrefix(line, ".PHONY:")) {
+				phony[n] = true
+			}
+		case strings.HasPrefix(line, "## "):
+			if name, _, ok := strings.Cut(strings.TrimPrefix(line, "## "), ":"); ok && !strings.Contains(name, " ") {
+				helped[name] = true
+			}
+		case line != "" && !strings.HasPrefix(line, "\t") && !strings.HasPrefix(line, "#") && !strings.Contains(line, "="):
+			if name, _, ok := strings.Cut(line, ":"); ok && !strings.Contains(name, " ") {
+				rules[name] = true
+			}
+		}
+	}
+	if len(phony) == 0 {
+		t.Fatal("no .PHONY line in the Makefile")
+	}
+	for n := range phony {
+		if !rules[n] {
+			t.Errorf("make %s is declared .PHONY but has no rule", n)
+		}
+		if !helped[n] {
+			t.Errorf("make %s has no \"## %s: ...\" line for make help", n, n)
+		}
+	}
+	for n := range helped {
+		if !phony[n] {
+			t.Errorf("make help lists %s, which is not a .PHONY target", n)
+		}
 	}
 }

@@ -310,7 +310,7 @@ func TestSessionChannelReconnects(t *testing.T) {
 	defer cancel()
 	n.Shutdown(ctx)
 	waitView(t, c, ViewSignedIn, func(v View) bool { return strings.Contains(v.Message, "reconnecting") })
-	n = mustStartNode(t, cfg)
+	mustStartNode(t, cfg)
 	waitView(t, c, ViewSignedIn, func(v View) bool { return v.Message == "" })
 	sessions, err := p.Sessions(ctx)
 	if err != nil || len(sessions) != 1 {

@@ -5,7 +5,7 @@
 // It runs only when QRLOGIN_E2E_DESKTOP is set, and then needs Xvfb
 // (xvfb), import (imagemagick) and the WebKitGTK runtime
 // (libwebkit2gtk-4.0-37); without QRLOGIN_DESKTOP_BIN it also builds the
-// app with build/build-desktop.sh (Node and npm, libgtk-3-dev,
+// app with make desktop (Node and npm, libgtk-3-dev,
 // libwebkit2gtk-4.0-dev). Screenshots and logs go to
 // $QRLOGIN_ARTIFACTS/desktop (default test-output/desktop); with
 // QRLOGIN_UPDATE_SCREENSHOTS=1 the screenshots are also copied to
@@ -211,8 +211,8 @@ func phoneSessions(t *testing.T, phone func(int, ...string) string, server strin
 	return list
 }
 
-// buildApp returns $QRLOGIN_DESKTOP_BIN, or builds the app with
-// build/build-desktop.sh.
+// buildApp returns $QRLOGIN_DESKTOP_BIN, or builds the app with make
+// desktop.
 func buildApp(t *testing.T) string {
 	t.Helper()
 	if bin := os.Getenv("QRLOGIN_DESKTOP_BIN"); bin != "" {
@@ -222,9 +222,9 @@ func buildApp(t *testing.T) string {
 		return bin
 	}
 	bin := filepath.Join(t.TempDir(), "qrlogin")
-	cmd := exec.Command("bash", filepath.Join(repoRoot(t), "build", "build-desktop.sh"), bin)
+	cmd := exec.Command("make", "-C", repoRoot(t), "desktop", "BIN="+bin)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build/build-desktop.sh: %v\n%s", err, out)
+		t.Fatalf("make desktop: %v\n%s", err, out)
 	}
 	return bin
 }

@@ -130,7 +130,7 @@ func (n *keyNode) kids(t *testing.T) []string {
 // kidOf returns the key ID in a token's header.
 func kidOf(t *testing.T, token string) string {
 	t.Helper()
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -276,7 +276,7 @@ func (l *logoutReceiver) check(r *http.Request) receivedLogout {
 	if err != nil {
 		return receivedLogout{err: err}
 	}
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		return receivedLogout{err: err}
 	}
