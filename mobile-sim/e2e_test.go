@@ -168,7 +168,7 @@ func TestEndToEnd(t *testing.T) {
 	if strings.Contains(out+errOut, p.DeviceToken) {
 		t.Error("scan printed the device token")
 	}
-	if ev := d.final(t); ev.State != api.StateConfirmed {
+	if ev := d.final(t); ev.State != server.StateConfirmed {
 		t.Fatalf("desktop's last event %+v, want confirmed", ev)
 	}
 	sess, err := d.c.Redeem(context.Background(), d.ticket.Ref, d.ticket.PollSecret)
@@ -218,7 +218,7 @@ func TestEndToEnd(t *testing.T) {
 	if !strings.Contains(out, "state: denied") {
 		t.Errorf("scan --deny printed %q", out)
 	}
-	if ev := d.final(t); ev.State != api.StateDenied {
+	if ev := d.final(t); ev.State != server.StateDenied {
 		t.Errorf("desktop's last event %+v, want denied", ev)
 	}
 
@@ -228,7 +228,7 @@ func TestEndToEnd(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "state: denied") {
 		t.Errorf("scan without an answer: exit %d, %q", code, out)
 	}
-	if ev := d.final(t); ev.State != api.StateDenied {
+	if ev := d.final(t); ev.State != server.StateDenied {
 		t.Errorf("desktop's last event %+v, want denied", ev)
 	}
 
@@ -257,7 +257,7 @@ func TestEndToEndMatchCode(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "state: confirmed") || !strings.Contains(errOut, "code shown on the desktop") {
 		t.Fatalf("scan with the code typed: exit %d\n%s\n%s", code, out, errOut)
 	}
-	if ev := d.final(t); ev.State != api.StateConfirmed {
+	if ev := d.final(t); ev.State != server.StateConfirmed {
 		t.Errorf("desktop's last event %+v, want confirmed", ev)
 	}
 
@@ -273,7 +273,7 @@ func TestEndToEndMatchCode(t *testing.T) {
 
 	d = newDesktop(t, url)
 	sim(t, exitOK, "scan", "--payload", d.ticket.QRPayload, "--yes", "--match", d.ticket.MatchCode)
-	if ev := d.final(t); ev.State != api.StateConfirmed {
+	if ev := d.final(t); ev.State != server.StateConfirmed {
 		t.Errorf("desktop's last event %+v, want confirmed", ev)
 	}
 }
@@ -351,7 +351,7 @@ func TestEndToEndCameraClip(t *testing.T) {
 	if !strings.Contains(out, "state: confirmed") {
 		t.Errorf("scan --camera printed %q", out)
 	}
-	if ev := d.final(t); ev.State != api.StateConfirmed {
+	if ev := d.final(t); ev.State != server.StateConfirmed {
 		t.Errorf("desktop's last event %+v, want confirmed", ev)
 	}
 

@@ -84,7 +84,7 @@ func cmdScan(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "state: %s\n", printable(state))
+	fmt.Fprintf(e.stdout, "state: %s\n", printable(string(state)))
 	return nil
 }
 

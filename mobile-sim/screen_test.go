@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server"
 	"github.com/qrlogin/qrlogin/server/service"
 )
 
@@ -109,7 +109,7 @@ func TestEndToEndScreen(t *testing.T) {
 	if !strings.Contains(out, "state: confirmed") {
 		t.Errorf("scan --screen printed %q", out)
 	}
-	if ev := d.final(t); ev.State != api.StateConfirmed {
+	if ev := d.final(t); ev.State != server.StateConfirmed {
 		t.Errorf("desktop's last event %+v, want confirmed", ev)
 	}
 	t.Setenv("DISPLAY", "")

@@ -11,6 +11,7 @@ import (
 
 	qrcode "github.com/skip2/go-qrcode"
 
+	"github.com/qrlogin/qrlogin/server"
 	"github.com/qrlogin/qrlogin/server/api"
 )
 
@@ -97,7 +98,7 @@ func hostileServer(t *testing.T) string {
 		})
 	})
 	mux.HandleFunc("POST "+api.PathMobileConfirm, func(w http.ResponseWriter, r *http.Request) {
-		reply(w, http.StatusOK, api.StateBody{State: api.StateConfirmed + hostile})
+		reply(w, http.StatusOK, api.StateBody{State: server.StateConfirmed + hostile})
 	})
 	mux.HandleFunc("GET "+api.PathMobileSessions, func(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusOK, api.SessionsBody{Sessions: []api.Session{{ID: "s1" + hostile, Device: desktop,

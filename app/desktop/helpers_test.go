@@ -118,7 +118,7 @@ func (p phone) approve(t testing.TB, payload, matchCode string) {
 	if s.MatchRequired {
 		req.MatchCode = matchCode
 	}
-	if st, err := p.Confirm(ctx, req); err != nil || st != api.StateConfirmed {
+	if st, err := p.Confirm(ctx, req); err != nil || st != server.StateConfirmed {
 		t.Fatalf("confirm: %q, %v", st, err)
 	}
 }

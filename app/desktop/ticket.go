@@ -63,7 +63,7 @@ func (c *Controller) newTicket(p *phase, notice string) {
 	qr := &QR{Ref: t.Ref, Payload: t.QRPayload, ImageURL: c.cfg.Client.QRImageURL(t.Ref, 0), ExpiresAt: t.ExpiresAt}
 	p.set(View{State: ViewPending, QR: qr, Message: notice})
 
-	final := ""
+	var final server.State
 	err = c.cfg.Client.Watch(p.ctx, t.Ref, t.PollSecret, func(ev api.TicketEvent) {
 		switch ev.Type {
 		case api.EventRotated:
@@ -86,7 +86,7 @@ func (c *Controller) newTicket(p *phase, notice string) {
 	case err != nil:
 		p.fail("follow the QR code", err)
 		return
-	case final == api.StateConfirmed:
+	case final == server.StateConfirmed:
 		c.redeem(p, t)
 	}
 }
@@ -95,13 +95,13 @@ func (c *Controller) newTicket(p *phase, notice string) {
 func (c *Controller) ticketView(v *View, ev api.TicketEvent, matchCode string, qr *QR) {
 	scanner := v.Scanner
 	v.QR, v.Scanner = qr, nil
-	if ev.State != api.StatePending {
+	if ev.State != server.StatePending {
 		v.Message = ""
 	}
 	switch ev.State {
-	case api.StatePending:
+	case server.StatePending:
 		v.State = ViewPending
-	case api.StateScanned:
+	case server.StateScanned:
 		v.State = ViewScanned
 		s := &Scanner{}
 		if ev.User != nil {
@@ -111,11 +111,11 @@ func (c *Controller) ticketView(v *View, ev api.TicketEvent, matchCode string, q
 			s.MatchCode = matchCode
 		}
 		v.Scanner = s
-	case api.StateConfirmed:
+	case server.StateConfirmed:
 		v.State, v.Scanner = ViewConfirmed, scanner // who is logging in
-	case api.StateDenied:
+	case server.StateDenied:
 		v.State = ViewDenied
-	case api.StateCancelled:
+	case server.StateCancelled:
 		v.State = ViewCancelled
 	default: // expired, and redeemed, which only this desktop can do
 		v.State = ViewExpired

@@ -9,7 +9,7 @@ package desktop
 import (
 	"time"
 
-	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server"
 )
 
 // EventView is the event that carries the new View, as its one argument, on
@@ -19,13 +19,13 @@ const EventView = "qrlogin:view"
 // View states. Those named after a ticket state show that state one to one;
 // the others are the window around the ticket.
 const (
-	ViewLoading     = "loading"          // asking for a QR code, checking a saved session, logging out
-	ViewPending     = api.StatePending   // the QR code, waiting for a scan
-	ViewScanned     = api.StateScanned   // scanned: confirm on the phone
-	ViewConfirmed   = api.StateConfirmed // approved on the phone: redeeming
-	ViewDenied      = api.StateDenied
-	ViewExpired     = api.StateExpired
-	ViewCancelled   = api.StateCancelled
+	ViewLoading     = "loading"                     // asking for a QR code, checking a saved session, logging out
+	ViewPending     = string(server.StatePending)   // the QR code, waiting for a scan
+	ViewScanned     = string(server.StateScanned)   // scanned: confirm on the phone
+	ViewConfirmed   = string(server.StateConfirmed) // approved on the phone: redeeming
+	ViewDenied      = string(server.StateDenied)
+	ViewExpired     = string(server.StateExpired)
+	ViewCancelled   = string(server.StateCancelled)
 	ViewSignedIn    = "signed_in"   // the ticket was redeemed: the session
 	ViewUnreachable = "unreachable" // the server could not be reached
 	ViewError       = "error"       // the server refused (rate limit, fault) or could not start

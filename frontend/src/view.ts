@@ -1,3 +1,5 @@
+import { TicketState } from "./protocol";
+
 /**
  * What Go says the window shows: the View of app/desktop/view.go, as JSON.
  * The states are the ticket's states one to one (pending, scanned,
@@ -5,12 +7,12 @@
  */
 export const ViewState = {
   Loading: "loading",
-  Pending: "pending",
-  Scanned: "scanned",
-  Confirmed: "confirmed",
-  Denied: "denied",
-  Expired: "expired",
-  Cancelled: "cancelled",
+  Pending: TicketState.Pending,
+  Scanned: TicketState.Scanned,
+  Confirmed: TicketState.Confirmed,
+  Denied: TicketState.Denied,
+  Expired: TicketState.Expired,
+  Cancelled: TicketState.Cancelled,
   SignedIn: "signed_in",
   Unreachable: "unreachable",
   Error: "error",

@@ -4,7 +4,11 @@
 // contract.
 package api
 
-import "time"
+import (
+	"time"
+
+	"github.com/qrlogin/qrlogin/server"
+)
 
 // Paths of the protocol, relative to the server's base URL. Those with a
 // placeholder take the value with fmt.Sprintf or strings.Replace.
@@ -38,17 +42,6 @@ const HeaderDeviceID = "X-Device-Id"
 const (
 	HeaderCredential = "X-Credential"
 	CredentialCookie = "cookie"
-)
-
-// Ticket states, as they appear on the wire.
-const (
-	StatePending   = "pending"
-	StateScanned   = "scanned"
-	StateConfirmed = "confirmed"
-	StateDenied    = "denied"
-	StateExpired   = "expired"
-	StateCancelled = "cancelled"
-	StateRedeemed  = "redeemed"
 )
 
 // Event types sent on WebSockets and long-polls.
@@ -146,8 +139,8 @@ type CreateTicketResponse struct {
 // TicketEvent is one message to a watching desktop, on the WebSocket or as a
 // long-poll answer. Type is EventState or EventRotated.
 type TicketEvent struct {
-	Type  string `json:"type"`
-	State string `json:"state,omitempty"`
+	Type  string       `json:"type"`
+	State server.State `json:"state,omitempty"`
 	// MatchRequired and User are set on the scanned state only.
 	MatchRequired *bool       `json:"match_required,omitempty"`
 	User          *MaskedUser `json:"user,omitempty"`
@@ -220,7 +213,7 @@ type ConfirmRequest struct {
 
 // StateBody answers confirm and cancel: {"state": "..."}.
 type StateBody struct {
-	State string `json:"state"`
+	State server.State `json:"state"`
 }
 
 // RedeemResponse hands the desktop its session, exactly once.

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/qrlogin/qrlogin/server"
 	"github.com/qrlogin/qrlogin/server/api"
 )
 
@@ -86,7 +87,7 @@ func TestConfirmSendsApproveAndCode(t *testing.T) {
 	yes := true
 	state, err := New(rec.srv.URL).Mobile("t", "d").Confirm(context.Background(),
 		api.ConfirmRequest{ScanToken: "st", Approve: &yes, MatchCode: "42"})
-	if err != nil || state != api.StateConfirmed {
+	if err != nil || state != server.StateConfirmed {
 		t.Fatalf("Confirm = %q, %v", state, err)
 	}
 	var body map[string]any

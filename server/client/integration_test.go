@@ -119,7 +119,7 @@ func signIn(t *testing.T, desk *client.Client, m *client.Mobile) api.RedeemRespo
 		t.Fatal(err)
 	}
 	w := watch(ctx, desk, tk)
-	if ev := w.next(t); ev.State != api.StatePending {
+	if ev := w.next(t); ev.State != server.StatePending {
 		t.Fatalf("first event %+v, want pending", ev)
 	}
 	if _, err := desk.Redeem(ctx, tk.Ref, tk.PollSecret); !errors.Is(err, server.ErrConflict) {
@@ -137,7 +137,7 @@ func signIn(t *testing.T, desk *client.Client, m *client.Mobile) api.RedeemRespo
 		t.Errorf("second Scan = %v, want conflict", err)
 	}
 	ev := w.next(t)
-	if ev.State != api.StateScanned || ev.User == nil || ev.User.DisplayName == "" || ev.MatchRequired == nil {
+	if ev.State != server.StateScanned || ev.User == nil || ev.User.DisplayName == "" || ev.MatchRequired == nil {
 		t.Fatalf("event %+v, want scanned with a masked user", ev)
 	}
 	yes := true
@@ -145,10 +145,10 @@ func signIn(t *testing.T, desk *client.Client, m *client.Mobile) api.RedeemRespo
 	if scan.MatchRequired {
 		req.MatchCode = tk.MatchCode
 	}
-	if state, err := m.Confirm(ctx, req); err != nil || state != api.StateConfirmed {
+	if state, err := m.Confirm(ctx, req); err != nil || state != server.StateConfirmed {
 		t.Fatalf("Confirm = %q, %v", state, err)
 	}
-	if ev := w.next(t); ev.State != api.StateConfirmed {
+	if ev := w.next(t); ev.State != server.StateConfirmed {
 		t.Fatalf("event %+v, want confirmed", ev)
 	}
 	if err := w.end(t); err != nil {
@@ -308,10 +308,10 @@ func TestAgainstServerEndings(t *testing.T) {
 		}
 		w.next(t)
 		no := false
-		if state, err := m.Confirm(ctx, api.ConfirmRequest{ScanToken: scan.ScanToken, Approve: &no}); err != nil || state != api.StateDenied {
+		if state, err := m.Confirm(ctx, api.ConfirmRequest{ScanToken: scan.ScanToken, Approve: &no}); err != nil || state != server.StateDenied {
 			t.Fatalf("deny = %q, %v", state, err)
 		}
-		if ev := w.next(t); ev.State != api.StateDenied {
+		if ev := w.next(t); ev.State != server.StateDenied {
 			t.Errorf("event %+v, want denied", ev)
 		}
 		if err := w.end(t); err != nil {
@@ -331,7 +331,7 @@ func TestAgainstServerEndings(t *testing.T) {
 		if err := desk.Cancel(ctx, tk.Ref, tk.PollSecret); err != nil {
 			t.Fatal(err)
 		}
-		if ev := w.next(t); ev.State != api.StateCancelled {
+		if ev := w.next(t); ev.State != server.StateCancelled {
 			t.Errorf("event %+v, want cancelled", ev)
 		}
 		if err := w.end(t); err != nil {

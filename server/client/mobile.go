@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/qrlogin/qrlogin/server"
 	"github.com/qrlogin/qrlogin/server/api"
 )
 
@@ -57,10 +58,10 @@ func (m *Mobile) Scan(ctx context.Context, qrPayload string) (api.ScanResponse, 
 }
 
 // Confirm approves or denies the scanned ticket (POST /api/v1/mobile/confirm)
-// and returns its new state: api.StateConfirmed or api.StateDenied. A missing
-// or wrong match code where the scan said match_required gets forbidden (the
+// and returns its new state: server.StateConfirmed or server.StateDenied. A
+// missing or wrong match code where the scan said match_required gets forbidden (the
 // third wrong one denies the ticket); a used or expired scan token, expired.
-func (m *Mobile) Confirm(ctx context.Context, req api.ConfirmRequest) (string, error) {
+func (m *Mobile) Confirm(ctx context.Context, req api.ConfirmRequest) (server.State, error) {
 	var out api.StateBody
 	err := m.do(ctx, call{method: http.MethodPost, path: api.PathMobileConfirm, in: req, out: &out})
 	return out.State, err

@@ -35,15 +35,11 @@ const (
 // closing the connection, and is retried as a failure on the way.
 const maxWait = 40 * time.Second
 
-// Final reports whether Watch stops after delivering a state event with this
-// state: confirmed (the desktop redeems next) and the ends of the ticket,
-// denied, expired, cancelled and redeemed.
-func Final(state string) bool {
-	switch state {
-	case api.StateConfirmed, api.StateDenied, api.StateExpired, api.StateCancelled, api.StateRedeemed:
-		return true
-	}
-	return false
+// watchEnds reports whether Watch stops after delivering a state event
+// with state s: at confirmed (the desktop redeems next) and at every final
+// state.
+func watchEnds(s server.State) bool {
+	return s == server.StateConfirmed || s.Final()
 }
 
 // Watch follows the ticket that CreateTicket named ref and calls fn, on
@@ -57,7 +53,7 @@ func Final(state string) bool {
 // only. Both give the same stream: a QR that changed between long-poll
 // answers is delivered as a rotated event.
 //
-// Watch returns nil after delivering a state for which Final is true; on
+// Watch returns nil after delivering a state for which watchEnds is true; on
 // confirmed, the caller redeems next. It returns ctx.Err() when ctx ends,
 // the *server.Error of a refusal (a wrong poll secret: not_found or
 // unauthorized; a forgotten ticket: expired), or the transport's error when
@@ -87,12 +83,13 @@ func (c *Client) Watch(ctx context.Context, ref, pollSecret string, fn func(api.
 // watcher is one Watch: what it was last told, so that long-poll answers
 // become the same events as the WebSocket's.
 type watcher struct {
-	c         *Client
-	ref       string
-	secret    string
-	fn        func(api.TicketEvent)
-	state, qr string        // last state delivered, ref of the QR last delivered
-	outage    time.Duration // how long failures in a row are retried
+	c      *Client
+	ref    string
+	secret string
+	fn     func(api.TicketEvent)
+	state  server.State  // last state delivered
+	qr     string        // ref of the QR last delivered
+	outage time.Duration // how long failures in a row are retried
 }
 
 // deliver hands ev to fn, records it, and reports whether Watch ends.
@@ -101,7 +98,7 @@ func (w *watcher) deliver(ev api.TicketEvent) bool {
 	switch ev.Type {
 	case api.EventState:
 		w.state = ev.State
-		return Final(ev.State)
+		return watchEnds(ev.State)
 	case api.EventRotated:
 		w.qr = ev.Ref
 	}
@@ -149,7 +146,7 @@ func (w *watcher) longPoll(ctx context.Context) error {
 				return nil
 			}
 		}
-		if ans.State == api.StatePending && ans.Ref != "" && ans.Ref != w.qr {
+		if ans.State == server.StatePending && ans.Ref != "" && ans.Ref != w.qr {
 			news = true
 			w.deliver(api.TicketEvent{Type: api.EventRotated, Ref: ans.Ref,
 				QRPayload: ans.QRPayload, ExpiresAt: ans.ExpiresAt})
@@ -167,7 +164,7 @@ func (w *watcher) longPoll(ctx context.Context) error {
 func (w *watcher) wait(ctx context.Context) (api.TicketEvent, error) {
 	path := ticketPath(w.ref, "wait")
 	if w.state != "" {
-		path += "?" + url.Values{"after": {w.state}, "qr": {w.qr}}.Encode()
+		path += "?" + url.Values{"after": {string(w.state)}, "qr": {w.qr}}.Encode()
 	}
 	ctx, cancel := context.WithTimeout(ctx, maxWait)
 	defer cancel()

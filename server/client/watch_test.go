@@ -240,7 +240,7 @@ func TestWatchSocketDropContinuesByLongPoll(t *testing.T) {
 func TestWatchLongPollRetriesRateLimit(t *testing.T) {
 	f := &fakeTicket{answers: []string{"429", confirmAns}}
 	got, err := f.watch(t, WithLongPoll())
-	if err != nil || len(got) != 1 || got[0].State != api.StateConfirmed {
+	if err != nil || len(got) != 1 || got[0].State != server.StateConfirmed {
 		t.Fatalf("Watch = %+v, %v; want confirmed after a retry", got, err)
 	}
 }
@@ -263,7 +263,7 @@ func TestWatchLongPollRidesOutAGateway(t *testing.T) {
 func TestWatchLongPollGivesUpAfterOutage(t *testing.T) {
 	f := &fakeTicket{answers: []string{"502", "502", "502", "502", "502", "502", confirmAns}}
 	srv := f.start(t)
-	w := &watcher{c: New(srv.URL), ref: testRef, secret: testSecret, qr: testRef, state: api.StatePending, outage: 300 * time.Millisecond,
+	w := &watcher{c: New(srv.URL), ref: testRef, secret: testSecret, qr: testRef, state: server.StatePending, outage: 300 * time.Millisecond,
 		fn: func(ev api.TicketEvent) { t.Errorf("event %+v during an outage", ev) }}
 	err := w.longPoll(context.Background())
 	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, server.ErrInternal) {
@@ -279,7 +279,7 @@ func TestWatchOutageCountsFromTheFailure(t *testing.T) {
 	var got []api.TicketEvent
 	err := New(srv.URL, WithLongPoll(), WithOutageLimit(300*time.Millisecond)).Watch(context.Background(), testRef, testSecret,
 		func(ev api.TicketEvent) { got = append(got, ev) })
-	if err != nil || len(got) != 2 || got[1].State != api.StateConfirmed {
+	if err != nil || len(got) != 2 || got[1].State != server.StateConfirmed {
 		t.Fatalf("Watch = %+v, %v; want pending then confirmed after one retry", got, err)
 	}
 }
@@ -326,11 +326,13 @@ func TestWatchEndsWithContext(t *testing.T) {
 	}
 }
 
-func TestFinal(t *testing.T) {
-	for state, want := range map[string]bool{"pending": false, "scanned": false, "confirmed": true,
-		"denied": true, "expired": true, "cancelled": true, "redeemed": true} {
-		if Final(state) != want {
-			t.Errorf("Final(%q) = %v", state, !want)
+// Watch ends at confirmed, which the desktop redeems next, and at every
+// state that no move leaves.
+func TestWatchEnds(t *testing.T) {
+	for state, want := range map[server.State]bool{server.StatePending: false, server.StateScanned: false, server.StateConfirmed: true,
+		server.StateDenied: true, server.StateExpired: true, server.StateCancelled: true, server.StateRedeemed: true} {
+		if watchEnds(state) != want {
+			t.Errorf("watchEnds(%q) = %v", state, !want)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qrlogin/qrlogin/server"
 	"github.com/qrlogin/qrlogin/server/api"
 	"github.com/qrlogin/qrlogin/server/internal/protocoltest"
 )
@@ -41,20 +42,20 @@ func TestLogoutEndsLoginsInFlight(t *testing.T) {
 	if status != http.StatusSwitchingProtocols {
 		t.Fatalf("ticket events: %d", status)
 	}
-	ws.Expect(api.EventState, api.StatePending, logoutWait)
+	ws.Expect(api.EventState, string(server.StatePending), logoutWait)
 	confirmed(t, h, phone, tk)
-	ws.Expect(api.EventState, api.StateScanned, logoutWait)
-	ws.Expect(api.EventState, api.StateConfirmed, logoutWait)
+	ws.Expect(api.EventState, string(server.StateScanned), logoutWait)
+	ws.Expect(api.EventState, string(server.StateConfirmed), logoutWait)
 	half := h.NewTicket()
 	scanToken := scanned(t, h, phone, half)
 
 	protocoltest.Want(t, h.Do("POST", api.PathMobileLogout, phone.Auth, nil), http.StatusNoContent, "")
 
-	ws.Expect(api.EventState, api.StateCancelled, logoutWait)
+	ws.Expect(api.EventState, string(server.StateCancelled), logoutWait)
 	for _, x := range []protocoltest.Ticket{tk, half} {
-		r := h.Do("GET", api.PathTickets+"/"+x.Ref+"/wait?after="+api.StateConfirmed, x.Secret(), nil)
+		r := h.Do("GET", api.PathTickets+"/"+x.Ref+"/wait?after="+string(server.StateConfirmed), x.Secret(), nil)
 		protocoltest.Want(t, r, http.StatusOK, "")
-		if m := r.Map(); m["state"] != api.StateCancelled {
+		if m := r.Map(); m["state"] != string(server.StateCancelled) {
 			t.Errorf("long-poll after the logout: %s, want cancelled", r.Body)
 		}
 		r = h.Redeem(x.Ref, x.Secret())

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -351,8 +352,8 @@ func (h *Handler) mobileEvents(w http.ResponseWriter, r *http.Request) {
 // wait serves the long-poll GET /api/v1/tickets/{ref}/wait?after=&qr=.
 func (h *Handler) wait(w http.ResponseWriter, r *http.Request, t server.Ticket) {
 	q := r.URL.Query()
-	after, qr := q.Get("after"), q.Get("qr")
-	if after != "" && !knownState(after) {
+	after, qr := server.State(q.Get("after")), q.Get("qr")
+	if after != "" && !slices.Contains(server.States, after) {
 		h.writeError(w, r, server.Errorf(server.CodeInvalid, "after must be a ticket state"))
 		return
 	}
@@ -388,7 +389,7 @@ func (h *Handler) wait(w http.ResponseWriter, r *http.Request, t server.Ticket) 
 			return
 		}
 		t = cur
-		changed := after == "" || ev.State != after || (ev.State == api.StatePending && qr != "" && ev.Ref != qr)
+		changed := after == "" || ev.State != after || (ev.State == server.StatePending && qr != "" && ev.Ref != qr)
 		if changed || answer {
 			writeJSON(w, http.StatusOK, ev)
 			return
@@ -402,13 +403,4 @@ func (h *Handler) wait(w http.ResponseWriter, r *http.Request, t server.Ticket) 
 			answer = !ok // shutting down or fell behind: answer now
 		}
 	}
-}
-
-func knownState(s string) bool {
-	for _, st := range server.States {
-		if string(st) == s {
-			return true
-		}
-	}
-	return false
 }

@@ -75,14 +75,14 @@ func (m *Metrics) SocketOpened(kind string) (closed func()) {
 
 // Pushed records that an event in state, caused by a request that arrived at
 // at, reached a desktop now.
-func (m *Metrics) Pushed(state string, at time.Time) {
+func (m *Metrics) Pushed(state server.State, at time.Time) {
 	if at.IsZero() {
 		return
 	}
 	switch state {
-	case "scanned":
+	case server.StateScanned:
 		m.scanToPush.Observe(time.Since(at).Seconds())
-	case "confirmed", "denied":
+	case server.StateConfirmed, server.StateDenied:
 		m.confirmPush.Observe(time.Since(at).Seconds())
 	}
 }

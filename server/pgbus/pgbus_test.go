@@ -112,7 +112,7 @@ func TestNoticesReachOtherNodesInOrder(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				n := service.Notice{Kind: service.NoticeState, ID: fmt.Sprintf("s%d", s), State: fmt.Sprint(i)}
+				n := service.Notice{Kind: service.NoticeState, ID: fmt.Sprintf("s%d", s), State: server.State(fmt.Sprint(i))}
 				if err := a.bus.Notify(context.Background(), n); err != nil {
 					errs <- err
 				}
@@ -130,7 +130,7 @@ func TestNoticesReachOtherNodesInOrder(t *testing.T) {
 	}
 	next := map[string]int{}
 	for _, n := range got {
-		if n.State != fmt.Sprint(next[n.ID]) {
+		if string(n.State) != fmt.Sprint(next[n.ID]) {
 			t.Fatalf("from %s: notice %s after %d: out of order", n.ID, n.State, next[n.ID])
 		}
 		next[n.ID]++

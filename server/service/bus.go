@@ -31,7 +31,7 @@ const (
 type Notice struct {
 	Kind    string           `json:"k"`
 	ID      string           `json:"id"`           // ticket, session or user id
-	State   string           `json:"st,omitempty"` // NoticeState
+	State   server.State     `json:"st,omitempty"` // NoticeState
 	Ref     string           `json:"r,omitempty"`  // the ticket's current ref
 	Expires time.Time        `json:"e,omitzero"`   // NoticeRotated
 	Event   *api.MobileEvent `json:"ev,omitempty"` // NoticeUser
@@ -82,7 +82,7 @@ func (s *Service) Deliver(ctx context.Context, n Notice) {
 	switch n.Kind {
 	case NoticeState:
 		ev := api.TicketEvent{Type: api.EventState, State: n.State}
-		if n.State == api.StateScanned {
+		if n.State == server.StateScanned {
 			if s.Tickets.Count(n.ID) == 0 {
 				return // a watcher that comes later reads the state itself
 			}

@@ -86,7 +86,7 @@ func TestDeviceGrantNeedsNoMatchCode(t *testing.T) {
 				t.Errorf("warning %q: want the networks and the code to check", sr.Warning)
 			}
 			st, err := s.Confirm(ctx, phone, api.ConfirmRequest{ScanToken: sr.ScanToken, Approve: &approve})
-			if err != nil || st.State != api.StateConfirmed {
+			if err != nil || st.State != server.StateConfirmed {
 				t.Fatalf("approving the device without a match code: %+v, %v", st, err)
 			}
 
@@ -111,7 +111,7 @@ func TestDeviceGrantNeedsNoMatchCode(t *testing.T) {
 				t.Errorf("a desktop approved without its code: %v, want forbidden", err)
 			}
 			st, err = s.Confirm(ctx, phone, api.ConfirmRequest{ScanToken: sr.ScanToken, Approve: &approve, MatchCode: dResp.MatchCode})
-			if err != nil || st.State != api.StateConfirmed {
+			if err != nil || st.State != server.StateConfirmed {
 				t.Errorf("a desktop with its code: %+v, %v", st, err)
 			}
 		})

@@ -166,11 +166,11 @@ func TestResyncTellsWatchersWhatTheyMissed(t *testing.T) {
 		t.Errorf("pending ticket: %+v, want its current QR as one rotated event", evs)
 	}
 	evs = events(scannedSub)
-	if len(evs) != 1 || evs[0].Type != api.EventState || evs[0].State != api.StateScanned ||
+	if len(evs) != 1 || evs[0].Type != api.EventState || evs[0].State != server.StateScanned ||
 		evs[0].User == nil || evs[0].User.DisplayName != Mask("Alice") || evs[0].MatchRequired == nil {
 		t.Errorf("scanned ticket: %+v, want one scanned event with the masked user", evs)
 	}
-	for name, sub := range map[string]*hub.Sub[TicketMsg]{api.StateConfirmed: confirmedSub, api.StateRedeemed: redeemedSub} {
+	for name, sub := range map[server.State]*hub.Sub[TicketMsg]{server.StateConfirmed: confirmedSub, server.StateRedeemed: redeemedSub} {
 		if evs := events(sub); len(evs) != 1 || evs[0].Type != api.EventState || evs[0].State != name {
 			t.Errorf("%s ticket: %+v, want one %s event", name, evs, name)
 		}
@@ -242,7 +242,7 @@ func TestResyncDoesNotSendAnOlderState(t *testing.T) {
 		t.Fatal("the watcher heard nothing")
 	}
 	for _, ev := range evs {
-		if ev.Type != api.EventState || ev.State != api.StateConfirmed {
+		if ev.Type != api.EventState || ev.State != server.StateConfirmed {
 			t.Fatalf("the watcher heard %+v, want confirmed only (never the scanned that Resync read first)", evs)
 		}
 	}

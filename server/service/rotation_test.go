@@ -192,7 +192,7 @@ func TestRotationBatchesDueTickets(t *testing.T) {
 			t.Fatalf("ticket %d: scan of the replaced QR: %v, want expired", i, err)
 		}
 		if i%2 == 0 {
-			if ev := next(t, subs[i]); ev.State != api.StateScanned {
+			if ev := next(t, subs[i]); ev.State != server.StateScanned {
 				t.Fatalf("ticket %d after the scan: %+v", i, ev)
 			}
 		}

@@ -114,7 +114,7 @@ func (s *Service) Current(ctx context.Context, t server.Ticket) (api.TicketEvent
 // stateEvent builds the state message for t: for scanned, with the masked
 // name and avatar of the account that scanned.
 func (s *Service) stateEvent(ctx context.Context, t server.Ticket) (api.TicketEvent, error) {
-	ev := api.TicketEvent{Type: api.EventState, State: string(t.State)}
+	ev := api.TicketEvent{Type: api.EventState, State: t.State}
 	if t.State == server.StateScanned {
 		u, err := s.store.UserByID(ctx, t.UserID)
 		if err != nil {
@@ -227,7 +227,7 @@ func (s *Service) Scan(ctx context.Context, d server.Device, payload, ip string)
 	if err != nil {
 		return api.ScanResponse{}, err
 	}
-	ev := api.TicketEvent{Type: api.EventState, State: api.StateScanned}
+	ev := api.TicketEvent{Type: api.EventState, State: server.StateScanned}
 	scannedEvent(&ev, t, u)
 	s.cfg.Metrics.Transition(t.State)
 	s.publishTicket(t, ev, at)
@@ -358,7 +358,7 @@ func (s *Service) Confirm(ctx context.Context, d server.Device, req api.ConfirmR
 	if after != nil {
 		return api.StateBody{}, after
 	}
-	return api.StateBody{State: string(t.State)}, nil
+	return api.StateBody{State: t.State}, nil
 }
 
 // Redeem hands the desktop its session token, exactly once, for a confirmed
@@ -446,5 +446,5 @@ func (s *Service) Cancel(ctx context.Context, t server.Ticket) (api.StateBody, e
 		return api.StateBody{}, err
 	}
 	s.publishState(t, time.Time{})
-	return api.StateBody{State: string(t.State)}, nil
+	return api.StateBody{State: t.State}, nil
 }

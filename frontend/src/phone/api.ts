@@ -97,19 +97,8 @@ export interface MobileEvent {
   session?: Session;
 }
 
-/** Ticket states that confirm answers (api.StateConfirmed, api.StateDenied). */
-export const State = { Confirmed: "confirmed", Denied: "denied" } as const;
-
-/** The protocol's error codes that the app acts on (docs/protocol.md). */
-export const Code = {
-  Invalid: "invalid_request",
-  Unauthorized: "unauthorized",
-  Forbidden: "forbidden",
-  NotFound: "not_found",
-  Conflict: "conflict",
-  Expired: "expired",
-  RateLimited: "rate_limited",
-} as const;
+/** The ticket's states and the protocol's error codes (protocol.ts). */
+export { ErrorCode as Code, TicketState as State } from "../protocol";
 
 /** PhoneAPI is the server as the app sees it; tests pass a fake. */
 export interface PhoneAPI {

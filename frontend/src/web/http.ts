@@ -25,13 +25,8 @@ export class Unreachable extends Error {
   }
 }
 
-/** The protocol's error codes that the pages act on (docs/protocol.md). */
-export const Code = {
-  Unauthorized: "unauthorized",
-  Conflict: "conflict",
-  Expired: "expired",
-  RateLimited: "rate_limited",
-} as const;
+/** The protocol's error codes (protocol.ts). */
+export { ErrorCode as Code } from "../protocol";
 
 export interface CallOptions {
   method?: string;

@@ -4,6 +4,7 @@
  * confirms, shows the account, and goes back to a QR code when the phone
  * ends the session.
  */
+import { TicketState } from "../protocol";
 import { ViewState, type Session } from "../view";
 import { Controller, type Phase } from "./controller";
 import { call, Code, ProtocolError } from "./http";
@@ -169,7 +170,7 @@ export class LoginPage extends Controller {
       p.fail("follow the QR code", err);
       return;
     }
-    if (final === "confirmed") await this.redeem(p, t);
+    if (final === TicketState.Confirmed) await this.redeem(p, t);
   }
 
   private async redeem(p: Phase, t: Ticket): Promise<void> {

@@ -1,4 +1,5 @@
 /** Showing a ticket's QR code and following it, for both pages that have one. */
+import { TicketState } from "../protocol";
 import { ViewState, type QR, type View } from "../view";
 import type { Phase } from "./controller";
 import { Code, ProtocolError } from "./http";
@@ -49,7 +50,7 @@ export async function followTicket(p: Phase, tr: Transport, t: Ticket, notice = 
         v.state = ViewState.Expired;
         v.scanner = undefined;
       });
-      return "expired";
+      return TicketState.Expired;
     }
     throw err;
   }
@@ -61,12 +62,12 @@ export function ticketView(v: View, ev: TicketEvent, matchCode: string, qr: QR):
   const scanner = v.scanner;
   v.qr = qr;
   v.scanner = undefined;
-  if (ev.state !== "pending") v.message = undefined;
+  if (ev.state !== TicketState.Pending) v.message = undefined;
   switch (ev.state) {
-    case "pending":
+    case TicketState.Pending:
       v.state = ViewState.Pending;
       break;
-    case "scanned":
+    case TicketState.Scanned:
       v.state = ViewState.Scanned;
       v.scanner = {
         displayName: ev.user?.display_name ?? "",
@@ -74,14 +75,14 @@ export function ticketView(v: View, ev: TicketEvent, matchCode: string, qr: QR):
         matchCode: ev.match_required ? matchCode : undefined,
       };
       break;
-    case "confirmed":
+    case TicketState.Confirmed:
       v.state = ViewState.Confirmed;
       v.scanner = scanner; // who is logging in
       break;
-    case "denied":
+    case TicketState.Denied:
       v.state = ViewState.Denied;
       break;
-    case "cancelled":
+    case TicketState.Cancelled:
       v.state = ViewState.Cancelled;
       break;
     default: // expired, and redeemed, which only this page can do

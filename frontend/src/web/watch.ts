@@ -4,6 +4,7 @@
  * message, since a browser cannot set headers on it) and, where the socket
  * cannot be opened or drops, the long-poll /api/v1/tickets/{ref}/wait.
  */
+import { FinalStates, TicketState } from "../protocol";
 import { call, Code, ProtocolError, sleep, wsURL, type Fetch } from "./http";
 
 /** A message of the ticket's channel (api.TicketEvent). */
@@ -39,9 +40,9 @@ export const CLOSE_UNAUTHORIZED = 4401;
 const MIN_POLL_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
 
-/** isFinal reports whether the watch ends with this state (confirmed: the page acts next). */
+/** isFinal reports whether the watch ends with this state: confirmed (the page acts next) or a final state. */
 export function isFinal(state: string | undefined): boolean {
-  return ["confirmed", "denied", "expired", "cancelled", "redeemed"].includes(state ?? "");
+  return state === TicketState.Confirmed || FinalStates.includes(state ?? "");
 }
 
 /**
@@ -96,7 +97,7 @@ export async function watchTicket(
       news = true;
       if (deliver({ type: "state", state: ans.state, match_required: ans.match_required, user: ans.user })) return;
     }
-    if (ans.state === "pending" && ans.ref && ans.ref !== shownRef) {
+    if (ans.state === TicketState.Pending && ans.ref && ans.ref !== shownRef) {
       news = true;
       deliver({ type: "rotated", ref: ans.ref, qr_payload: ans.qr_payload, expires_at: ans.expires_at });
     }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qrlogin/qrlogin/server"
 	"github.com/qrlogin/qrlogin/server/api"
 	"github.com/qrlogin/qrlogin/server/client"
 	"github.com/qrlogin/qrlogin/server/internal/pgtest"
@@ -132,7 +133,7 @@ func TestClusterNodeDiesMidFlow(t *testing.T) {
 	events := make(chan api.TicketEvent, 64)
 	watchErr := make(chan error, 1)
 	go func() { watchErr <- desk.Watch(ctx, tk.Ref, tk.PollSecret, func(ev api.TicketEvent) { events <- ev }) }()
-	next := func(state string) {
+	next := func(state server.State) {
 		t.Helper()
 		ended := watchErr
 		for {
@@ -141,7 +142,7 @@ func TestClusterNodeDiesMidFlow(t *testing.T) {
 				if ev.Type == api.EventState && ev.State == state {
 					return
 				}
-				if ev.Type == api.EventState && ev.State != api.StatePending {
+				if ev.Type == api.EventState && ev.State != server.StatePending {
 					t.Fatalf("waiting for %s, got %+v", state, ev)
 				}
 			case err := <-ended:
@@ -156,11 +157,11 @@ func TestClusterNodeDiesMidFlow(t *testing.T) {
 			}
 		}
 	}
-	next(api.StatePending)
+	next(server.StatePending)
 
 	var sr api.ScanResponse
 	c.Scan(alice, tk.QRPayload).JSON(t, &sr)
-	next(api.StateScanned)
+	next(server.StateScanned)
 
 	// Kill the node that holds the desktop's socket.
 	rp.mu.Lock()
@@ -179,7 +180,7 @@ func TestClusterNodeDiesMidFlow(t *testing.T) {
 	rp.remove(holder)
 
 	protocoltest.Want(t, c.Confirm(alice, sr.ScanToken, true, ""), http.StatusOK, "")
-	next(api.StateConfirmed)
+	next(server.StateConfirmed)
 	rp.mu.Lock()
 	if rp.nextWait != nil {
 		t.Error("the desktop's client never long-polled after its node died")
@@ -268,7 +269,7 @@ func TestClusterResyncAfterDatabaseCut(t *testing.T) {
 	// next waits up to 15 s from now for the state event state, skipping
 	// rotated events and repeats of earlier states; after names the moment
 	// it waits from, for the error.
-	next := func(state, after string) error {
+	next := func(state server.State, after string) error {
 		ended := watchErr
 		deadline := time.After(15 * time.Second)
 		for {
@@ -278,7 +279,7 @@ func TestClusterResyncAfterDatabaseCut(t *testing.T) {
 				case ev.Type != api.EventState:
 				case ev.State == state:
 					return nil
-				case ev.State != api.StatePending && ev.State != api.StateScanned:
+				case ev.State != server.StatePending && ev.State != server.StateScanned:
 					return fmt.Errorf("waiting for %s, the desktop heard %+v", state, ev)
 				}
 			case err := <-ended:
@@ -293,12 +294,12 @@ func TestClusterResyncAfterDatabaseCut(t *testing.T) {
 			}
 		}
 	}
-	if err := next(api.StatePending, "watching"); err != nil {
+	if err := next(server.StatePending, "watching"); err != nil {
 		t.Fatal(err)
 	}
 	var sr api.ScanResponse
 	phone.Scan(alice, tk.QRPayload).JSON(t, &sr)
-	if err := next(api.StateScanned, "the scan"); err != nil {
+	if err := next(server.StateScanned, "the scan"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -310,7 +311,7 @@ func TestClusterResyncAfterDatabaseCut(t *testing.T) {
 	time.Sleep(3*time.Second - time.Since(cut))
 	proxy.Restore()
 
-	if err := next(api.StateConfirmed, "the database coming back"); err != nil {
+	if err := next(server.StateConfirmed, "the database coming back"); err != nil {
 		t.Error(err)
 	}
 	if m, err := sessionWS.Next(15 * time.Second); err != nil {
