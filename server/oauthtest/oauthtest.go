@@ -995,7 +995,8 @@ func testTimes(t *testing.T, s OAuthAndCoreStore) {
 	must(t, "CreateRequest polled", s.CreateRequest(ctx, r2))
 	gr, _ = s.RequestByUserCode(ctx, "uc-t2")
 	checkTime(t, "request last poll", gr.LastPollAt, us(3))
-	s.PollDevice(ctx, "t1", us(4), time.Second)
+	_, err = s.PollDevice(ctx, "t1", us(4), time.Second)
+	must(t, "PollDevice", err)
 	gr, _ = s.RequestByDeviceCode(ctx, h("dc-t1"))
 	checkTime(t, "request polled", gr.LastPollAt, us(4))
 

@@ -115,7 +115,7 @@ func testTicketCAS(t *testing.T, s server.Store) {
 
 // A rotated ticket is found by every ref it had, and its current one moves.
 func testTicketRefs(t *testing.T, s server.Store) {
-	s.CreateTicket(ctx, ticket("t1", "ref1"))
+	must(t, s.CreateTicket(ctx, ticket("t1", "ref1")))
 	tk, err := s.UpdateTicket(ctx, "t1", func(tk *server.Ticket) (*server.Session, error) {
 		tk.CurrentRef = "ref2"
 		return nil, nil
@@ -136,7 +136,7 @@ func testTicketRefs(t *testing.T, s server.Store) {
 
 // An updater's error stores nothing, and is returned as it is.
 func testUpdaterError(t *testing.T, s server.Store) {
-	s.CreateTicket(ctx, ticket("t1", "ref1"))
+	must(t, s.CreateTicket(ctx, ticket("t1", "ref1")))
 	mine := server.Errorf(server.CodeExpired, "mine")
 	_, err := s.UpdateTicket(ctx, "t1", func(tk *server.Ticket) (*server.Session, error) {
 		tk.State, tk.CurrentRef = server.StateRedeemed, "other"
@@ -155,7 +155,7 @@ func testUpdaterError(t *testing.T, s server.Store) {
 }
 
 func testDevicesAndSessions(t *testing.T, s server.Store) {
-	s.CreateUser(ctx, user("u1", "alice"))
+	must(t, s.CreateUser(ctx, user("u1", "alice")))
 	d1 := server.Device{ID: "d1", UserID: "u1", ClientID: "phone", TokenHash: server.HashToken("tok1"), CreatedAt: t0, LastSeenAt: t0}
 	if err := s.CreateDevice(ctx, d1); err != nil {
 		t.Fatal(err)
@@ -169,7 +169,7 @@ func testDevicesAndSessions(t *testing.T, s server.Store) {
 		t.Fatal("a new login of the same phone left the old token live")
 	}
 	// A session made in the same transaction as its ticket's move.
-	s.CreateTicket(ctx, ticket("t1", "ref1"))
+	must(t, s.CreateTicket(ctx, ticket("t1", "ref1")))
 	sess := server.Session{ID: "s1", UserID: "u1", DeviceID: "d2", TokenHash: server.HashToken("stok"), CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}
 	if _, err := s.UpdateTicket(ctx, "t1", func(tk *server.Ticket) (*server.Session, error) {
 		tk.State, tk.SessionID = server.StateRedeemed, "s1"
@@ -200,10 +200,10 @@ func testDevicesAndSessions(t *testing.T, s server.Store) {
 }
 
 func testDueAndPurge(t *testing.T, s server.Store) {
-	s.CreateTicket(ctx, ticket("t1", "ref1"))
+	must(t, s.CreateTicket(ctx, ticket("t1", "ref1")))
 	tk2 := ticket("t2", "ref2")
 	tk2.ExpiresAt = t0.Add(time.Hour)
-	s.CreateTicket(ctx, tk2)
+	must(t, s.CreateTicket(ctx, tk2))
 	due, err := s.DueTickets(ctx, t0.Add(2*time.Minute), 10)
 	if err != nil || len(due) != 1 || due[0].ID != "t1" {
 		t.Fatalf("DueTickets: %+v %v", due, err)
@@ -278,7 +278,7 @@ func testTimes(t *testing.T, s server.Store) {
 // Of logins of one phone at once, exactly one token stays live, as when
 // they come one after the other (each revokes the earlier ones).
 func testDeviceLoginRace(t *testing.T, s server.Store) {
-	s.CreateUser(ctx, user("u1", "alice"))
+	must(t, s.CreateUser(ctx, user("u1", "alice")))
 	const rounds, n = 5, 12
 	for r := range rounds {
 		client := fmt.Sprint("phone", r)
@@ -314,10 +314,10 @@ func testDeviceLoginRace(t *testing.T, s server.Store) {
 
 // Of racing redeems of one ticket, only the winner's session is stored.
 func testRaceStoresOneSession(t *testing.T, s server.Store) {
-	s.CreateUser(ctx, user("u1", "alice"))
+	must(t, s.CreateUser(ctx, user("u1", "alice")))
 	tk := ticket("t1", "ref1")
 	tk.State = server.StateConfirmed
-	s.CreateTicket(ctx, tk)
+	must(t, s.CreateTicket(ctx, tk))
 	var wg sync.WaitGroup
 	for i := range 10 {
 		wg.Go(func() {
@@ -349,7 +349,7 @@ func testRaceStoresOneSession(t *testing.T, s server.Store) {
 // bytes (a User-Agent cut mid-character) is stored; and an empty scan token
 // finds no unscanned ticket.
 func testOddKeysAndText(t *testing.T, s server.Store) {
-	s.CreateUser(ctx, user("u1", "alice"))
+	must(t, s.CreateUser(ctx, user("u1", "alice")))
 	tk := ticket("t1", "ref1")
 	tk.Desktop.UserAgent = "Mozilla/5.0 (caf\xe9) \xe2\x82"
 	if err := s.CreateTicket(ctx, tk); err != nil {
@@ -399,10 +399,12 @@ func testOddKeysAndText(t *testing.T, s server.Store) {
 
 // A session's last use never moves back: requests finish out of order.
 func testTouchNeverGoesBack(t *testing.T, s server.Store) {
-	s.CreateUser(ctx, user("u1", "alice"))
-	s.CreateTicket(ctx, ticket("t1", "ref1"))
+	must(t, s.CreateUser(ctx, user("u1", "alice")))
+	must(t, s.CreateTicket(ctx, ticket("t1", "ref1")))
 	sess := server.Session{ID: "s1", UserID: "u1", DeviceID: "d1", TokenHash: server.HashToken("stok"), CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}
-	s.UpdateTicket(ctx, "t1", func(tk *server.Ticket) (*server.Session, error) { return &sess, nil })
+	if _, err := s.UpdateTicket(ctx, "t1", func(tk *server.Ticket) (*server.Session, error) { return &sess, nil }); err != nil {
+		t.Fatal(err)
+	}
 	for _, at := range []time.Time{t0.Add(2 * time.Minute), t0.Add(time.Minute)} {
 		if err := s.TouchSession(ctx, "s1", at); err != nil {
 			t.Fatal(err)
@@ -417,12 +419,14 @@ func testTouchNeverGoesBack(t *testing.T, s server.Store) {
 // A final ticket is never due, however old its deadline; limit holds.
 func testDueSkipsFinal(t *testing.T, s server.Store) {
 	for _, id := range []string{"t1", "t2", "t3"} {
-		s.CreateTicket(ctx, ticket(id, "ref-"+id))
+		must(t, s.CreateTicket(ctx, ticket(id, "ref-"+id)))
 	}
-	s.UpdateTicket(ctx, "t3", func(tk *server.Ticket) (*server.Session, error) {
+	if _, err := s.UpdateTicket(ctx, "t3", func(tk *server.Ticket) (*server.Session, error) {
 		tk.State = server.StateRedeemed
 		return nil, nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	later := t0.Add(time.Hour)
 	due, err := s.DueTickets(ctx, later, 10)
 	if err != nil || len(due) != 2 {
@@ -663,8 +667,8 @@ func sessionID(s server.Session) string { return s.ID }
 // that no desktop redeems a login that the phone confirmed before it
 // logged out.
 func testLogoutEndsLoginsInFlight(t *testing.T, s server.Store) {
-	s.CreateUser(ctx, user("u1", "alice"))
-	s.CreateUser(ctx, user("u2", "bob"))
+	must(t, s.CreateUser(ctx, user("u1", "alice")))
+	must(t, s.CreateUser(ctx, user("u2", "bob")))
 	device(t, s, "d1", "u1", "phone")
 	device(t, s, "d3", "u1", "tablet")
 	device(t, s, "e1", "u2", "phone")
@@ -674,7 +678,7 @@ func testLogoutEndsLoginsInFlight(t *testing.T, s server.Store) {
 	bound(t, s, "expired", server.StateExpired, "u1", "d1")
 	bound(t, s, "tablet", server.StateConfirmed, "u1", "d3")
 	bound(t, s, "other", server.StateConfirmed, "u2", "e1")
-	s.CreateTicket(ctx, ticket("pending", "ref-pending"))
+	must(t, s.CreateTicket(ctx, ticket("pending", "ref-pending")))
 	signIn(t, s, "s1", "u1", "d1", t0.Add(time.Hour), t0)
 
 	at := t0.Add(time.Minute)
@@ -723,8 +727,8 @@ func testLogoutEndsLoginsInFlight(t *testing.T, s server.Store) {
 // row (the old token is revoked); its logout still ends what it confirmed
 // under the earlier login, and nothing of another device id or account.
 func testLogoutCoversEarlierLogins(t *testing.T, s server.Store) {
-	s.CreateUser(ctx, user("u1", "alice"))
-	s.CreateUser(ctx, user("u2", "bob"))
+	must(t, s.CreateUser(ctx, user("u1", "alice")))
+	must(t, s.CreateUser(ctx, user("u2", "bob")))
 	device(t, s, "d1", "u1", "phone")
 	device(t, s, "d3", "u1", "tablet")
 	device(t, s, "e1", "u2", "phone")
@@ -767,7 +771,7 @@ func testLogoutCoversEarlierLogins(t *testing.T, s server.Store) {
 func testPurgeSessions(t *testing.T, s server.Store) {
 	cut := t0.Add(2 * time.Hour)
 	month := t0.Add(30 * 24 * time.Hour)
-	s.CreateUser(ctx, user("u1", "alice"))
+	must(t, s.CreateUser(ctx, user("u1", "alice")))
 	for _, d := range [][2]string{{"dLive", "a"}, {"dGone", "b"}, {"dHeld", "c"}, {"dTicket", "d"}, {"dRecent", "e"}} {
 		device(t, s, d[0], "u1", d[1])
 	}
@@ -836,5 +840,14 @@ func testCheckWrites(t *testing.T, s server.Store) {
 		if err := s.CheckWrites(ctx, at); err != nil {
 			t.Fatalf("CheckWrites at %v: %v", at, err)
 		}
+	}
+}
+
+// must fails the test at once on a set-up step's error: a suite that went
+// on after a failed set-up would test something else than it says.
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
