@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/draw"
 	"image/png"
 	"io"
+	"os/exec"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -280,4 +283,33 @@ func TestHugeImageExitCode(t *testing.T) {
 	if code != exitUsage || stderr != want {
 		t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, exitUsage, want)
 	}
+}
+
+// scan --camera DEVICE reads the camera through ffmpeg: a device that is
+// no camera, or a missing ffmpeg, makes an unreadable source (exit 2) whose
+// message names the device and says why.
+func TestScanCameraDevice(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("cameras are character devices on Linux only")
+	}
+	e := &env{}
+	o := scanOpts{camera: "/dev/null", timeout: time.Minute}
+	t.Run("not a camera", func(t *testing.T) {
+		if _, err := exec.LookPath("ffmpeg"); err != nil {
+			t.Skip("ffmpeg not on PATH; skipping --camera on a device")
+		}
+		_, err := e.scanSource(o, "")
+		want := "camera /dev/null: ffmpeg failed (exit status 1): [video4linux2,v4l2] ioctl(VIDIOC_QUERYCAP): Inappropriate ioctl for device"
+		if exitCode(err) != exitUsage || !strings.HasPrefix(fmt.Sprint(err), want) {
+			t.Errorf("exit %d, %v; want exit %d and %s...", exitCode(err), err, exitUsage, want)
+		}
+	})
+	t.Run("no ffmpeg", func(t *testing.T) {
+		t.Setenv("PATH", t.TempDir())
+		_, err := e.scanSource(o, "")
+		want := "camera /dev/null: reading a camera needs ffmpeg, which was not found: install it"
+		if exitCode(err) != exitUsage || !strings.HasPrefix(fmt.Sprint(err), want) {
+			t.Errorf("exit %d, %v; want exit %d and %s...", exitCode(err), err, exitUsage, want)
+		}
+	})
 }

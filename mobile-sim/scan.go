@@ -36,7 +36,7 @@ func cmdScan(e *env, args []string) error {
 	f := newFlags("scan", "FILE | - | --screen | --camera DEVICE|CLIP.y4m | --payload TEXT | --code USER-CODE")
 	var o scanOpts
 	f.BoolVar(&o.screen, "screen", false, "scan the X11 screen of $DISPLAY")
-	f.StringVar(&o.camera, "camera", "", "read frames from a V4L2 `device` (/dev/video0) or a YUV4MPEG2 clip (a file, or - for stdin)")
+	f.StringVar(&o.camera, "camera", "", "read frames from a camera `device` through ffmpeg (/dev/video0 on Linux) or from a YUV4MPEG2 clip (a file, or - for stdin)")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long --camera looks for a code")
 	f.StringVar(&o.payload, "payload", "", "the QR code's `text` itself, with no image")
 	f.StringVar(&o.code, "code", "", "the user `code` a TV or other device shows (WDJB-MJHT), typed: approves its login on the profile's server")

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -88,9 +90,6 @@ func firstPayload(name string, texts []string) (string, error) {
 	return "", withCode(exitNotPayload, "%s: the QR code is %v", name, first)
 }
 
-// frameTimeout is how long a camera may stall before scan gives up on it.
-const frameTimeout = 5 * time.Second
-
 // frames is a search for a qrlogin payload (either kind) in a stream of
 // camera frames.
 type frames struct {
@@ -141,9 +140,9 @@ func (s *frames) result(readErr error, timeout time.Duration) (string, error) {
 	return "", withCode(exitNoCode, "%s: no QR code found %s", s.name, why)
 }
 
-// readCamera reads frames from a V4L2 device, or from a YUV4MPEG2 clip (a
-// file, a pipe, or stdin for "-"), until one carries a qrlogin payload or
-// timeout passes.
+// readCamera reads frames from a camera through ffmpeg, or from a
+// YUV4MPEG2 clip (a file, a pipe, or stdin for "-"), until one carries a
+// qrlogin payload or timeout passes.
 func (e *env) readCamera(source string, timeout time.Duration) (string, error) {
 	s := &frames{name: source, deadline: time.Now().Add(timeout)}
 	if source == "-" {
@@ -151,11 +150,14 @@ func (e *env) readCamera(source string, timeout time.Duration) (string, error) {
 		return s.result(readY4M(e.stdin, s.each), timeout)
 	}
 	st, err := os.Stat(source)
-	if err != nil {
+	switch {
+	case err == nil && st.Mode()&os.ModeCharDevice != 0,
+		err != nil && runtime.GOOS != "linux":
+		// A V4L2 device is a character device; macOS and Windows name
+		// cameras instead ("0", "video=Integrated Camera").
+		return s.result(readCameraDevice(source, timeout, s), timeout)
+	case err != nil:
 		return "", withCode(exitUsage, "%s", naming(source, err))
-	}
-	if st.Mode()&os.ModeCharDevice != 0 {
-		return s.result(capture.ReadV4L2(source, min(timeout, frameTimeout), s.each), timeout)
 	}
 	f, err := os.Open(source)
 	if err != nil {
@@ -163,6 +165,21 @@ func (e *env) readCamera(source string, timeout time.Duration) (string, error) {
 	}
 	defer f.Close()
 	return s.result(readY4M(f, s.each), timeout)
+}
+
+// readCameraDevice is capture.ReadCamera for at most timeout, where the
+// time running out after some frames is no error (s.result says so).
+func readCameraDevice(device string, timeout time.Duration, s *frames) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := capture.ReadCamera(ctx, device, s.each)
+	if errors.Is(err, context.DeadlineExceeded) {
+		if s.seen == 0 {
+			return fmt.Errorf("camera %s: no frame within %s", device, timeout)
+		}
+		return nil
+	}
+	return err
 }
 
 // readY4M is capture.ReadY4M where the clip's end is no error.

@@ -1,11 +1,12 @@
 // Package capture supplies frames to scan for QR codes: the whole X11
 // screen (pure Go, no external tool), YUV4MPEG2 video streams (as written
-// by ffmpeg -f yuv4mpegpipe) and V4L2 cameras (/dev/videoN). Video frames
-// are handed over as 8-bit luma planes, the input of decode.DecodeGray.
+// by ffmpeg -f yuv4mpegpipe) and cameras, which ffmpeg reads and turns
+// into such a stream. Video frames are handed over as 8-bit luma planes,
+// the input of decode.DecodeGray.
 package capture
 
 // Limits on frames, from clips and cameras alike, so that a corrupt header
-// or a misbehaving driver cannot ask for absurd allocations.
+// cannot ask for absurd allocations.
 const (
 	maxFrameSide   = 16384    // pixels on either side
 	maxFramePixels = 64 << 20 // pixels of a frame (8192×8192)
