@@ -10,6 +10,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/qrlogin/qrlogin/server"
 	"github.com/qrlogin/qrlogin/server/api"
 )
 
@@ -142,13 +143,13 @@ func (l *loader) watchLongPoll(ctx context.Context, ep *endpoint, t api.CreateTi
 			return &stepError{"longpoll", err}
 		}
 		news := false
-		if ans.State != state {
-			state, news = ans.State, true
+		if string(ans.State) != state {
+			state, news = string(ans.State), true
 			if fn(event{api.TicketEvent{Type: api.EventState, State: ans.State, MatchRequired: ans.MatchRequired, User: ans.User}, at}) {
 				return nil
 			}
 		}
-		if ans.State == api.StatePending && ans.Ref != "" && ans.Ref != qr {
+		if ans.State == server.StatePending && ans.Ref != "" && ans.Ref != qr {
 			qr, news = ans.Ref, true
 			if fn(event{api.TicketEvent{Type: api.EventRotated, Ref: ans.Ref, QRPayload: ans.QRPayload, ExpiresAt: ans.ExpiresAt}, at}) {
 				return nil
@@ -191,7 +192,7 @@ func (l *loader) waitingDesktop(ctx context.Context, i int) {
 			case ev.Type != api.EventState:
 				l.errs.Add("waiting:unexpected_" + ev.Type)
 				return true
-			case ev.State == api.StatePending:
+			case ev.State == server.StatePending:
 				if !counted {
 					counted = true
 					l.waiting.Add(1)
@@ -200,11 +201,11 @@ func (l *loader) waitingDesktop(ctx context.Context, i int) {
 					}
 				}
 				return false
-			case ev.State == api.StateExpired:
+			case ev.State == server.StateExpired:
 				l.renewals.Add(1)
 				return true
 			}
-			l.errs.Add("waiting:unexpected_" + ev.State)
+			l.errs.Add("waiting:unexpected_" + string(ev.State))
 			return true
 		})
 		if counted {

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/qrlogin/qrlogin/server"
 	"github.com/qrlogin/qrlogin/server/api"
 )
 
@@ -181,7 +182,7 @@ func (l *loader) loginOnce(ctx context.Context, n int64, planned time.Time) erro
 			case <-wctx.Done():
 				return true
 			}
-			return ev.Type == api.EventState && ev.State != api.StatePending && ev.State != api.StateScanned
+			return ev.Type == api.EventState && ev.State != server.StatePending && ev.State != server.StateScanned
 		})
 	}()
 
@@ -189,7 +190,7 @@ func (l *loader) loginOnce(ctx context.Context, n int64, planned time.Time) erro
 	if err != nil {
 		return err
 	}
-	if ev.State != api.StatePending {
+	if ev.State != server.StatePending {
 		return kindError("unexpected_state:" + ev.State)
 	}
 
@@ -217,7 +218,7 @@ func (l *loader) loginOnce(ctx context.Context, n int64, planned time.Time) erro
 	if ev, err = d.next(l.cfg.PushTimeout, "scan_push_timeout"); err != nil {
 		return err
 	}
-	if ev.State != api.StateScanned {
+	if ev.State != server.StateScanned {
 		return kindError("unexpected_state:" + ev.State)
 	}
 	scanPush := ev.at.Sub(scanStart)
@@ -240,7 +241,7 @@ func (l *loader) loginOnce(ctx context.Context, n int64, planned time.Time) erro
 	if ev, err = d.next(l.cfg.PushTimeout, "push_timeout"); err != nil {
 		return err
 	}
-	if ev.State != api.StateConfirmed {
+	if ev.State != server.StateConfirmed {
 		return kindError("unexpected_state:" + ev.State)
 	}
 	push := ev.at.Sub(confirmStart)

@@ -11,6 +11,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -69,6 +72,9 @@ func run(args []string, stderr io.Writer) int {
 		logLevel   = fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 		logJSON    = fs.Bool("log-json", false, "log JSON lines instead of text")
 		shutdownIn = fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
+		pprofAt    = fs.String("pprof", "", "serve net/http/pprof's /debug/pprof/ on this separate `address`, which must be a loopback one (such as 127.0.0.1:6060): profiles show the process's memory and command line; off by default")
+		blockRate  = fs.Int("pprof-block-rate", 0, "with -pprof: sample in the block profile about one blocking event per this many `ns` spent blocked (runtime.SetBlockProfileRate; 0: none)")
+		mutexFrac  = fs.Int("pprof-mutex-fraction", 0, "with -pprof: sample in the mutex profile about one in `n` mutex contention events (runtime.SetMutexProfileFraction; 0: none)")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: qrlogin-server [flags]\n       qrlogin-server apps add|list|remove ... (the open platform's apps; apps -h)\n       qrlogin-server keys rotate|list ... (its token signing keys; keys -h)\n\nRuns the qrlogin scan-to-log-in server. Every flag can also be set by an\nenvironment variable: QRLOGIN_ and the flag's name in capitals with _ for -\n(QRLOGIN_TICKET_TTL=30s); a flag on the command line wins.\n\nFlags:\n")
@@ -101,6 +107,21 @@ func run(args []string, stderr io.Writer) int {
 	}
 	log := slog.New(h)
 	slog.SetDefault(log)
+
+	if *pprofAt == "" && (*blockRate != 0 || *mutexFrac != 0) {
+		fmt.Fprintln(stderr, "qrlogin-server: -pprof-block-rate and -pprof-mutex-fraction need -pprof")
+		return 2
+	}
+	if *pprofAt != "" {
+		srv, err := servePprof(*pprofAt, log)
+		if err != nil {
+			fmt.Fprintln(stderr, "qrlogin-server: -pprof:", err)
+			return 1
+		}
+		defer srv.Close()
+		runtime.SetBlockProfileRate(*blockRate)
+		runtime.SetMutexProfileFraction(*mutexFrac)
+	}
 
 	if *tlsSelf {
 		if *tlsCert != "" || *tlsKey != "" {
@@ -154,6 +175,32 @@ func run(args []string, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// servePprof serves net/http/pprof's handlers under /debug/pprof/ on a
+// listener of their own at addr, which must be a loopback address, and logs
+// their URL (msg=pprof url=...). The caller closes the returned server.
+func servePprof(addr string, log *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if ta, ok := ln.Addr().(*net.TCPAddr); !ok || !ta.IP.IsLoopback() {
+		ln.Close()
+		return nil, fmt.Errorf("%s is not a loopback address: the profiles would be open to the network", addr)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index) // and the named profiles: heap, goroutine, block, mutex...
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	// No write timeout: a CPU profile or trace takes as long as asked.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	go srv.Serve(ln)
+	log.Info("pprof", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return srv, nil
 }
 
 // list splits a comma-separated flag value, dropping empty items.
