@@ -7,7 +7,7 @@
 //   node e2e/wasm-decoder.mjs FILE.png...
 //     prints a JSON array, one entry a file: {"file", "texts": [...]} or
 //     {"file", "error"}. mobile-sim/decode/wasm/wasm_test.go runs it on
-//     the shared test photos and requires the same texts as the Go
+//     the ZXing photos in $QRLOGIN_QR_PHOTOS and requires the same texts as the Go
 //     package decodes natively.
 //
 //   node e2e/wasm-decoder.mjs --bench N FILE.png...

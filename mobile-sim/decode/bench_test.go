@@ -5,6 +5,8 @@ import (
 	"image"
 	"strings"
 	"testing"
+
+	"github.com/qrlogin/qrlogin/mobile-sim/decode/internal/qrphotos"
 )
 
 // screenshotText is the login URL the benchmark screenshot carries.
@@ -23,14 +25,14 @@ func BenchmarkDecodeScreenshot1080p(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodeBlackbox decodes every black-box image once per
-// iteration (images loaded beforehand), including the fallback strategies
-// for the hard ones.
+// BenchmarkDecodeBlackbox decodes every black-box image (QRLOGIN_QR_PHOTOS)
+// once per iteration (images loaded beforehand), including the fallback
+// strategies for the hard ones.
 func BenchmarkDecodeBlackbox(b *testing.B) {
-	cases := blackboxCases(b)
+	cases := qrphotos.Require(b)
 	imgs := make([]image.Image, len(cases))
 	for i, c := range cases {
-		img, err := Load(c.path)
+		img, err := Load(c.Path)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -2,71 +2,10 @@ package decode
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 	"testing"
+
+	"github.com/qrlogin/qrlogin/mobile-sim/decode/internal/qrphotos"
 )
-
-// blackboxDir locates shared/testdata/qr-zxing-blackbox by walking up from
-// the package directory (the shared folder sits next to the repository
-// root). It returns "" when there is none.
-func blackboxDir(t testing.TB) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "testdata", "qr-zxing-blackbox")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
-
-// bbCase is one black-box image and its exact expected text.
-type bbCase struct {
-	name string // e.g. "qrcode-2/13.png"
-	path string
-	want []byte
-}
-
-// blackboxCases lists the images (N.png, N.jpg, N.gif) that have an N.txt
-// with the expected text, skipping the test if the data set is missing.
-func blackboxCases(t testing.TB) []bbCase {
-	root := blackboxDir(t)
-	if root == "" {
-		t.Skip("shared/testdata/qr-zxing-blackbox not found next to the repository root; skipping the black-box set")
-	}
-	files, err := filepath.Glob(filepath.Join(root, "*", "*"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(files)
-	var cases []bbCase
-	for _, f := range files {
-		ext := strings.ToLower(filepath.Ext(f))
-		if ext != ".png" && ext != ".jpg" && ext != ".jpeg" && ext != ".gif" {
-			continue
-		}
-		want, err := os.ReadFile(strings.TrimSuffix(f, filepath.Ext(f)) + ".txt")
-		if err != nil {
-			continue // no expected text: not a test image
-		}
-		rel, _ := filepath.Rel(root, f)
-		cases = append(cases, bbCase{filepath.ToSlash(rel), f, want})
-	}
-	if len(cases) == 0 {
-		t.Fatalf("no images with expected texts under %s", root)
-	}
-	return cases
-}
 
 // labelErrata corrects expected texts in the data set that are provably
 // wrong, so they are not counted as misreads. Each entry needs evidence
@@ -84,33 +23,34 @@ var labelErrata = map[string]string{
 // callers use; an image can hold a second code, such as the inner one of
 // a "double QR"). It reports the counts against the shipped texts and
 // against the texts with labelErrata applied; the requirement uses the
-// latter. Run with -v for the per-image report.
+// latter. Run with -v for the per-image report. It skips unless
+// QRLOGIN_QR_PHOTOS names the photos (see package qrphotos).
 func TestBlackbox(t *testing.T) {
-	cases := blackboxCases(t)
+	cases := qrphotos.Require(t)
 	var read, misread, readShipped, misreadShipped int
 	strat := map[string]int{}
 	for _, c := range cases {
-		img, err := Load(c.path)
+		img, err := Load(c.Path)
 		if err != nil {
-			t.Errorf("%s: %v", c.name, err)
+			t.Errorf("%s: %v", c.Name, err)
 			continue
 		}
 		res, err := Decode(img)
 		if err != nil {
-			t.Logf("%s: not read: %v", c.name, err)
+			t.Logf("%s: not read: %v", c.Name, err)
 			continue
 		}
 		for _, r := range res[1:] {
-			t.Logf("%s: also found %q by %s", c.name, r.Text, r.Strategy)
+			t.Logf("%s: also found %q by %s", c.Name, r.Text, r.Strategy)
 		}
 		got := []byte(res[0].Text)
-		if bytes.Equal(got, c.want) {
+		if bytes.Equal(got, c.Want) {
 			readShipped++
 		} else {
 			misreadShipped++
 		}
-		want := c.want
-		if fix, ok := labelErrata[c.name]; ok {
+		want := c.Want
+		if fix, ok := labelErrata[c.Name]; ok {
 			want = []byte(fix)
 		}
 		if bytes.Equal(got, want) {
@@ -118,7 +58,7 @@ func TestBlackbox(t *testing.T) {
 			strat[res[0].Strategy]++
 		} else {
 			misread++
-			t.Logf("%s: MISREAD by %s: got %q, want %q", c.name, res[0].Strategy, got, want)
+			t.Logf("%s: MISREAD by %s: got %q, want %q", c.Name, res[0].Strategy, got, want)
 		}
 	}
 	t.Logf("strategies that read: %v", strat)
@@ -127,4 +67,29 @@ func TestBlackbox(t *testing.T) {
 	if read < 95 || misread > 0 {
 		t.Errorf("read %d/%d, misread %d; want >= 95 read and 0 misread", read, len(cases), misread)
 	}
+}
+
+// photoPlanes returns the photos that QRLOGIN_QR_PHOTOS names as gray
+// planes, a third of them in -short mode, for the tests that compare the
+// code adapted from gozxing with gozxing; none, saying so in the log, when
+// the variable is unset.
+func photoPlanes(t *testing.T) []*plane {
+	t.Helper()
+	photos, ok := qrphotos.Find(t)
+	if !ok {
+		t.Log("only synthetic images: " + qrphotos.Missing)
+	}
+	var planes []*plane
+	for i, c := range photos {
+		if testing.Short() && i%3 != 0 {
+			continue
+		}
+		img, err := Load(c.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pix, w, h := grayPlane(img)
+		planes = append(planes, &plane{pix: pix, w: w, h: h})
+	}
+	return planes
 }

@@ -11,7 +11,8 @@
 // alignment patterns) with three binarizers; copies scaled up (small
 // images) or down; crops of regions that look like a code, enlarged; the
 // inverted image (light codes on dark); a sharpened copy (blur); a 3×3
-// median filter (specks); and a contrast stretch. See strategy.go.
+// median filter (specks); and a contrast stretch. See strategy.go; the
+// code adapted from gozxing is in the zxing_*.go files.
 //
 // Every returned text has passed the QR code's own format checks and
 // Reed-Solomon error correction; nothing is guessed.

@@ -5,6 +5,8 @@ import (
 	"image"
 	"math"
 	"testing"
+
+	"github.com/qrlogin/qrlogin/mobile-sim/decode/internal/qrphotos"
 )
 
 // TestBlackboxPerturbed degrades every black-box image in ways the set
@@ -16,7 +18,7 @@ func TestBlackboxPerturbed(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("slow: skipped in -short mode and under the race detector")
 	}
-	cases := blackboxCases(t)
+	cases := qrphotos.Require(t)
 	perturbations := []struct {
 		name  string
 		floor int // reads required out of len(cases)
@@ -41,7 +43,7 @@ func TestBlackboxPerturbed(t *testing.T) {
 	planes := make([][]byte, len(cases))
 	sizes := make([][2]int, len(cases))
 	for i, c := range cases {
-		img, err := Load(c.path)
+		img, err := Load(c.Path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,8 +54,8 @@ func TestBlackboxPerturbed(t *testing.T) {
 		plain, read, misread := 0, 0, 0
 		for i, c := range cases {
 			pix, w, h := p.f(planes[i], sizes[i][0], sizes[i][1])
-			want := c.want
-			if fix, ok := labelErrata[c.name]; ok {
+			want := c.Want
+			if fix, ok := labelErrata[c.Name]; ok {
 				want = []byte(fix)
 			}
 			if res, err := DecodeGrayQuick(pix, w, h); err == nil && bytes.Equal([]byte(res[0].Text), want) {
@@ -67,7 +69,7 @@ func TestBlackboxPerturbed(t *testing.T) {
 				read++
 			} else {
 				misread++
-				t.Errorf("%s %s: MISREAD by %s: %q", p.name, c.name, res[0].Strategy, res[0].Text)
+				t.Errorf("%s %s: MISREAD by %s: %q", p.name, c.Name, res[0].Strategy, res[0].Text)
 			}
 		}
 		t.Logf("%-10s read %d/%d (plain path %d), misread %d", p.name, read, len(cases), plain, misread)

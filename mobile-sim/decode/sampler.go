@@ -1,7 +1,6 @@
 package decode
 
 import (
-	"errors"
 	"math"
 
 	"github.com/makiuchi-d/gozxing"
@@ -9,8 +8,6 @@ import (
 	"github.com/makiuchi-d/gozxing/qrcode/decoder"
 	"github.com/makiuchi-d/gozxing/qrcode/detector"
 )
-
-var errOffImage = errors.New("module grid runs off the image")
 
 // gridPoint ties a position in module coordinates (the code's top-left
 // corner is 0,0 and module centers sit at n+0.5) to its image position.
@@ -143,52 +140,6 @@ func findAlignment(m *gozxing.BitMatrix, pred point, ms float64) (point, bool) {
 		return point{}, false
 	}
 	return p, true
-}
-
-// sampleCells samples every module with the perspective transform of the
-// grid cell it falls in; modules outside the outermost alignment rows and
-// columns use the nearest cell's transform.
-func sampleCells(m *gozxing.BitMatrix, grid []gridPoint, k, dim int) (*gozxing.BitMatrix, error) {
-	cells := make([]*common.PerspectiveTransform, (k-1)*(k-1))
-	for j := 0; j < k-1; j++ {
-		for i := 0; i < k-1; i++ {
-			a, b := grid[j*k+i], grid[j*k+i+1]
-			c, e := grid[(j+1)*k+i+1], grid[(j+1)*k+i]
-			cells[j*(k-1)+i] = common.PerspectiveTransform_QuadrilateralToQuadrilateral(
-				a.mod.x, a.mod.y, b.mod.x, b.mod.y, c.mod.x, c.mod.y, e.mod.x, e.mod.y,
-				a.img.x, a.img.y, b.img.x, b.img.y, c.img.x, c.img.y, e.img.x, e.img.y)
-		}
-	}
-	// cellOf[n] is the cell column (or row) for module column (or row) n.
-	cellOf := make([]int, dim)
-	for n := range cellOf {
-		c := 0
-		for c < k-2 && float64(n)+0.5 >= grid[c+1].mod.x {
-			c++
-		}
-		cellOf[n] = c
-	}
-	bits, err := gozxing.NewSquareBitMatrix(dim)
-	if err != nil {
-		return nil, err
-	}
-	w, h := float64(m.GetWidth()), float64(m.GetHeight())
-	xy := make([]float64, 2)
-	for y := 0; y < dim; y++ {
-		for x := 0; x < dim; x++ {
-			xy[0], xy[1] = float64(x)+0.5, float64(y)+0.5
-			cells[cellOf[y]*(k-1)+cellOf[x]].TransformPoints(xy)
-			px, py := xy[0], xy[1]
-			// Allow a pixel of slack at the border, as ZXing does.
-			if px < -1 || py < -1 || px > w || py > h || math.IsNaN(px) || math.IsNaN(py) {
-				return nil, errOffImage
-			}
-			if m.Get(int(math.Min(math.Max(px, 0), w-1)), int(math.Min(math.Max(py, 0), h-1))) {
-				bits.Set(x, y)
-			}
-		}
-	}
-	return bits, nil
 }
 
 // project maps a module-space point through t.

@@ -7,7 +7,7 @@
  */
 import type { MobileEvent } from "./api";
 
-/** CLOSE_UNAUTHORIZED is the close code of a refused credential (docs/protocol-notes.md). */
+/** CLOSE_UNAUTHORIZED is the close code of a refused credential (docs/protocol.md). */
 export const CLOSE_UNAUTHORIZED = 4401;
 
 export interface ChannelOptions {

@@ -12,12 +12,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/qrlogin/qrlogin/mobile-sim/decode"
+	"github.com/qrlogin/qrlogin/mobile-sim/decode/internal/qrphotos"
 )
 
 // These tests run natively: they build this command for js/wasm as
@@ -72,58 +72,20 @@ func TestCommittedBuildIsFresh(t *testing.T) {
 	}
 }
 
-// photoDir locates shared/testdata/qr-zxing-blackbox, the shared test
-// photos of mobile-sim/decode's black-box test, by walking up from the
-// package directory; "" when there is none.
-func photoDir(t *testing.T) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "testdata", "qr-zxing-blackbox")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
-
-// photos lists the test photos as mobile-sim/decode's black-box test does
-// (the images with an N.txt beside them), skipping the test without them.
-// They are all PNG, which is what e2e/wasm-decoder.mjs reads; another
-// format fails the test until the script reads it too.
+// photos lists the test photos of mobile-sim/decode's black-box test
+// (package qrphotos: the folder QRLOGIN_QR_PHOTOS names), skipping the
+// test when the variable is unset. They are all PNG, which is what
+// e2e/wasm-decoder.mjs reads; another format fails the test until the
+// script reads it too.
 func photos(t *testing.T) []string {
-	root := photoDir(t)
-	if root == "" {
-		t.Skip("shared/testdata/qr-zxing-blackbox not found next to the repository root; skipping")
-	}
-	files, err := filepath.Glob(filepath.Join(root, "*", "*"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(files)
+	t.Helper()
 	var list []string
-	for _, f := range files {
-		ext := strings.ToLower(filepath.Ext(f))
-		if ext != ".png" && ext != ".jpg" && ext != ".jpeg" && ext != ".gif" {
+	for _, p := range qrphotos.Require(t) {
+		if !strings.EqualFold(filepath.Ext(p.Path), ".png") {
+			t.Errorf("%s: e2e/wasm-decoder.mjs reads only PNG files", p.Path)
 			continue
 		}
-		if _, err := os.Stat(strings.TrimSuffix(f, filepath.Ext(f)) + ".txt"); err != nil {
-			continue
-		}
-		if ext != ".png" {
-			t.Errorf("%s: e2e/wasm-decoder.mjs reads only PNG files", f)
-			continue
-		}
-		list = append(list, f)
-	}
-	if len(list) == 0 {
-		t.Fatalf("no test photos under %s", root)
+		list = append(list, p.Path)
 	}
 	return list
 }
@@ -137,9 +99,9 @@ type wasmResult struct {
 
 // TestNodeDecodesLikeGo runs the committed decoder.wasm in Node
 // (frontend/e2e/wasm-decoder.mjs, which also checks that bad arguments
-// give error values) on the shared test photos and requires, photo by
-// photo, the texts that package decode finds natively, in the same order,
-// and none where it finds none. Without node or frontend/node_modules/pngjs
+// give error values) on the test photos (QRLOGIN_QR_PHOTOS) and requires,
+// photo by photo, the texts that package decode finds natively, in the same
+// order, and none where it finds none. Without node or frontend/node_modules/pngjs
 // it skips, saying how to install them, unless QRLOGIN_E2E_BROWSER is set
 // (as `make test` sets it, after `npm ci`): then it fails.
 func TestNodeDecodesLikeGo(t *testing.T) {
