@@ -378,7 +378,7 @@ func y4m(img image.Image, blank, frames int) []byte {
 		if i < blank {
 			out.Write(white)
 		} else {
-			for y := 0; y < h; y++ {
+			for y := range h {
 				out.Write(gray.Pix[y*gray.Stride : y*gray.Stride+w])
 			}
 		}

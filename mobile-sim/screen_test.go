@@ -95,7 +95,7 @@ func TestEndToEndScreen(t *testing.T) {
 	d := newDesktop(t, url)
 	showOnRoot(t, disp, d.qrPNG(t))
 	var out string
-	for try := 0; try < 30; try++ {
+	for range 30 {
 		var code int
 		if code, out, _ = runCmd(t, "", "decode", "--screen"); code == exitOK {
 			break

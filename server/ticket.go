@@ -1,5 +1,7 @@
 package server
 
+import "slices"
+
 import "time"
 
 // State is a ticket's state. See docs/protocol.md, "States".
@@ -28,12 +30,7 @@ var moves = map[State][]State{
 
 // CanMoveTo reports whether the protocol allows a move from s to next.
 func (s State) CanMoveTo(next State) bool {
-	for _, m := range moves[s] {
-		if m == next {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(moves[s], next)
 }
 
 // Final reports whether no move leaves s.

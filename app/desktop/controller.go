@@ -161,12 +161,10 @@ func (c *Controller) run(ok func() bool, fn func(p *phase)) {
 	c.stop = cancel
 	c.ticket, c.session = nil, nil
 	p := &phase{c: c, gen: c.gen, ctx: ctx}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
+	c.wg.Go(func() {
 		defer cancel()
 		fn(p)
-	}()
+	})
 }
 
 // forget clears the saved session.

@@ -186,7 +186,7 @@ func debugLogger(b *syncBuffer) *slog.Logger {
 // linesAt returns the lines of b logged at level ("WARN", "DEBUG"...).
 func linesAt(b *syncBuffer, level string) []string {
 	var out []string
-	for _, l := range strings.Split(b.String(), "\n") {
+	for l := range strings.SplitSeq(b.String(), "\n") {
 		if strings.Contains(l, " level="+level+" ") {
 			out = append(out, l)
 		}

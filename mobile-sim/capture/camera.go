@@ -136,7 +136,7 @@ var ffmpegContext = regexp.MustCompile(` @ 0x[0-9a-f]+\]`)
 // none.
 func (t *tail) lines(n int) string {
 	var keep []string
-	for _, l := range strings.Split(string(t.buf), "\n") {
+	for l := range strings.SplitSeq(string(t.buf), "\n") {
 		if l = strings.TrimSpace(l); l != "" {
 			keep = append(keep, ffmpegContext.ReplaceAllString(l, "]"))
 		}

@@ -118,7 +118,7 @@ func zpixmapRGBA(data []byte, l pixelLayout) (*image.RGBA, error) {
 					v |= uint32(p[i]) << (8 * i)
 				}
 			}
-			for c := 0; c < 3; c++ {
+			for c := range 3 {
 				dst[4*x+c] = scaleChannel((v&l.masks[c])>>shift[c], width[c])
 			}
 			dst[4*x+3] = 0xff

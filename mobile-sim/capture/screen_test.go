@@ -101,7 +101,7 @@ func TestScreenXvfb(t *testing.T) {
 	// status is not meaningful under a bare Xvfb, the grab below is.
 	_ = cmd.Run()
 	var res []decode.Result
-	for try := 0; try < 20; try++ {
+	for range 20 {
 		img, err = Screen(disp)
 		if err != nil {
 			t.Fatal(err)
@@ -143,8 +143,8 @@ func TestZpixmapRGBA(t *testing.T) {
 		c.l.width, c.l.height = 3, 2
 		stride := (3*c.l.bpp + 31) / 32 * 4
 		data := make([]byte, stride*2)
-		for y := 0; y < 2; y++ {
-			for x := 0; x < 3; x++ {
+		for y := range 2 {
+			for x := range 3 {
 				copy(data[y*stride+x*len(c.pixel):], c.pixel)
 			}
 		}

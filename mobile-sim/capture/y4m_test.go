@@ -26,8 +26,8 @@ func qrGray(t testing.TB, text string, size int) []byte {
 	}
 	img := q.Image(size)
 	pix := make([]byte, size*size)
-	for y := 0; y < size; y++ {
-		for x := 0; x < size; x++ {
+	for y := range size {
+		for x := range size {
 			r, _, _, _ := img.At(x, y).RGBA()
 			pix[y*size+x] = byte(r >> 8)
 		}

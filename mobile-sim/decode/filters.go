@@ -22,7 +22,7 @@ func scaleGray(pix []byte, w, h, nw, nh int) []byte {
 		}
 		xs[x], xf[x] = i, int32((sx-float64(i))*256)
 	}
-	for y := 0; y < nh; y++ {
+	for y := range nh {
 		sy := (float64(y)+0.5)*float64(h)/float64(nh) - 0.5
 		if sy < 0 {
 			sy = 0
@@ -50,9 +50,9 @@ func scaleGray(pix []byte, w, h, nw, nh int) []byte {
 // boxShrink writes into out (nw×nh) the average of the source pixels that
 // each destination pixel covers.
 func boxShrink(pix []byte, w, h int, out []byte, nw, nh int) {
-	for y := 0; y < nh; y++ {
+	for y := range nh {
 		y0, y1 := y*h/nh, (y+1)*h/nh
-		for x := 0; x < nw; x++ {
+		for x := range nw {
 			x0, x1 := x*w/nw, (x+1)*w/nw
 			sum := 0
 			for yy := y0; yy < y1; yy++ {

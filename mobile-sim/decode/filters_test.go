@@ -17,8 +17,8 @@ func TestMedian3(t *testing.T) {
 			pix[i] = byte(rng.IntN(256))
 		}
 		got := median3(pix, w, h)
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
+		for y := range h {
+			for x := range w {
 				want := pix[y*w+x]
 				if x > 0 && y > 0 && x < w-1 && y < h-1 {
 					var win []byte

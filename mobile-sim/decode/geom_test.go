@@ -11,7 +11,7 @@ import (
 // TestBlankQuad compares the row-span fill with a point-in-quad test.
 func TestBlankQuad(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	for n := 0; n < 50; n++ {
+	for range 50 {
 		w, h := 20+rng.IntN(80), 20+rng.IntN(80)
 		m, _ := gozxing.NewBitMatrix(w, h)
 		_ = m.SetRegion(0, 0, w, h)
@@ -24,8 +24,8 @@ func TestBlankQuad(t *testing.T) {
 			q[i] = point{c.x + r*math.Cos(a), c.y + r*math.Sin(a)}
 		}
 		blankQuad(m, q)
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
+		for y := range h {
+			for x := range w {
 				in := inConvexQuad(q, point{float64(x), float64(y)})
 				if m.Get(x, y) == in {
 					// Points exactly on an edge may go either way.

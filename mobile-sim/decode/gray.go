@@ -143,7 +143,7 @@ func palettedGray(m *image.Paletted, w, h int) []byte {
 		}
 	}
 	pix := make([]byte, w*h)
-	for y := 0; y < h; y++ {
+	for y := range h {
 		row := m.Pix[y*m.Stride : y*m.Stride+w]
 		out := pix[y*w : (y+1)*w]
 		for x, v := range row {

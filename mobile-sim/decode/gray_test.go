@@ -19,8 +19,8 @@ func TestGrayPlane(t *testing.T) {
 	ycc := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
 	pal := image.NewPaletted(image.Rect(0, 0, w, h), color.Palette{color.Transparent, color.Black, color.RGBA{200, 30, 30, 255}, color.White})
 	cmyk := image.NewCMYK(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
+	for y := range h {
+		for x := range w {
 			a := uint8(255)
 			if rng.IntN(3) == 0 {
 				a = uint8(rng.IntN(256))
@@ -51,8 +51,8 @@ func TestGrayPlane(t *testing.T) {
 		if pw != b.Dx() || ph != b.Dy() || len(pix) != pw*ph {
 			t.Fatalf("%s: got %dx%d (%d bytes), want %v", name, pw, ph, len(pix), b)
 		}
-		for y := 0; y < ph; y++ {
-			for x := 0; x < pw; x++ {
+		for y := range ph {
+			for x := range pw {
 				want := int(lumaOf(img.At(b.Min.X+x, b.Min.Y+y)))
 				if _, ok := img.(*image.YCbCr); ok {
 					want = int(img.(*image.YCbCr).Y[img.(*image.YCbCr).YOffset(b.Min.X+x, b.Min.Y+y)])

@@ -132,11 +132,11 @@ func TestLoadReaderCorrupt(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, data := range [][]byte{pngB.Bytes(), jpgB.Bytes(), gifB.Bytes(), bmpB.Bytes(), webp} {
-		for n := 0; n < 40; n++ {
+		for n := range 40 {
 			d := append([]byte(nil), data[:rng.IntN(len(data)+1)]...)
 			if n%2 == 1 {
 				d = append([]byte(nil), data...)
-				for k := 0; k < 4; k++ {
+				for range 4 {
 					d[8+rng.IntN(len(d)-8)] ^= byte(1 << rng.IntN(8))
 				}
 			}
@@ -248,8 +248,8 @@ func TestDecodedSizeBoundsDecoders(t *testing.T) {
 	rgba, nrgba := image.NewRGBA(rect), image.NewNRGBA(rect)
 	rgba64, nrgba64 := image.NewRGBA64(rect), image.NewNRGBA64(rect)
 	pal := image.NewPaletted(rect, color.Palette{color.Black, color.White, color.Gray{0x80}})
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
+	for y := range h {
+		for x := range w {
 			v := uint8(x ^ y)
 			gray.SetGray(x, y, color.Gray{v})
 			gray16.SetGray16(x, y, color.Gray16{uint16(v) * 257})

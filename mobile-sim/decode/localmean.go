@@ -20,7 +20,7 @@ func localMeanMatrix(pix []byte, w, h, r, bias int) *gozxing.BitMatrix {
 		}
 	}
 	row := gozxing.NewBitArray(w)
-	for y := 0; y < h; y++ {
+	for y := range h {
 		if in := y + r; in < h {
 			for x, v := range pix[in*w : (in+1)*w] {
 				col[x] += int(v)
@@ -38,7 +38,7 @@ func localMeanMatrix(pix []byte, w, h, r, bias int) *gozxing.BitMatrix {
 			sum += col[x]
 		}
 		line := pix[y*w : (y+1)*w]
-		for x := 0; x < w; x++ {
+		for x := range w {
 			if in := x + r; in < w {
 				sum += col[in]
 			}

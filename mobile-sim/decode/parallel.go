@@ -22,11 +22,9 @@ func forRows(rows, pixels int, fn func(y0, y1 int)) {
 	var wg sync.WaitGroup
 	for i := range n {
 		y0, y1 := rows*i/n, rows*(i+1)/n
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			fn(y0, y1)
-		}()
+		})
 	}
 	wg.Wait()
 }

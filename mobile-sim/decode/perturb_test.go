@@ -88,8 +88,8 @@ func rotateGray(pix []byte, w, h int, deg float64) ([]byte, int, int) {
 	nh := int(math.Abs(float64(w)*s) + math.Abs(float64(h)*c))
 	out := make([]byte, nw*nh)
 	at := func(x, y int) float64 { return float64(pix[y*w+x]) }
-	for y := 0; y < nh; y++ {
-		for x := 0; x < nw; x++ {
+	for y := range nh {
+		for x := range nw {
 			dx, dy := float64(x)-float64(nw)/2, float64(y)-float64(nh)/2
 			u := c*dx + s*dy + float64(w)/2
 			v := -s*dx + c*dy + float64(h)/2

@@ -2,6 +2,7 @@ package decode
 
 import (
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/makiuchi-d/gozxing"
@@ -151,10 +152,8 @@ func candidateDims(info *detector.FinderPatternInfo, zdim int) []int {
 		if d < 21 || d > 177 {
 			return
 		}
-		for _, x := range dims {
-			if x == d {
-				return
-			}
+		if slices.Contains(dims, d) {
+			return
 		}
 		dims = append(dims, d)
 	}

@@ -44,8 +44,8 @@ func renderQR(dst *image.Gray, bm [][]bool, pl placement, fg, bg byte) {
 	for y := y0; y < y1; y++ {
 		for x := x0; x < x1; x++ {
 			sum, hits := 0, 0
-			for sy := 0; sy < 3; sy++ {
-				for sx := 0; sx < 3; sx++ {
+			for sy := range 3 {
+				for sx := range 3 {
 					dx := float64(x) + (float64(sx)+0.5)/3 - pl.cx
 					dy := float64(y) + (float64(sy)+0.5)/3 - pl.cy
 					// Rotate back into the code's frame.
@@ -90,7 +90,7 @@ func boxBlur(g *image.Gray, r int) {
 		for i := 0; i < min(r, n); i++ {
 			sum += line[i]
 		}
-		for i := 0; i < n; i++ {
+		for i := range n {
 			if i+r < n {
 				sum += line[i+r]
 			}
@@ -100,22 +100,22 @@ func boxBlur(g *image.Gray, r int) {
 			out[i] = sum / (min(n, i+r+1) - max(0, i-r))
 		}
 	}
-	for pass := 0; pass < 2; pass++ {
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
+	for range 2 {
+		for y := range h {
+			for x := range w {
 				line[x] = int(g.Pix[y*g.Stride+x])
 			}
 			blur1(w)
-			for x := 0; x < w; x++ {
+			for x := range w {
 				g.Pix[y*g.Stride+x] = byte(out[x])
 			}
 		}
-		for x := 0; x < w; x++ {
-			for y := 0; y < h; y++ {
+		for x := range w {
+			for y := range h {
 				line[y] = int(g.Pix[y*g.Stride+x])
 			}
 			blur1(h)
-			for y := 0; y < h; y++ {
+			for y := range h {
 				g.Pix[y*g.Stride+x] = byte(out[y])
 			}
 		}
@@ -191,7 +191,7 @@ func screenshot(t testing.TB, w, h int, text string, scale int, seed uint64) (*i
 	fillRect(img, image.Rect(sx(120), sy(96), sx(420), sy(1000)), color.RGBA{0xe2, 0xe4, 0xe8, 0xff})  // sidebar
 	fakeText(img, rng, image.Rect(sx(140), sy(68), sx(600), sy(90)), 14, color.RGBA{0xee, 0xee, 0xee, 0xff})
 	fakeText(img, rng, image.Rect(sx(140), sy(120), sx(400), sy(980)), 12, color.RGBA{0x30, 0x30, 0x30, 0xff})
-	for i := 0; i < 6; i++ { // toolbar buttons
+	for i := range 6 { // toolbar buttons
 		x := sx(450 + i*130)
 		fillRect(img, image.Rect(x, sy(110), x+sx(110), sy(146)), color.RGBA{0x1a, 0x73, 0xe8, 0xff})
 		fakeText(img, rng, image.Rect(x+12, sy(118), x+sx(100), sy(140)), 12, color.White)
@@ -228,8 +228,8 @@ func renderWarped(dst *image.Gray, bm [][]bool, toModule func(x, y float64) (u, 
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
 			sum, hits := 0, 0
-			for sy := 0; sy < 3; sy++ {
-				for sx := 0; sx < 3; sx++ {
+			for sy := range 3 {
+				for sx := range 3 {
 					u, v, ok := toModule(float64(x)+(float64(sx)+0.5)/3, float64(y)+(float64(sy)+0.5)/3)
 					if !ok || u < 0 || v < 0 || u >= n || v >= n {
 						continue

@@ -67,7 +67,7 @@ func hybridMatrix(pix []byte, w, h int) (*gozxing.BitMatrix, error) {
 	forRows(subH, w*h, func(b0, b1 int) {
 		for by := b0; by < b1; by++ {
 			top := clampInt(by, 2, subH-3)
-			for bx := 0; bx < subW; bx++ {
+			for bx := range subW {
 				left := clampInt(bx, 2, subW-3)
 				sum := 0
 				for z := -2; z <= 2; z++ {
@@ -149,8 +149,8 @@ func blackPoints(pix []byte, w, h, subW, subH int) []byte {
 	// The flat blocks go in order, since each looks at the black points
 	// already set above and to its left.
 	out := mean
-	for by := 0; by < subH; by++ {
-		for bx := 0; bx < subW; bx++ {
+	for by := range subH {
+		for bx := range subW {
 			i := by*subW + bx
 			mn := int(lo[i])
 			if int(hi[i])-mn > minDynamicRng {
@@ -182,7 +182,7 @@ func blockStats(pix []byte, w, h, subW, subH int) (mean, lo, hi []byte) {
 	forRows(subH, w*h, func(b0, b1 int) {
 		for by := b0; by < b1; by++ {
 			yo := min(by<<blockPow, maxY)
-			for bx := 0; bx < subW; bx++ {
+			for bx := range subW {
 				o := yo*w + min(bx<<blockPow, maxX)
 				first := binary.LittleEndian.Uint64(pix[o : o+8])
 				l, u, sums := first, first, (first&lo16)+((first>>8)&lo16)

@@ -63,7 +63,7 @@ func TestFindPatternsMatchesGozxing(t *testing.T) {
 	capped := 0 // scans with more than maxSelect candidates
 	for n, m := range mats {
 		for _, harder := range []bool{false, true} {
-			hints := map[gozxing.DecodeHintType]interface{}{}
+			hints := map[gozxing.DecodeHintType]any{}
 			if harder {
 				hints[gozxing.DecodeHintType_TRY_HARDER] = true
 			}
@@ -100,7 +100,7 @@ func TestSelectBestMatchesGozxing(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 4))
 	g := newGray(1700, 1200, 255)
 	finder := [][]bool{}
-	for y := 0; y < 7; y++ {
+	for y := range 7 {
 		row := make([]bool, 7)
 		for x := range row {
 			d := max(abs(x-3), abs(y-3))
@@ -108,7 +108,7 @@ func TestSelectBestMatchesGozxing(t *testing.T) {
 		}
 		finder = append(finder, row)
 	}
-	for i := 0; i < 48; i++ {
+	for i := range 48 {
 		cx, cy := 100+(i%8)*200+rng.IntN(40), 100+(i/8)*190+rng.IntN(40)
 		renderQR(g, finder, placement{3 + rng.Float64()*3, float64(cx), float64(cy), 0}, 0, 255)
 	}
@@ -152,7 +152,7 @@ func BenchmarkFindPatterns(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	harder := map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_TRY_HARDER: true}
+	harder := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
 	b.Run("quick/adapted", func(b *testing.B) {
 		for b.Loop() {
 			if _, info := findPatterns(m, false, false); info == nil {

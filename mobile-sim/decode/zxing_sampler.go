@@ -65,8 +65,8 @@ func sampleCells(m *gozxing.BitMatrix, grid []gridPoint, k, dim int) (*gozxing.B
 	}
 	w, h := float64(m.GetWidth()), float64(m.GetHeight())
 	xy := make([]float64, 2)
-	for y := 0; y < dim; y++ {
-		for x := 0; x < dim; x++ {
+	for y := range dim {
+		for x := range dim {
 			xy[0], xy[1] = float64(x)+0.5, float64(y)+0.5
 			cells[cellOf[y]*(k-1)+cellOf[x]].TransformPoints(xy)
 			px, py := xy[0], xy[1]

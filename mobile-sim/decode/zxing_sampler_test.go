@@ -93,14 +93,14 @@ func TestSampleCellsMatchesGozxing(t *testing.T) {
 	// module's sampling position shows.
 	rng := rand.New(rand.NewPCG(3, 3))
 	m, _ := gozxing.NewSquareBitMatrix(400)
-	for y := 0; y < 400; y++ {
-		for x := 0; x < 400; x++ {
+	for y := range 400 {
+		for x := range 400 {
 			if rng.IntN(2) == 0 {
 				m.Set(x, y)
 			}
 		}
 	}
-	for n := 0; n < 60; n++ {
+	for n := range 60 {
 		dim := 21 + 4*(n%6)
 		ms := 3 + rng.Float64()*(240/float64(dim)-3)
 		sin, cos := math.Sincos((rng.Float64()*40 - 20) * math.Pi / 180)

@@ -136,12 +136,13 @@ func (f *fakeTicket) watch(t *testing.T, opts ...Option) ([]api.TicketEvent, err
 	return got, err
 }
 
-func ptr[T any](v T) *T { return &v }
+//go:fix inline
+func ptr[T any](v T) *T { return new(v) }
 
 var (
 	expires = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	masked  = &api.MaskedUser{DisplayName: "A***e", AvatarURL: "/a.png"}
-	scanned = api.TicketEvent{Type: "state", State: "scanned", MatchRequired: ptr(false), User: masked}
+	scanned = api.TicketEvent{Type: "state", State: "scanned", MatchRequired: new(false), User: masked}
 	rotated = api.TicketEvent{Type: "rotated", Ref: "ref1111111111111111111111",
 		QRPayload: "http://x/q/ref1111111111111111111111", ExpiresAt: &expires}
 	// The long-poll answers of the same story.

@@ -29,15 +29,13 @@ func concurrently(n int, f func(i int) int) map[int]int {
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			<-start
 			s := f(i)
 			mu.Lock()
 			got[s]++
 			mu.Unlock()
-		}()
+		})
 	}
 	close(start)
 	wg.Wait()
@@ -313,7 +311,7 @@ func TestSlowBodiesAndIdleConnectionsClosed(t *testing.T) {
 			}
 			defer c.Close()
 			fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{", api.PathAccounts, addr)
-			for j := 0; j < 300; j++ { // a byte every 100 ms for 30 s, unless closed
+			for range 300 { // a byte every 100 ms for 30 s, unless closed
 				time.Sleep(100 * time.Millisecond)
 				if _, err := c.Write([]byte(" ")); err != nil {
 					closed <- i

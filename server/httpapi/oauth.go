@@ -250,15 +250,19 @@ func (h *Handler) checkedOAuth(r *http.Request, call func() error, failures ...p
 	return err
 }
 
-// oauthStatus returns the HTTP status of an OAuth error: 401 for wrong
-// credentials (RFC 6749 section 5.2, RFC 6750 section 3.1), 500 for the
-// server's own faults, 400 for the rest.
+// oauthStatuses is the one table of the OAuth errors' HTTP statuses: 401
+// for wrong credentials (RFC 6749 section 5.2, RFC 6750 section 3.1), 500
+// for the server's own faults; every other code is 400.
+var oauthStatuses = map[provider.ErrorCode]int{
+	provider.InvalidClient: http.StatusUnauthorized,
+	provider.InvalidToken:  http.StatusUnauthorized,
+	provider.ServerError:   http.StatusInternalServerError,
+}
+
+// oauthStatus returns the HTTP status of OAuth error code c.
 func oauthStatus(c provider.ErrorCode) int {
-	switch c {
-	case provider.InvalidClient, provider.InvalidToken:
-		return http.StatusUnauthorized
-	case provider.ServerError:
-		return http.StatusInternalServerError
+	if s, ok := oauthStatuses[c]; ok {
+		return s
 	}
 	return http.StatusBadRequest
 }

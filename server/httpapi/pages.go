@@ -133,8 +133,8 @@ func identicon(key string) []byte {
 	var b strings.Builder
 	hue := int(sum[0]) * 360 / 256
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="120" height="120" viewBox="0 0 5 5"><rect width="5" height="5" fill="#f0f0f0"/><g fill="hsl(%d,55%%,50%%)">`, hue)
-	for y := 0; y < 5; y++ {
-		for x := 0; x < 3; x++ {
+	for y := range 5 {
+		for x := range 3 {
 			if sum[1+y*3+x]&1 == 1 {
 				fmt.Fprintf(&b, `<rect x="%d" y="%d" width="1" height="1"/>`, x, y)
 				if x < 2 {

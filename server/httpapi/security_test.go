@@ -33,7 +33,7 @@ func wait(ref, q string) string {
 func TestChecklist01_ServerChoosesEveryID(t *testing.T) {
 	h := start(t, nil)
 	body := `{"id":"attacker-id-0000000000000","ref":"attackerchosenref000000","poll_secret":"attacker-secret-000000000","qr_payload":"http://evil/q/attackerchosenref000000","match_code":"00","device":{"id":"x","name":"PC","os":"linux","app":"a"}}`
-	for i := 0; i < 5; i++ {
+	for range 5 {
 		r := h.Do("POST", api.PathTickets, protocoltest.Auth{}, body)
 		protocoltest.Want(t, r, http.StatusCreated, "")
 		var tk api.CreateTicketResponse
@@ -55,7 +55,7 @@ func TestChecklist02_UnguessableRefsAndGuessingCutOff(t *testing.T) {
 	h := start(t, nil)
 	seen := map[string]bool{}
 	p := h.NewPhone("Alice")
-	for i := 0; i < 30; i++ {
+	for range 30 {
 		tk := h.NewTicket()
 		for _, v := range []string{tk.Ref, tk.PollSecret} {
 			raw, err := base64.RawURLEncoding.DecodeString(v)
@@ -85,7 +85,7 @@ func TestChecklist02_UnguessableRefsAndGuessingCutOff(t *testing.T) {
 		t.Fatalf("watching a random ref: %d, want 404", status)
 	}
 	limited := 0
-	for i := 0; i < 40; i++ {
+	for i := range 40 {
 		r := h.Scan(p, fmt.Sprintf("%s/q/guess%017d", h.node.URL(), i))
 		if r.Status == http.StatusTooManyRequests {
 			limited++
@@ -218,13 +218,11 @@ func TestChecklist05_ConcurrentScansOneWinner(t *testing.T) {
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i := range phones {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			<-start
 			r := h.Scan(phones[i], tk.QRPayload)
 			statuses[i], bodies[i] = r.Status, r.Body
-		}()
+		})
 	}
 	close(start)
 	wg.Wait()
@@ -325,8 +323,7 @@ func TestChecklist08_RedeemExactlyOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	results := make([]protocoltest.Resp, 20)
 	for i := range results {
-		wg.Add(1)
-		go func() { defer wg.Done(); results[i] = h.Redeem(tk.Ref, tk.Secret()) }()
+		wg.Go(func() { ; results[i] = h.Redeem(tk.Ref, tk.Secret()) })
 	}
 	wg.Wait()
 	won := 0

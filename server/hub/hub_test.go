@@ -26,7 +26,7 @@ func TestPublishReachesOnlyTheTopic(t *testing.T) {
 func TestSlowReaderIsDropped(t *testing.T) {
 	h := New[int]()
 	slow, fast := h.Subscribe("t", 2), h.Subscribe("t", 100)
-	for i := 0; i < 10; i++ {
+	for i := range 10 {
 		h.Publish("t", i)
 	}
 	if !slow.Dropped() {

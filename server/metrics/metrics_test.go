@@ -31,9 +31,7 @@ func TestScrapesShareOneCount(t *testing.T) {
 	m := New(store)
 	var wg sync.WaitGroup
 	for range 6 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for range 10 {
 				rec := httptest.NewRecorder()
 				m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -41,7 +39,7 @@ func TestScrapesShareOneCount(t *testing.T) {
 					t.Errorf("scrape lacks the pending count:\n%.300s", rec.Body.String())
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if n := store.calls.Load(); n != 1 {

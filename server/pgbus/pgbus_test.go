@@ -108,16 +108,14 @@ func TestNoticesReachOtherNodesInOrder(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, senders*each)
 	for s := range senders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range each {
 				n := service.Notice{Kind: service.NoticeState, ID: fmt.Sprintf("s%d", s), State: server.State(fmt.Sprint(i))}
 				if err := a.bus.Notify(context.Background(), n); err != nil {
 					errs <- err
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)

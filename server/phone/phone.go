@@ -89,7 +89,7 @@ func gzipOf(b []byte) func() []byte {
 // acceptsGzip reports whether r's Accept-Encoding names gzip (every browser
 // does); a q=0 refusal is honoured.
 func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+	for part := range strings.SplitSeq(r.Header.Get("Accept-Encoding"), ",") {
 		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if strings.EqualFold(strings.TrimSpace(coding), "gzip") {
 			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")

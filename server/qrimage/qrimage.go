@@ -61,7 +61,7 @@ func (c *Code) Image(px int) *image.Paletted {
 			x0, y0 := (x+QuietZone)*scale, (y+QuietZone)*scale
 			for yy := y0; yy < y0+scale; yy++ {
 				off := img.PixOffset(x0, yy)
-				for i := 0; i < scale; i++ {
+				for i := range scale {
 					img.Pix[off+i] = 1
 				}
 			}
@@ -78,9 +78,9 @@ func (c *Code) PNG(px int) ([]byte, error) {
 	w := n * scale
 	rowLen := 1 + (w+7)/8 // a filter byte (0: none), then the bits; 1 is white
 	raw := make([]byte, rowLen*w)
-	for y := 0; y < n; y++ {
+	for y := range n {
 		row := raw[y*scale*rowLen : (y*scale+1)*rowLen]
-		for x := 0; x < w; x++ {
+		for x := range w {
 			if !c.dark(x/scale, y) {
 				row[1+x/8] |= 0x80 >> (x % 8)
 			}

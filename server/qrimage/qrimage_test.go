@@ -25,8 +25,8 @@ func TestWholePixelsPerModule(t *testing.T) {
 		for my := 0; my < c.Size(); my++ {
 			for mx := 0; mx < c.Size(); mx++ {
 				want := img.ColorIndexAt(mx*scale, my*scale)
-				for dy := 0; dy < scale; dy++ {
-					for dx := 0; dx < scale; dx++ {
+				for dy := range scale {
+					for dx := range scale {
 						if img.ColorIndexAt(mx*scale+dx, my*scale+dy) != want {
 							t.Fatalf("px=%d: module (%d,%d) is not uniform", px, mx, my)
 						}

@@ -11,7 +11,7 @@ func TestBurstThenRefill(t *testing.T) {
 	now := time.Unix(1000, 0)
 	l := New(60, 3) // one a second
 	l.now = func() time.Time { return now }
-	for i := 0; i < 3; i++ {
+	for i := range 3 {
 		if ok, _ := l.Allow("ip"); !ok {
 			t.Fatalf("event %d of the burst refused", i+1)
 		}
@@ -34,7 +34,7 @@ func TestBurstThenRefill(t *testing.T) {
 
 func TestBlockedTakesNothing(t *testing.T) {
 	l := New(60, 1)
-	for i := 0; i < 5; i++ {
+	for range 5 {
 		if blocked, _ := l.Blocked("ip"); blocked {
 			t.Fatal("Blocked consumed the bucket")
 		}
@@ -49,10 +49,8 @@ func TestReserveCannotBeOverdrawnAndRefunds(t *testing.T) {
 	var got []*Reservation
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for i := 0; i < 50; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range 50 {
+		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 			defer cancel()
 			if r, _ := l.Reserve(ctx, "ip"); r != nil {
@@ -60,7 +58,7 @@ func TestReserveCannotBeOverdrawnAndRefunds(t *testing.T) {
 				got = append(got, r)
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if len(got) != 5 {

@@ -20,9 +20,7 @@ func TestHashingBounded(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 10)
 	for range 10 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			errs <- s.hashing(context.Background(), func() {
 				ran.Add(1)
 				n := running.Add(1)
@@ -31,7 +29,7 @@ func TestHashingBounded(t *testing.T) {
 				<-release
 				running.Add(-1)
 			})
-		}()
+		})
 	}
 	// The two slots are taken and held; the other eight give up.
 	limited := 0

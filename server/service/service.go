@@ -220,9 +220,7 @@ func (s *Service) Store() server.Store { return s.store }
 // tells their watchers) every sweep interval, and deletes tickets, desktop
 // sessions and revoked devices that ended more than an hour ago.
 func (s *Service) Run() {
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	s.wg.Go(func() {
 		sweep := time.NewTicker(sweepEvery)
 		defer sweep.Stop()
 		lastPurge := s.cfg.Now()
@@ -245,7 +243,7 @@ func (s *Service) Run() {
 			}
 			cancel()
 		}
-	}()
+	})
 }
 
 // sweepEvery is how often due tickets are looked for: the most a watcher

@@ -83,10 +83,8 @@ func testTicketCAS(t *testing.T, s server.Store) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	wins := 0
-	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range 20 {
+		wg.Go(func() {
 			_, err := s.UpdateTicket(ctx, "t1", func(tk *server.Ticket) (*server.Session, error) {
 				if tk.State != server.StatePending {
 					return nil, server.ErrConflict
@@ -101,7 +99,7 @@ func testTicketCAS(t *testing.T, s server.Store) {
 			} else if !errors.Is(err, server.ErrConflict) {
 				t.Errorf("losing update: %v, want conflict", err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if wins != 1 {

@@ -204,8 +204,8 @@ func TestScriptReadsTheJSONBlockFields(t *testing.T) {
 		src = append(src, b...)
 	}
 	typ := reflect.TypeFor[authorizeData]()
-	for i := range typ.NumField() {
-		name := typ.Field(i).Tag.Get("json")
+	for field := range typ.Fields() {
+		name := field.Tag.Get("json")
 		if !regexp.MustCompile(`\b` + name + `: string;`).Match(src) {
 			t.Errorf("frontend/src/web does not declare the JSON block's field %q", name)
 		}

@@ -268,7 +268,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			return rep, err
 		}
 		start = sumProc(ss)
-		rep.ServerRSSStartMiB = ptr(mib(start.RSS))
+		rep.ServerRSSStartMiB = new(mib(start.RSS))
 		for i := range rep.Nodes {
 			rep.Nodes[i].RSSStartMiB = mib(ss[i].RSS)
 		}
@@ -276,8 +276,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 
 	progCtx, stopProgress := context.WithCancel(context.Background())
 	var progWG sync.WaitGroup
-	progWG.Add(1)
-	go func() { defer progWG.Done(); l.progress(progCtx) }()
+	progWG.Go(func() { ; l.progress(progCtx) })
 	defer func() { stopProgress(); progWG.Wait() }()
 
 	// The waiting desktops, started at cfg.Ramp a second.
@@ -289,12 +288,12 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		if len(cfg.ServerPIDs) > 0 {
 			if ss, err := l.sampleServers(); err == nil {
 				s := sumProc(ss)
-				rep.ServerRSSWaitingMiB = ptr(mib(s.RSS))
+				rep.ServerRSSWaitingMiB = new(mib(s.RSS))
 				if n := l.waiting.Load(); n > 0 {
-					rep.ServerRSSPerWaitingKiB = ptr(math.Round(float64(s.RSS-start.RSS)/float64(n)/1024*10) / 10)
+					rep.ServerRSSPerWaitingKiB = new(math.Round(float64(s.RSS-start.RSS)/float64(n)/1024*10) / 10)
 				}
 				for i := range rep.Nodes {
-					rep.Nodes[i].RSSWaitingMiB = ptr(mib(ss[i].RSS))
+					rep.Nodes[i].RSSWaitingMiB = new(mib(ss[i].RSS))
 				}
 			}
 			total, ok := 0, true
@@ -306,7 +305,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 				}
 				total += open
 				if rep.Nodes != nil {
-					rep.Nodes[i].OpenFilesWaiting = ptr(open)
+					rep.Nodes[i].OpenFilesWaiting = new(open)
 				}
 			}
 			if ok {
@@ -325,15 +324,15 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		if aerr == nil && berr == nil {
 			a, b := sumProc(as), sumProc(bs)
 			rep.IdleS = round3(b.At.Sub(a.At).Seconds())
-			rep.IdleCPUPercent = ptr(cpuPercent(a, b))
-			rep.ServerRSSAfterIdleMiB = ptr(mib(b.RSS))
+			rep.IdleCPUPercent = new(cpuPercent(a, b))
+			rep.ServerRSSAfterIdleMiB = new(mib(b.RSS))
 			for i := range rep.Nodes {
-				rep.Nodes[i].IdleCPUPercent = ptr(cpuPercent(as[i], bs[i]))
+				rep.Nodes[i].IdleCPUPercent = new(cpuPercent(as[i], bs[i]))
 			}
 		}
 		if maerr == nil && mberr == nil {
 			if wall := mb.At.Sub(ma.At); wall > 0 {
-				rep.IdleMachineCPUPercent = ptr(math.Round(float64(mb.Busy-ma.Busy)/float64(wall)*1000) / 10)
+				rep.IdleMachineCPUPercent = new(math.Round(float64(mb.Busy-ma.Busy)/float64(wall)*1000) / 10)
 			}
 		}
 	}
@@ -401,8 +400,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	rep.PushLatencyLP = l.pushLP.Summary()
 	rep.LoginLatency = l.loginLat.Summary()
 	if len(bases) > 1 {
-		rep.PushLatencyCross = ptr(l.pushCross.Summary())
-		rep.PushLatencySame = ptr(l.pushSame.Summary())
+		rep.PushLatencyCross = new(l.pushCross.Summary())
+		rep.PushLatencySame = new(l.pushSame.Summary())
 		rep.NodeReqs = l.nodes.counts()
 	}
 	if cfg.Samples != nil {
@@ -422,28 +421,28 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if machErr == nil && machErr2 == nil {
 		if wall := machB.At.Sub(machA.At); wall > 0 {
 			busy := float64(machB.Busy-machA.Busy) / float64(wall) * 100
-			rep.MachineCPUPercent = ptr(math.Round(busy*10) / 10)
-			rep.IOWaitPercent = ptr(math.Round(float64(machB.Wait-machA.Wait)/float64(wall)*1000) / 10)
+			rep.MachineCPUPercent = new(math.Round(busy*10) / 10)
+			rep.IOWaitPercent = new(math.Round(float64(machB.Wait-machA.Wait)/float64(wall)*1000) / 10)
 			if srvErr == nil && srvErr2 == nil && selfErr == nil && selfErr2 == nil {
 				other := busy - cpuPercent(srvA, srvB) - cpuPercent(selfA, selfB)
-				rep.OtherCPUPercent = ptr(math.Round(max(other, 0)*10) / 10)
+				rep.OtherCPUPercent = new(math.Round(max(other, 0)*10) / 10)
 			}
 		}
 	}
 	if srvErr == nil && srvErr2 == nil {
-		rep.ServerCPUSeconds = ptr(round3((srvB.CPU - srvA.CPU).Seconds()))
-		rep.ServerCPUPercent = ptr(cpuPercent(srvA, srvB))
+		rep.ServerCPUSeconds = new(round3((srvB.CPU - srvA.CPU).Seconds()))
+		rep.ServerCPUPercent = new(cpuPercent(srvA, srvB))
 		for i := range rep.Nodes {
-			rep.Nodes[i].CPUSeconds = ptr(round3((srvBs[i].CPU - srvAs[i].CPU).Seconds()))
-			rep.Nodes[i].CPUPercent = ptr(cpuPercent(srvAs[i], srvBs[i]))
+			rep.Nodes[i].CPUSeconds = new(round3((srvBs[i].CPU - srvAs[i].CPU).Seconds()))
+			rep.Nodes[i].CPUPercent = new(cpuPercent(srvAs[i], srvBs[i]))
 		}
 		if ends, err := l.sampleServers(); err == nil {
 			end := sumProc(ends)
-			rep.ServerRSSMiB = ptr(mib(end.RSS))
-			rep.ServerPeakRSSMiB = ptr(mib(end.HWM))
+			rep.ServerRSSMiB = new(mib(end.RSS))
+			rep.ServerPeakRSSMiB = new(mib(end.HWM))
 			for i := range rep.Nodes {
-				rep.Nodes[i].RSSMiB = ptr(mib(ends[i].RSS))
-				rep.Nodes[i].PeakRSSMiB = ptr(mib(ends[i].HWM))
+				rep.Nodes[i].RSSMiB = new(mib(ends[i].RSS))
+				rep.Nodes[i].PeakRSSMiB = new(mib(ends[i].HWM))
 			}
 		}
 	}
@@ -502,8 +501,7 @@ func (l *loader) rampUp(ctx, wctx context.Context, wg *sync.WaitGroup) float64 {
 		if c.Ramp > 0 {
 			sleep(ctx, time.Until(t0.Add(time.Duration(float64(i)/float64(c.Ramp)*float64(time.Second)))))
 		}
-		wg.Add(1)
-		go func() { defer wg.Done(); l.waitingDesktop(wctx, i) }()
+		wg.Go(func() { ; l.waitingDesktop(wctx, i) })
 	}
 	limit := time.Duration(float64(c.Waiting)/float64(max(c.Ramp, 1))*float64(time.Second)) + 30*time.Second
 	for l.waiting.Load() < int64(c.Waiting) && time.Since(t0) < limit && ctx.Err() == nil {
@@ -657,4 +655,5 @@ func cpuPercent(a, b ProcSample) float64 {
 
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 
-func ptr[T any](v T) *T { return &v }
+//go:fix inline
+func ptr[T any](v T) *T { return new(v) }

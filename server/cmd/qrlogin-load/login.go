@@ -266,7 +266,7 @@ func (l *loader) loginOnce(ctx context.Context, n int64, planned time.Time) erro
 	} else {
 		l.pushWS.Add(push)
 		if len(l.nodes.bases) > 1 {
-			cross = ptr(cnode != wnode)
+			cross = new(cnode != wnode)
 			if *cross {
 				l.pushCross.Add(push)
 			} else {

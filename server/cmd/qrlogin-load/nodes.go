@@ -25,7 +25,7 @@ import (
 // splitServers splits a -server value into its base URLs.
 func splitServers(s string) []string {
 	var out []string
-	for _, v := range strings.Split(s, ",") {
+	for v := range strings.SplitSeq(s, ",") {
 		if v = strings.TrimSpace(v); v != "" {
 			out = append(out, v)
 		}
@@ -91,7 +91,7 @@ func (p *pidList) String() string {
 
 func (p *pidList) Set(v string) error {
 	*p = nil
-	for _, f := range strings.Split(v, ",") {
+	for f := range strings.SplitSeq(v, ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
 			continue

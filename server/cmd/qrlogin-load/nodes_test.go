@@ -92,7 +92,7 @@ func TestSumProc(t *testing.T) {
 
 func TestSamplesRoundTrip(t *testing.T) {
 	var l sampleLog
-	l.add("ws", "confirmed", 1500*time.Microsecond, ptr(true))
+	l.add("ws", "confirmed", 1500*time.Microsecond, new(true))
 	l.add("longpoll", "scanned", 2*time.Millisecond, nil)
 	var b bytes.Buffer
 	if err := l.writeTo(&b); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"sync"
@@ -100,8 +101,6 @@ func (e *Errors) ByKind() map[string]int64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	m := make(map[string]int64, len(e.m))
-	for k, v := range e.m {
-		m[k] = v
-	}
+	maps.Copy(m, e.m)
 	return m
 }

@@ -51,13 +51,11 @@ func TestLatenciesSummary(t *testing.T) {
 	perm := rand.Perm(10000)
 	var wg sync.WaitGroup
 	for g := range 10 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for _, v := range perm[g*1000 : (g+1)*1000] {
 				l.Add(time.Duration(v+1) * time.Microsecond)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	want := Summary{N: 10000, P50: 5, P95: 9.5, P99: 9.9, Max: 10}

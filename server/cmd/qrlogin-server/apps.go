@@ -189,7 +189,7 @@ var grantShort = map[string]string{"code": oauth.GrantCode, "refresh": oauth.Gra
 // grantTypes parses --grants.
 func grantTypes(list string) ([]string, error) {
 	var out []string
-	for _, g := range strings.Split(list, ",") {
+	for g := range strings.SplitSeq(list, ",") {
 		full, ok := grantShort[strings.TrimSpace(g)]
 		if !ok {
 			return nil, fmt.Errorf("--grants: unknown grant %q (want code, refresh or device)", g)

@@ -81,11 +81,9 @@ func cluster(t *testing.T, n int) (*randomProxy, string, []*proc) {
 	procs := make([]*proc, n)
 	var wg sync.WaitGroup
 	for i := range procs {
-		wg.Add(1)
-		go func() { // started at once: migrations must cope
-			defer wg.Done()
+		wg.Go(func() { // started at once: migrations must cope
 			procs[i] = startServer(t, dsn, append([]string{"-base-url", front.URL}, shortTimes...)...)
-		}()
+		})
 	}
 	wg.Wait()
 	for _, p := range procs {

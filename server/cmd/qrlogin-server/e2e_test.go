@@ -183,8 +183,7 @@ func walk(t *testing.T, base string, log func() string) {
 		var wg sync.WaitGroup
 		statuses := make([]int, len(phones))
 		for i := range phones {
-			wg.Add(1)
-			go func() { defer wg.Done(); statuses[i] = c.Scan(phones[i], tk.QRPayload).Status }()
+			wg.Go(func() { ; statuses[i] = c.Scan(phones[i], tk.QRPayload).Status })
 		}
 		wg.Wait()
 		counts := map[int]int{}

@@ -206,7 +206,7 @@ func servePprof(addr string, log *slog.Logger) (*http.Server, error) {
 // list splits a comma-separated flag value, dropping empty items.
 func list(s string) []string {
 	var out []string
-	for _, v := range strings.Split(s, ",") {
+	for v := range strings.SplitSeq(s, ",") {
 		if v = strings.TrimSpace(v); v != "" {
 			out = append(out, v)
 		}

@@ -22,7 +22,7 @@ func peakRSS(t *testing.T, pid int) int64 {
 	if err != nil {
 		t.Skipf("no /proc to read the peak RSS from: %v", err)
 	}
-	for _, l := range strings.Split(string(b), "\n") {
+	for l := range strings.SplitSeq(string(b), "\n") {
 		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			if err != nil {
@@ -50,9 +50,7 @@ func TestRegistrationBurstBoundsMemory(t *testing.T) {
 	retryAfter := true
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			r := c.Do("POST", api.PathAccounts, protocoltest.Auth{}, api.RegisterRequest{
 				Username: fmt.Sprintf("burst%d", i), Password: "correct horse battery",
 			})
@@ -62,7 +60,7 @@ func TestRegistrationBurstBoundsMemory(t *testing.T) {
 			if r.Status == http.StatusTooManyRequests && r.Header.Get("Retry-After") == "" {
 				retryAfter = false
 			}
-		}()
+		})
 	}
 	// Another client asks for /healthz meanwhile; how long it took is
 	// logged, not judged (the machine is shared).

@@ -67,7 +67,7 @@ var supportedScopes = []string{scopeOpenID, scopeProfile, scopeOffline}
 // none is known.
 func grantedScope(asked string) string {
 	var out []string
-	for _, s := range strings.Fields(asked) {
+	for s := range strings.FieldsSeq(asked) {
 		if slices.Contains(supportedScopes, s) && !slices.Contains(out, s) {
 			out = append(out, s)
 		}
