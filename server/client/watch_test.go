@@ -136,9 +136,6 @@ func (f *fakeTicket) watch(t *testing.T, opts ...Option) ([]api.TicketEvent, err
 	return got, err
 }
 
-//go:fix inline
-func ptr[T any](v T) *T { return new(v) }
-
 var (
 	expires = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	masked  = &api.MaskedUser{DisplayName: "A***e", AvatarURL: "/a.png"}
