@@ -154,11 +154,15 @@ type TicketEvent struct {
 // AuthMessage is the first WebSocket message of a client that cannot set an
 // Authorization header: {"type":"auth","poll_secret":"..."} for a ticket,
 // {"type":"auth","token":"..."} for a session or device channel.
+//
+// DPoP is the proof of a session bound to a key (RedeemResponse), made for
+// GET on the socket's URL with http(s) for ws(s).
 type AuthMessage struct {
 	Type       string `json:"type"`
 	PollSecret string `json:"poll_secret,omitempty"`
 	Token      string `json:"token,omitempty"`
 	DeviceID   string `json:"device_id,omitempty"`
+	DPoP       string `json:"dpop,omitempty"`
 }
 
 // ScanRequest is the body of POST /api/v1/mobile/scan.
@@ -217,11 +221,23 @@ type StateBody struct {
 }
 
 // RedeemResponse hands the desktop its session, exactly once.
+//
+// TokenType is TokenDPoP when the redeem carried a DPoP proof (RFC 9449):
+// the session is bound to the proof's key, and every call with it must
+// send "Authorization: DPoP <token>" and a fresh proof from that key in
+// the DPoP header. Else it is TokenBearer.
 type RedeemResponse struct {
 	SessionToken string    `json:"session_token"`
+	TokenType    string    `json:"token_type"`
 	ExpiresAt    time.Time `json:"expires_at"`
 	User         User      `json:"user"`
 }
+
+// Token types of RedeemResponse.
+const (
+	TokenBearer = "Bearer"
+	TokenDPoP   = "DPoP"
+)
 
 // Session is a live desktop session of an account.
 type Session struct {
