@@ -40,6 +40,10 @@ type Session struct {
 	LastSeenAt time.Time
 	ExpiresAt  time.Time
 	RevokedAt  time.Time
+	// KeyThumbprint, when set, binds the session to the desktop's key (the
+	// RFC 7638 thumbprint of its public key): every use of the token must
+	// come with a DPoP proof signed by that key.
+	KeyThumbprint string
 }
 
 // Live reports whether the session is neither revoked nor expired at now.

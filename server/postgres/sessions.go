@@ -9,22 +9,22 @@ import (
 	"github.com/qrlogin/qrlogin/server"
 )
 
-const sessionColumns = `id, user_id, device_id, token_hash, desktop_name, desktop_os, desktop_app, ip, created_at, last_seen_at, expires_at, revoked_at`
+const sessionColumns = `id, user_id, device_id, token_hash, desktop_name, desktop_os, desktop_app, ip, created_at, last_seen_at, expires_at, revoked_at, key_thumbprint`
 
 // insertSession stores a session and the ticket whose redeem created it
 // (insertArgs).
-const insertSession = `INSERT INTO sessions (` + sessionColumns + `, ticket_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+const insertSession = `INSERT INTO sessions (` + sessionColumns + `, ticket_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
 
 // insertArgs lists s's values in sessionColumns' order, then ticketID.
 func insertArgs(s *server.Session, ticketID string) []any {
 	return []any{s.ID, s.UserID, s.DeviceID, s.TokenHash, text(s.Desktop.Name), text(s.Desktop.OS), text(s.Desktop.App), text(s.Desktop.IP),
-		at(s.CreatedAt), at(s.LastSeenAt), at(s.ExpiresAt), never(s.RevokedAt), ticketID}
+		at(s.CreatedAt), at(s.LastSeenAt), at(s.ExpiresAt), never(s.RevokedAt), s.KeyThumbprint, ticketID}
 }
 
 func scanSession(row pgx.Row) (server.Session, error) {
 	var s server.Session
 	err := row.Scan(&s.ID, &s.UserID, &s.DeviceID, &s.TokenHash, &s.Desktop.Name, &s.Desktop.OS, &s.Desktop.App, &s.Desktop.IP,
-		tm(&s.CreatedAt), tm(&s.LastSeenAt), tm(&s.ExpiresAt), tm(&s.RevokedAt))
+		tm(&s.CreatedAt), tm(&s.LastSeenAt), tm(&s.ExpiresAt), tm(&s.RevokedAt), &s.KeyThumbprint)
 	return s, wrap(err, "session")
 }
 

@@ -9,13 +9,13 @@ import (
 	"github.com/qrlogin/qrlogin/server"
 )
 
-const sessionColumns = `id, user_id, device_id, token_hash, desktop_name, desktop_os, desktop_app, ip, created_at, last_seen_at, expires_at, revoked_at`
+const sessionColumns = `id, user_id, device_id, token_hash, desktop_name, desktop_os, desktop_app, ip, created_at, last_seen_at, expires_at, revoked_at, key_thumbprint`
 
 func scanSession(row rowScanner) (server.Session, error) {
 	var s server.Session
 	var created, seen, expires, revoked int64
 	err := row.Scan(&s.ID, &s.UserID, &s.DeviceID, &s.TokenHash, &s.Desktop.Name, &s.Desktop.OS, &s.Desktop.App, &s.Desktop.IP,
-		&created, &seen, &expires, &revoked)
+		&created, &seen, &expires, &revoked, &s.KeyThumbprint)
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.RevokedAt = fromNanos(created), fromNanos(seen), fromNanos(expires), fromNanos(revoked)
 	return s, notFound(err, "session")
 }
@@ -33,13 +33,13 @@ func scanSessions(rows *sql.Rows) ([]server.Session, error) {
 	return out, rows.Err()
 }
 
-var qInsertSession = `INSERT INTO sessions (` + sessionColumns + `, ticket_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`
+var qInsertSession = `INSERT INTO sessions (` + sessionColumns + `, ticket_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 // insertSession stores s, which the redeem of ticket ticketID creates.
 func (db *DB) insertSession(ctx context.Context, tx *sql.Tx, s *server.Session, ticketID string) error {
 	_, err := db.txExec(ctx, tx, qInsertSession,
 		s.ID, s.UserID, s.DeviceID, s.TokenHash, s.Desktop.Name, s.Desktop.OS, s.Desktop.App, s.Desktop.IP,
-		nanos(s.CreatedAt), nanos(s.LastSeenAt), nanos(s.ExpiresAt), nanos(s.RevokedAt), ticketID)
+		nanos(s.CreatedAt), nanos(s.LastSeenAt), nanos(s.ExpiresAt), nanos(s.RevokedAt), s.KeyThumbprint, ticketID)
 	if err != nil {
 		return fmt.Errorf("sqlite: create session: %w", err)
 	}

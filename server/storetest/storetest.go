@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) server.Store) {
 		"RaceStoresOneSession":      testRaceStoresOneSession,
 		"OddKeysAndText":            testOddKeysAndText,
 		"TouchNeverGoesBack":        testTouchNeverGoesBack,
+		"SessionKeyBinding":         testSessionKeyBinding,
 		"DueSkipsFinal":             testDueSkipsFinal,
 		"RotateTickets":             testRotateTickets,
 		"RotateTicketsRace":         testRotateTicketsRace,
@@ -411,6 +412,42 @@ func testTouchNeverGoesBack(t *testing.T, s server.Store) {
 	got, err := s.SessionByTokenHash(ctx, sess.TokenHash)
 	if err != nil || !got.LastSeenAt.Equal(t0.Add(2*time.Minute)) {
 		t.Fatalf("last seen %v (%v), want the later touch", got.LastSeenAt, err)
+	}
+}
+
+// A session keeps the thumbprint of the key it is bound to, and a bearer
+// session has none, wherever a session is read back.
+func testSessionKeyBinding(t *testing.T, s server.Store) {
+	must(t, s.CreateUser(ctx, user("u1", "alice")))
+	must(t, s.CreateTicket(ctx, ticket("t1", "ref1")))
+	must(t, s.CreateTicket(ctx, ticket("t2", "ref2")))
+	bound := server.Session{ID: "s1", UserID: "u1", DeviceID: "d1", TokenHash: server.HashToken("bound"), CreatedAt: t0, LastSeenAt: t0,
+		ExpiresAt: t0.Add(time.Hour), KeyThumbprint: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}
+	plain := bound
+	plain.ID, plain.TokenHash, plain.KeyThumbprint = "s2", server.HashToken("plain"), ""
+	for id, sess := range map[string]*server.Session{"t1": &bound, "t2": &plain} {
+		if _, err := s.UpdateTicket(ctx, id, func(*server.Ticket) (*server.Session, error) { return sess, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []server.Session{bound, plain} {
+		got, err := s.SessionByTokenHash(ctx, want.TokenHash)
+		if err != nil || got.KeyThumbprint != want.KeyThumbprint {
+			t.Errorf("session %s: thumbprint %q (%v), want %q", want.ID, got.KeyThumbprint, err, want.KeyThumbprint)
+		}
+	}
+	list, err := s.ListSessions(ctx, "u1", t0)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("ListSessions: %+v %v", list, err)
+	}
+	for _, got := range list {
+		if want := map[string]string{"s1": bound.KeyThumbprint, "s2": ""}[got.ID]; got.KeyThumbprint != want {
+			t.Errorf("listed %s: thumbprint %q, want %q", got.ID, got.KeyThumbprint, want)
+		}
+	}
+	revoked, err := s.RevokeSession(ctx, "u1", "s1", t0.Add(time.Minute))
+	if err != nil || revoked.KeyThumbprint != bound.KeyThumbprint {
+		t.Errorf("RevokeSession: thumbprint %q (%v)", revoked.KeyThumbprint, err)
 	}
 }
 
