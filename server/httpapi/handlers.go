@@ -6,6 +6,7 @@ import (
 
 	"github.com/qrlogin/qrlogin/server"
 	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/dpop"
 	"github.com/qrlogin/qrlogin/server/service"
 )
 
@@ -65,14 +66,18 @@ func (h *Handler) desktop(next func(w http.ResponseWriter, r *http.Request, t se
 	}
 }
 
-// session wraps a handler of a signed-in desktop: Bearer session token,
+// session wraps a handler of a signed-in desktop: the session token (Bearer,
+// or DPoP with a proof from the session's key when it is bound to one),
 // checked against the guessing budget, then the session's budget of calls.
 func (h *Handler) session(next func(w http.ResponseWriter, r *http.Request, s server.Session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var s server.Session
+		token, dpopScheme := sessionToken(r)
 		err := h.checked(r, "", func() (err error) {
-			s, err = h.svc.AuthSession(r.Context(), bearer(r))
-			return err
+			if s, err = h.svc.AuthSession(r.Context(), token); err != nil {
+				return err
+			}
+			return h.bound(r, s, token, "", dpopScheme)
 		})
 		if err == nil {
 			err = h.limits.forCredential("session " + s.ID)
@@ -238,8 +243,19 @@ func (h *Handler) createTicket(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, resp)
 }
 
+// redeem serves POST /api/v1/tickets/{ref}/redeem. A DPoP proof binds the
+// new session to the proof's key; a proof that does not check out is
+// refused before the ticket is touched.
 func (h *Handler) redeem(w http.ResponseWriter, r *http.Request, t server.Ticket) {
-	resp, err := h.svc.Redeem(r.Context(), t)
+	jkt := ""
+	if len(r.Header.Values(dpop.Header)) > 0 {
+		var err error
+		if jkt, err = h.proofKey(r, "", ""); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+	}
+	resp, err := h.svc.Redeem(r.Context(), t, jkt)
 	if err != nil {
 		h.writeError(w, r, err)
 		return

@@ -21,6 +21,7 @@ import (
 
 	"github.com/qrlogin/qrlogin/server"
 	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/dpop"
 	"github.com/qrlogin/qrlogin/server/metrics"
 	"github.com/qrlogin/qrlogin/server/oauth/provider"
 	"github.com/qrlogin/qrlogin/server/service"
@@ -84,6 +85,7 @@ type Handler struct {
 	hosts   map[string]bool // lower-case Host values the server is known by (base URL and aliases)
 	mux     *http.ServeMux
 	images  *lru.Cache[imageKey, []byte] // QR drawings (qr)
+	dpop    *dpop.Checker                // DPoP proofs of desktops (dpop.go)
 	// xffWarned is set once X-Forwarded-For from an untrusted peer was
 	// logged.
 	xffWarned atomic.Bool
@@ -115,6 +117,7 @@ func New(svc *service.Service, cfg Config) *Handler {
 		limits: newLimiters(cfg.Limits, cfg.NoLimits, svc.Config().RotateMax),
 		mux:    http.NewServeMux(),
 		hosts:  map[string]bool{},
+		dpop:   dpop.NewChecker(proofWindow, svc.Config().Now),
 	}
 	h.images, _ = lru.New[imageKey, []byte](imageCacheSize) // errors only on a size <= 0
 	for _, base := range append([]string{svc.Config().BaseURL}, svc.Config().Aliases...) {

@@ -111,7 +111,8 @@ func accept[T any](h *Handler, w http.ResponseWriter, r *http.Request, check fun
 		return subject, nil
 	}
 	var subject T
-	tok, dev := bearer(r), r.Header.Get(api.HeaderDeviceID)
+	tok, _ := sessionToken(r) // Bearer, or DPoP for a bound session's socket
+	dev := r.Header.Get(api.HeaderDeviceID)
 	if tok == "" && strings.HasPrefix(r.URL.Path, cookiePath+"/") {
 		tok, dev = h.phoneCredential(r) // the phone web app's cookies
 	}
@@ -289,7 +290,11 @@ func (h *Handler) sessionEvents(w http.ResponseWriter, r *http.Request) {
 	}()
 	c, _, done, ok := accept(h, w, r, func(ctx context.Context, m api.AuthMessage) (server.Session, error) {
 		token = m.Token
-		return h.svc.AuthSession(ctx, m.Token)
+		s, err := h.svc.AuthSession(ctx, m.Token)
+		if err != nil {
+			return s, err
+		}
+		return s, h.bound(r, s, m.Token, m.DPoP, true)
 	}, func(s server.Session) (string, string) { return "session", s.ID }, func(s server.Session) { sub = h.svc.Sessions.Subscribe(s.ID, 4) })
 	if !ok {
 		return

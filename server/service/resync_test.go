@@ -100,7 +100,7 @@ func (n *twoNodes) ticket(t *testing.T, path ...server.State) (server.Ticket, *h
 			var cur server.Ticket
 			if cur, err = n.b.store.TicketByRef(ctx, tk.CurrentRef); err == nil {
 				var rr api.RedeemResponse
-				rr, err = n.b.Redeem(ctx, cur)
+				rr, err = n.b.Redeem(ctx, cur, "")
 				token = rr.SessionToken
 			}
 		}

@@ -363,7 +363,10 @@ func (s *Service) Confirm(ctx context.Context, d server.Device, req api.ConfirmR
 
 // Redeem hands the desktop its session token, exactly once, for a confirmed
 // ticket; the account's other phones are told of the new session.
-func (s *Service) Redeem(ctx context.Context, t server.Ticket) (api.RedeemResponse, error) {
+// keyThumbprint, if not empty, binds the session to the desktop's key (the
+// caller checked the desktop's DPoP proof): the answer's token type is
+// then DPoP.
+func (s *Service) Redeem(ctx context.Context, t server.Ticket, keyThumbprint string) (api.RedeemResponse, error) {
 	if s.apps != nil {
 		app, err := s.apps.App(ctx, t.ID)
 		if err != nil {
@@ -388,6 +391,7 @@ func (s *Service) Redeem(ctx context.Context, t server.Ticket) (api.RedeemRespon
 		sess = server.Session{
 			ID: server.NewRef(), UserID: t.UserID, DeviceID: t.DeviceID, TokenHash: server.HashToken(token),
 			Desktop: t.Desktop, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL),
+			KeyThumbprint: keyThumbprint,
 		}
 		t.State, t.SessionID = server.StateRedeemed, sess.ID
 		return &sess, nil
@@ -402,9 +406,13 @@ func (s *Service) Redeem(ctx context.Context, t server.Ticket) (api.RedeemRespon
 	if err != nil {
 		return api.RedeemResponse{}, err
 	}
-	s.log.Info("desktop signed in", "user", u.ID, "session", sess.ID)
+	s.log.Info("desktop signed in", "user", u.ID, "session", sess.ID, "bound", keyThumbprint != "")
+	tokenType := api.TokenBearer
+	if keyThumbprint != "" {
+		tokenType = api.TokenDPoP
+	}
 	return api.RedeemResponse{
-		SessionToken: token, ExpiresAt: sess.ExpiresAt,
+		SessionToken: token, TokenType: tokenType, ExpiresAt: sess.ExpiresAt,
 		User: api.User{ID: u.ID, DisplayName: u.DisplayName, AvatarURL: u.AvatarURL},
 	}, nil
 }

@@ -92,6 +92,6 @@ func (l *logins) login() error {
 	if err != nil {
 		return err
 	}
-	_, err = l.svc.Redeem(ctx, t)
+	_, err = l.svc.Redeem(ctx, t, "")
 	return err
 }

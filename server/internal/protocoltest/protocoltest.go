@@ -63,10 +63,31 @@ func (r Resp) Map() map[string]any {
 	return m
 }
 
-// Auth is a credential: a bearer and, for phones, the device id.
+// Auth is a credential: a bearer and, for phones, the device id. Scheme
+// is the Authorization scheme (Bearer if empty); DPoP, if set, is sent as
+// the DPoP header.
 type Auth struct {
 	Bearer   string
 	DeviceID string
+	Scheme   string
+	DPoP     string
+}
+
+// header sets a's headers on h.
+func (a Auth) header(h http.Header) {
+	if a.Bearer != "" {
+		scheme := a.Scheme
+		if scheme == "" {
+			scheme = "Bearer"
+		}
+		h.Set("Authorization", scheme+" "+a.Bearer)
+	}
+	if a.DeviceID != "" {
+		h.Set(api.HeaderDeviceID, a.DeviceID)
+	}
+	if a.DPoP != "" {
+		h.Set("DPoP", a.DPoP)
+	}
 }
 
 // Do sends a request with body (marshalled unless it is []byte or a string)
@@ -94,12 +115,7 @@ func (c *Client) Do(method, path string, auth Auth, body any) Resp {
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if auth.Bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+auth.Bearer)
-	}
-	if auth.DeviceID != "" {
-		req.Header.Set(api.HeaderDeviceID, auth.DeviceID)
-	}
+	auth.header(req.Header)
 	res, err := c.HTTP.Do(req)
 	if err != nil {
 		c.TB.Fatalf("%s %s: %v", method, path, err)
@@ -220,12 +236,7 @@ type WS struct {
 func (c *Client) Dial(path string, auth Auth, origin string) (*WS, int) {
 	c.TB.Helper()
 	h := http.Header{}
-	if auth.Bearer != "" {
-		h.Set("Authorization", "Bearer "+auth.Bearer)
-	}
-	if auth.DeviceID != "" {
-		h.Set(api.HeaderDeviceID, auth.DeviceID)
-	}
+	auth.header(h)
 	if origin != "" {
 		h.Set("Origin", origin)
 	}
