@@ -12,7 +12,19 @@ export QRLOGIN_ARTIFACTS := $(ARTIFACTS)
 LOADTOOL := server/cmd/qrlogin-load
 NPM_DEPS := frontend/node_modules/.package-lock.json
 
-.PHONY: help deps frontend web wasm desktop run server test lint fuzz bench clean
+# VERSION is stamped into the app (qrlogin --version) and names the Debian
+# package: a valid Debian version, from git (build/version.sh).
+ifeq ($(origin VERSION),undefined)
+VERSION := $(shell sh build/version.sh)
+endif
+# The packaging tools, pinned here rather than in go.mod: the product
+# does not import them. nfpm makes the Debian package; go-winres the
+# Windows resources (the icon, and the manifest that asks for per-monitor
+# DPI awareness and the common controls v6 that Wails expects).
+NFPM   := $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+WINRES := $(GO) run github.com/tc-hib/go-winres@v0.3.3
+
+.PHONY: help deps frontend web wasm desktop package run server test lint fuzz bench clean
 
 ## help: list the targets
 help:
@@ -49,7 +61,21 @@ wasm:
 ## the frontend, then the Go binary that embeds it (needs the GTK/WebKit
 ## headers, from make deps)
 desktop: frontend
-	$(GO) build -tags desktop,production -trimpath -ldflags "-s -w" -o $(BIN) .
+	$(GO) build -tags desktop,production -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) .
+
+## package: the packages people install, in build/bin: the Debian
+## package qrlogin_VERSION_amd64.deb (nfpm, build/linux/nfpm.yaml) and
+## the Windows app qrlogin.exe, cross-compiled (it is not run here)
+package: desktop
+	rm -rf build/bin/icons build/bin/qrlogin_*.deb
+	$(GO) run build/linux/icons.go build/appicon.png build/bin/icons
+	VERSION='$(VERSION)' QRLOGIN_BIN='$(BIN)' $(NFPM) pkg --config build/linux/nfpm.yaml --packager deb --target build/bin/
+	$(WINRES) simply --arch amd64 --manifest gui --icon build/appicon.png --out qrlogin \
+		--product-name qrlogin --product-version '$(VERSION)' --original-filename qrlogin.exe \
+		--file-description 'qrlogin: log in by scanning a QR code with your phone'
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build -tags desktop,production -trimpath \
+		-ldflags "-H windowsgui -s -w -X main.version=$(VERSION)" -o build/bin/qrlogin.exe .; \
+		s=$$?; rm -f qrlogin_windows_amd64.syso; exit $$s
 
 ## run: build and start the desktop app with its embedded server (under
 ## Xvfb when there is no display; see README.md to look at it)
@@ -67,11 +93,12 @@ server:
 
 ## test: every test: vet, gofmt, staticcheck, the frontend's unit tests,
 ## the Go tests with the race detector (the desktop end to end under Xvfb
-## on the built app, the browser and PostgreSQL tests included), the load
-## tool's
-test: deps desktop lint
+## on the built app and on the installed .deb, the browser and PostgreSQL
+## tests included), the load tool's
+test: deps desktop package lint
 	cd frontend && npm test --silent
-	QRLOGIN_REQUIRE_POSTGRES=1 QRLOGIN_E2E_BROWSER=1 QRLOGIN_E2E_DESKTOP=1 QRLOGIN_DESKTOP_BIN=$(CURDIR)/$(BIN) $(GO) test -race -timeout 20m ./...
+	QRLOGIN_REQUIRE_POSTGRES=1 QRLOGIN_E2E_BROWSER=1 QRLOGIN_E2E_DESKTOP=1 QRLOGIN_DESKTOP_BIN=$(CURDIR)/$(BIN) \
+		QRLOGIN_PACKAGE_DIR=$(CURDIR)/build/bin $(GO) test -race -timeout 20m ./...
 	cd $(LOADTOOL) && $(GO) test -race ./...
 
 ## lint: go vet, gofmt and staticcheck (pinned by the go.mod tool

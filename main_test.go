@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -21,8 +23,57 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		{[]string{"--bogus"}, 2, "flag provided but not defined"},
 	} {
 		var stderr bytes.Buffer
-		if code := run(tc.args, &stderr); code != tc.code || !strings.Contains(stderr.String(), tc.says) {
+		if code := run(tc.args, io.Discard, &stderr); code != tc.code || !strings.Contains(stderr.String(), tc.says) {
 			t.Errorf("run(%q) = %d, %q; want %d saying %q", tc.args, code, stderr.String(), tc.code, tc.says)
+		}
+	}
+}
+
+// --version answers without a display (and before the other flags are
+// acted on), on stdout, with the version the build stamped.
+func TestVersion(t *testing.T) {
+	t.Setenv("DISPLAY", "")
+	t.Setenv("WAYLAND_DISPLAY", "")
+	defer func(v string) { version = v }(version)
+	version = "0.0.0~git20261204.abc1234"
+	var stdout, stderr bytes.Buffer
+	dataDir := filepath.Join(t.TempDir(), "never-made")
+	code := run([]string{"--version", "--data-dir", dataDir}, &stdout, &stderr)
+	if code != 0 || stdout.String() != "qrlogin 0.0.0~git20261204.abc1234\n" || stderr.Len() != 0 {
+		t.Errorf("run(--version) = %d, stdout %q, stderr %q; want 0, \"qrlogin 0.0.0~git20261204.abc1234\\n\"", code, stdout.String(), stderr.String())
+	}
+	if _, err := os.Stat(dataDir); err == nil {
+		t.Error("run(--version) made the data folder")
+	}
+}
+
+// One instance runs per data folder: the lock's id names the folder
+// however it is spelled, and differs between folders, so that the tests'
+// apps, each on its own folder, run side by side.
+func TestInstanceID(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	id := func(p string) string {
+		t.Helper()
+		s, err := instanceID(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a := id(filepath.Join(dir, "a"))
+	if b := id("a"); b != a {
+		t.Errorf("instanceID(\"a\") in %s = %q, instanceID(%q) = %q: want the same", dir, b, filepath.Join(dir, "a"), a)
+	}
+	if b := id(dir + "/./a/"); b != a {
+		t.Errorf("instanceID of another spelling of the folder = %q, want %q", b, a)
+	}
+	if b := id(filepath.Join(dir, "b")); b == a {
+		t.Errorf("two folders share the instance id %q", a)
+	}
+	for _, r := range a {
+		if !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-') {
+			t.Fatalf("instance id %q holds %q: Wails' D-Bus name would be invalid", a, r)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wailsapp/wails/v2/pkg/options"
 	"github.com/wailsapp/wails/v2/pkg/runtime"
 
 	"github.com/qrlogin/qrlogin/app/desktop"
@@ -19,6 +20,7 @@ import (
 type App struct {
 	opts desktop.Options
 	d    atomic.Pointer[desktop.Desktop] // nil until Startup
+	ctx  atomic.Pointer[context.Context] // the Wails context; nil until Startup
 }
 
 // New returns an App that opens a Desktop with opts at Startup; opts.Emit
@@ -34,6 +36,7 @@ func New(opts desktop.Options) *App {
 // Desktop cannot open (its data folder cannot be made), it logs why and
 // quits.
 func (a *App) Startup(ctx context.Context) {
+	a.ctx.Store(&ctx)
 	opts := a.opts
 	opts.Emit = func(event string, data ...any) { runtime.EventsEmit(ctx, event, data...) }
 	d, err := desktop.Open(opts)
@@ -56,6 +59,23 @@ func (a *App) Shutdown(ctx context.Context) {
 	defer cancel()
 	if err := d.Close(ctx); err != nil {
 		a.opts.Log.Warn("shutdown", "err", err)
+	}
+}
+
+// BringForward returns Wails' OnSecondInstanceLaunch for a's window: when
+// the app is launched again on the same data folder, that launch exits and
+// this window is shown and unminimised (raised, where the window manager
+// allows), and a logs msg="brought forward" with the launch's arguments,
+// which are otherwise ignored. Before Startup there is no window yet: it
+// only logs. It is a function, not a method, so that the window cannot
+// call it.
+func BringForward(a *App) func(options.SecondInstanceData) {
+	return func(launch options.SecondInstanceData) {
+		if ctx := a.ctx.Load(); ctx != nil {
+			runtime.WindowShow(*ctx)
+			runtime.WindowUnminimise(*ctx)
+		}
+		a.opts.Log.Info("brought forward", "args", launch.Args)
 	}
 }
 

@@ -1,10 +1,13 @@
 package app
 
 import (
+	"log/slog"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/wailsapp/wails/v2/pkg/options"
 
 	"github.com/qrlogin/qrlogin/app/desktop"
 )
@@ -41,5 +44,17 @@ func TestBeforeStartup(t *testing.T) {
 	}
 	if v := a.GetView(); v.State != desktop.ViewLoading {
 		t.Errorf("view = %+v", v)
+	}
+}
+
+// A second launch that arrives before Startup has no window to bring
+// forward: it is logged, and does not end the app (Wails' runtime calls
+// log.Fatal without a context).
+func TestBringForwardBeforeStartup(t *testing.T) {
+	var logs strings.Builder
+	a := New(desktop.Options{Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	BringForward(a)(options.SecondInstanceData{Args: []string{"--data-dir", "/tmp/q"}})
+	if want := `msg="brought forward" args="[--data-dir /tmp/q]"`; !strings.Contains(logs.String(), want) {
+		t.Errorf("logged %q, want %q", logs.String(), want)
 	}
 }
