@@ -278,8 +278,9 @@ type SessionEvent struct {
 
 // MobileEvent is pushed on the phone's own channel.
 type MobileEvent struct {
-	Type    string   `json:"type"`
-	Session *Session `json:"session,omitempty"`
+	Type    string        `json:"type"`
+	Session *Session      `json:"session,omitempty"`
+	Request *LoginRequest `json:"request,omitempty"`
 }
 
 // Health answers GET /healthz.
