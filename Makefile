@@ -105,6 +105,7 @@ test: deps desktop package lint
 ## directive) on both modules; fails on any finding
 lint:
 	$(GO) vet ./...
+	@if [ -d frontend/dist ]; then $(GO) vet -tags desktop,production . ; else echo "lint: no frontend/dist (make frontend): the desktop build is not vetted"; fi
 	cd $(LOADTOOL) && $(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) build -o build/bin/staticcheck honnef.co/go/tools/cmd/staticcheck

@@ -1,8 +1,9 @@
 package server
 
-import "slices"
-
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // State is a ticket's state. See docs/protocol.md, "States".
 type State string

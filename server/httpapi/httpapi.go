@@ -150,6 +150,11 @@ func (h *Handler) routes() {
 	route := func(pattern string, hf http.HandlerFunc, classes ...string) {
 		h.mux.HandleFunc(pattern, h.limited(hf, classes...))
 	}
+	// A WebSocket's upgrade is checked first, so that a plain GET or a
+	// foreign origin is told so (400, 403) without spending the class.
+	socket := func(pattern string, hf http.HandlerFunc, class string) {
+		h.mux.HandleFunc(pattern, h.upgradeChecked(h.limited(hf, class)))
+	}
 	route("GET "+api.PathHealth, h.health)
 	if h.cfg.PublicMetrics {
 		route("GET "+api.PathMetrics, h.metrics.Handler().ServeHTTP)
@@ -165,17 +170,17 @@ func (h *Handler) routes() {
 	route("DELETE "+api.PathMobileGrants+"/{id}", h.mobile(h.revokeGrant), classAccount)
 	route("POST "+api.PathMobileScan, h.mobile(h.scan), classAccount, classScan)
 	route("POST "+api.PathMobileConfirm, h.mobile(h.confirm), classAccount, classConfirm)
-	route("GET "+api.PathMobileEvents, h.mobileEvents, classWatch)
+	socket("GET "+api.PathMobileEvents, h.mobileEvents, classWatch)
 
 	route("POST "+api.PathTickets, h.createTicket, classCreate)
-	route("GET "+api.PathTickets+"/{ref}/events", h.ticketEvents, classWatch)
+	socket("GET "+api.PathTickets+"/{ref}/events", h.ticketEvents, classWatch)
 	route("GET "+api.PathTickets+"/{ref}/wait", h.desktop(h.wait), classWatch)
 	route("POST "+api.PathTickets+"/{ref}/redeem", h.desktop(h.redeem), classRedeem)
 	route("POST "+api.PathTickets+"/{ref}/cancel", h.desktop(h.cancel), classRedeem)
 
 	route("GET "+api.PathMe, h.session(h.me), classAccount)
 	route("POST "+api.PathLogout, h.session(h.logout), classAccount)
-	route("GET "+api.PathSessionEvents, h.sessionEvents, classWatch)
+	socket("GET "+api.PathSessionEvents, h.sessionEvents, classWatch)
 
 	if h.cfg.OAuth != nil {
 		route("GET "+provider.PathDiscovery, h.discovery)
@@ -197,9 +202,27 @@ func (h *Handler) routes() {
 		route("GET "+PathPhone, h.cfg.Phone.ServeHTTP)
 		route("GET /m", http.RedirectHandler(PathPhone, http.StatusMovedPermanently).ServeHTTP)
 	}
-	route("GET "+api.PathQRPrefix+"{file}", h.qr, classQR)
+	// /q/REF, the link a phone's camera app opens, is not limited; its
+	// images spend classQR, taken in qr.
+	route("GET "+api.PathQRPrefix+"{file}", h.qr)
 	route("GET /avatars/{file}", h.avatar)
 	route("/", h.notFound)
+}
+
+// upgradeChecked wraps a WebSocket handler: it answers a request that is
+// not an upgrade (400) or comes from an origin not allowed (403) itself.
+func (h *Handler) upgradeChecked(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			h.writeError(w, r, server.Errorf(server.CodeInvalid, "this endpoint needs a WebSocket upgrade; without WebSockets, long-poll /wait"))
+			return
+		}
+		if !h.originAllowed(r) {
+			h.writeError(w, r, server.Errorf(server.CodeForbidden, "WebSocket upgrades from this origin are not allowed"))
+			return
+		}
+		next(w, r)
+	}
 }
 
 // limited wraps next so that it runs only if the client's address has a

@@ -35,6 +35,10 @@ func (h *Handler) qr(w http.ResponseWriter, r *http.Request) {
 		h.scanWithApp(w)
 		return
 	}
+	if err := h.limits.ip(classQR, clientIP(r)); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	px := qrimage.DefaultPixels
 	if v := r.URL.Query().Get("px"); v != "" {
 		n, err := strconv.Atoi(v)

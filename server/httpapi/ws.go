@@ -65,7 +65,8 @@ func normalOrigin(u *url.URL) string {
 	return strings.ToLower(u.Scheme) + "://" + host
 }
 
-// accept checks the Origin, the address's cap of open sockets and, if the
+// accept (behind upgradeChecked, which checked the upgrade and its
+// Origin) checks the address's cap of open sockets and, if the
 // request has a bearer, credentials (via check, against the guessing
 // budget) and the credential's cap of open sockets (which slot names)
 // before upgrading; without a bearer it upgrades and reads
@@ -78,14 +79,6 @@ func normalOrigin(u *url.URL) string {
 // that subscribe did: the caller's deferred clean-up must.
 func accept[T any](h *Handler, w http.ResponseWriter, r *http.Request, check func(ctx context.Context, m api.AuthMessage) (T, error), slot func(T) (kind, id string), subscribe func(T)) (*websocket.Conn, T, func(), bool) {
 	var zero T
-	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-		h.writeError(w, r, server.Errorf(server.CodeInvalid, "this endpoint needs a WebSocket upgrade; without WebSockets, long-poll /wait"))
-		return nil, zero, nil, false
-	}
-	if !h.originAllowed(r) {
-		h.writeError(w, r, server.Errorf(server.CodeForbidden, "WebSocket upgrades from this origin are not allowed"))
-		return nil, zero, nil, false
-	}
 	releaseAddr, err := h.limits.addressSocket(clientIP(r))
 	if err != nil {
 		h.writeError(w, r, err)

@@ -60,7 +60,7 @@ func TestReadProcSelfCPU(t *testing.T) {
 	if d := b.CPU - a.CPU; d < 100*time.Millisecond || d > 5*time.Second {
 		t.Errorf("300 ms of spinning used %v of CPU by /proc/self/stat (x=%d)", d, x)
 	}
-	if p := cpuPercent(a, b); p < 30 || p > 200*float64(runtime.NumCPU()) {
+	if p := cpuPercent(a, b); p < 10 || p > 200*float64(runtime.NumCPU()) {
 		t.Errorf("cpuPercent = %v while spinning one goroutine", p)
 	}
 }
@@ -107,7 +107,8 @@ func TestReadProcChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := cpuPercent(a, b); p < 30 || p > 110 {
+	// About 100, and at least 10 on a machine busy with other tests.
+	if p := cpuPercent(a, b); p < 10 || p > 110 {
 		t.Errorf("a spinning shell used %v%% of a core, want about 100", p)
 	}
 	if b.RSS <= 0 || b.RSS > 64<<20 || b.HWM < b.RSS {
