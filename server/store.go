@@ -56,6 +56,8 @@ func (s *Session) Live(now time.Time) bool {
 // for a duplicate username or a lost compare-and-swap, whatever the updater
 // returned, and anything else only for faults of its own.
 type Store interface {
+	DesktopKeys
+
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error

@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) server.Store) {
 		"OddKeysAndText":            testOddKeysAndText,
 		"TouchNeverGoesBack":        testTouchNeverGoesBack,
 		"SessionKeyBinding":         testSessionKeyBinding,
+		"DesktopKeys":               testDesktopKeys,
 		"DueSkipsFinal":             testDueSkipsFinal,
 		"RotateTickets":             testRotateTickets,
 		"RotateTicketsRace":         testRotateTicketsRace,
@@ -448,6 +449,85 @@ func testSessionKeyBinding(t *testing.T, s server.Store) {
 	revoked, err := s.RevokeSession(ctx, "u1", "s1", t0.Add(time.Minute))
 	if err != nil || revoked.KeyThumbprint != bound.KeyThumbprint {
 		t.Errorf("RevokeSession: thumbprint %q (%v)", revoked.KeyThumbprint, err)
+	}
+}
+
+// Enrolled desktops: enrolling again keeps the key's ID and moves it to
+// the new account; look-ups by thumbprint and by ticket; racing updates
+// all land; removing a key revokes exactly the sessions bound to it.
+func testDesktopKeys(t *testing.T, s server.Store) {
+	must(t, s.CreateUser(ctx, user("u1", "alice")))
+	must(t, s.CreateUser(ctx, user("u2", "bob")))
+	k := server.DesktopKey{ID: "k1", UserID: "u1", Thumbprint: "tp1", Name: "Office PC", OS: "linux", IP: "192.0.2.1", CreatedAt: t0, LastUsedAt: t0}
+	got, err := s.EnrollDesktopKey(ctx, k)
+	if err != nil || got.ID != "k1" || got.UserID != "u1" || !got.CreatedAt.Equal(t0) || len(got.Requests) != 0 || !got.PendingUntil.IsZero() {
+		t.Fatalf("enroll: %+v %v", got, err)
+	}
+	again := k
+	again.ID, again.UserID, again.Name, again.LastUsedAt = "k-other", "u2", "Home PC", t0.Add(time.Hour)
+	if got, err = s.EnrollDesktopKey(ctx, again); err != nil || got.ID != "k1" || got.UserID != "u2" || got.Name != "Home PC" || !got.LastUsedAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("enroll the same key again: %+v %v, want k1 moved to u2", got, err)
+	}
+	if list, err := s.DesktopKeysOf(ctx, "u1"); err != nil || len(list) != 0 {
+		t.Errorf("u1's keys after the move: %+v %v", list, err)
+	}
+	if _, err := s.DesktopKeyByThumbprint(ctx, "nope"); !errors.Is(err, server.ErrNotFound) {
+		t.Errorf("unknown thumbprint: %v", err)
+	}
+	if _, err := s.DesktopKeyByTicket(ctx, ""); !errors.Is(err, server.ErrNotFound) {
+		t.Errorf("empty ticket ref: %v", err)
+	}
+
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := s.UpdateDesktopKey(ctx, "k1", func(k *server.DesktopKey) error {
+				k.Requests = append(k.Requests, t0.Add(time.Duration(i)*time.Second))
+				k.PendingUntil, k.TicketRef = t0.Add(time.Minute), "ref-req"
+				return nil
+			})
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err = s.DesktopKeyByTicket(ctx, "ref-req")
+	if err != nil || len(got.Requests) != n || !got.PendingUntil.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("after %d racing updates: %+v %v, want %d requests", n, got, err, n)
+	}
+	refused := server.Errorf(server.CodeRateLimited, "no")
+	if _, err := s.UpdateDesktopKey(ctx, "k1", func(k *server.DesktopKey) error { k.Name = "X"; return refused }); err != refused {
+		t.Errorf("update returning an error: %v", err)
+	}
+	if got, _ := s.DesktopKeyByThumbprint(ctx, "tp1"); got.Name != "Home PC" {
+		t.Errorf("a refused update was stored: %+v", got)
+	}
+
+	for i, tp := range []string{"tp1", "tp1", "tp-other", ""} {
+		must(t, s.CreateTicket(ctx, ticket(fmt.Sprint("tk", i), fmt.Sprint("ref-tk", i))))
+		sess := server.Session{ID: fmt.Sprint("s", i), UserID: "u2", DeviceID: "d1", TokenHash: server.HashToken(fmt.Sprint("tok", i)),
+			CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour), KeyThumbprint: tp}
+		if _, err := s.UpdateTicket(ctx, fmt.Sprint("tk", i), func(*server.Ticket) (*server.Session, error) { return &sess, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := s.RemoveDesktopKey(ctx, "u1", "k1", t0); !errors.Is(err, server.ErrNotFound) {
+		t.Errorf("removing another account's key: %v", err)
+	}
+	removed, revoked, err := s.RemoveDesktopKey(ctx, "u2", "k1", t0.Add(time.Minute))
+	if err != nil || removed.ID != "k1" || len(revoked) != 2 {
+		t.Fatalf("remove: %+v %+v %v, want k1 and its two sessions", removed, revoked, err)
+	}
+	live, err := s.ListSessions(ctx, "u2", t0.Add(2*time.Minute))
+	if err != nil || len(live) != 2 {
+		t.Errorf("sessions left: %+v %v, want the other key's and the bearer one", live, err)
+	}
+	if _, err := s.DesktopKeyByThumbprint(ctx, "tp1"); !errors.Is(err, server.ErrNotFound) {
+		t.Errorf("the removed key: %v", err)
 	}
 }
 
