@@ -170,6 +170,10 @@ func (h *Handler) routes() {
 	route("DELETE "+api.PathMobileGrants+"/{id}", h.mobile(h.revokeGrant), classAccount)
 	route("POST "+api.PathMobileScan, h.mobile(h.scan), classAccount, classScan)
 	route("POST "+api.PathMobileConfirm, h.mobile(h.confirm), classAccount, classConfirm)
+	route("GET "+api.PathMobileLoginRequests, h.mobile(h.loginRequests), classAccount)
+	route("POST "+api.PathMobileLoginRequests+"/{id}", h.mobile(h.decideLoginRequest), classAccount, classConfirm)
+	route("GET "+api.PathMobileDesktops, h.mobile(h.desktops), classAccount)
+	route("DELETE "+api.PathMobileDesktops+"/{id}", h.mobile(h.removeDesktop), classAccount)
 	socket("GET "+api.PathMobileEvents, h.mobileEvents, classWatch)
 
 	route("POST "+api.PathTickets, h.createTicket, classCreate)
@@ -178,6 +182,8 @@ func (h *Handler) routes() {
 	route("POST "+api.PathTickets+"/{ref}/redeem", h.desktop(h.redeem), classRedeem)
 	route("POST "+api.PathTickets+"/{ref}/cancel", h.desktop(h.cancel), classRedeem)
 
+	route("GET "+api.PathDesktopKey, h.desktopKey, classAccount)
+	route("POST "+api.PathDesktopLogin, h.desktopLogin, classCreate)
 	route("GET "+api.PathMe, h.session(h.me), classAccount)
 	route("POST "+api.PathLogout, h.session(h.logout), classAccount)
 	socket("GET "+api.PathSessionEvents, h.sessionEvents, classWatch)

@@ -42,7 +42,9 @@ type Config struct {
 	TicketTTL   time.Duration
 	RotateEvery time.Duration
 	RotateMax   time.Duration
-	Match       service.MatchPolicy
+	// EnrollmentTTL: an enrolled desktop unused that long lapses (30 days).
+	EnrollmentTTL time.Duration
+	Match         service.MatchPolicy
 	// ClosedRegistration turns open registration off.
 	ClosedRegistration bool
 	AllowedOrigins     []string
@@ -189,7 +191,8 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	m := metrics.New(store)
 	scfg := service.Config{
 		BaseURL: base.String(), Aliases: cfg.Aliases, TicketTTL: cfg.TicketTTL, RotateEvery: cfg.RotateEvery, RotateMax: cfg.RotateMax,
-		Match: cfg.Match, OpenRegistration: !cfg.ClosedRegistration, Password: cfg.Password, HashesInFlight: cfg.HashesInFlight,
+		EnrollmentTTL: cfg.EnrollmentTTL,
+		Match:         cfg.Match, OpenRegistration: !cfg.ClosedRegistration, Password: cfg.Password, HashesInFlight: cfg.HashesInFlight,
 		Logger: cfg.Logger, Metrics: m, Now: cfg.Now,
 	}
 	var bus *pgbus.Bus

@@ -43,7 +43,10 @@ type Config struct {
 	RotateEvery time.Duration // QR replacement period while watched; 20 s
 	RotateMax   time.Duration // life of a watched ticket; 5 min
 	SessionTTL  time.Duration // life of a desktop session; 30 days
-	Match       MatchPolicy   // risky
+	// EnrollmentTTL: a desktop enrolled for one-tap login and unused that
+	// long lapses (30 days).
+	EnrollmentTTL time.Duration
+	Match         MatchPolicy // risky
 	// OpenRegistration lets anyone create an account.
 	OpenRegistration bool
 	Password         server.PasswordParams // server.DefaultPasswordParams
@@ -97,6 +100,9 @@ func (c *Config) setDefaults() error {
 	if c.RotateMax == 0 {
 		c.RotateMax = 5 * time.Minute
 	}
+	if c.EnrollmentTTL == 0 {
+		c.EnrollmentTTL = 30 * 24 * time.Hour
+	}
 	if c.SessionTTL == 0 {
 		c.SessionTTL = 30 * 24 * time.Hour
 	}
@@ -124,7 +130,7 @@ func (c *Config) setDefaults() error {
 	switch {
 	case c.Match != MatchNever && c.Match != MatchRisky && c.Match != MatchAlways:
 		return fmt.Errorf("match policy %q: want never, risky or always", c.Match)
-	case c.TicketTTL < 0 || c.RotateEvery < 0 || c.RotateMax < 0 || c.SessionTTL < 0:
+	case c.TicketTTL < 0 || c.RotateEvery < 0 || c.RotateMax < 0 || c.SessionTTL < 0 || c.EnrollmentTTL < 0:
 		return errors.New("durations must be positive")
 	case c.RotateEvery >= c.TicketTTL:
 		return fmt.Errorf("rotate-every (%s) must be shorter than ticket-ttl (%s), or refs expire before they are replaced", c.RotateEvery, c.TicketTTL)

@@ -376,9 +376,16 @@ func (s *Service) Redeem(ctx context.Context, t server.Ticket, keyThumbprint str
 			return api.RedeemResponse{}, server.Errorf(server.CodeForbidden, "this login is for %s, not for a desktop session", app.Name)
 		}
 	}
+	key, oneTap, err := s.oneTapKey(ctx, t)
+	if err != nil {
+		return api.RedeemResponse{}, err
+	}
+	if oneTap && keyThumbprint != key.Thumbprint { // only the computer that asked
+		return api.RedeemResponse{}, server.Errorf(server.CodeForbidden, "this login request was made with another key: redeem it with a DPoP proof from the computer's key")
+	}
 	token := server.NewSecret()
 	var sess server.Session
-	t, err := s.update(ctx, t.ID, func(t *server.Ticket, now time.Time) (*server.Session, error) {
+	t, err = s.update(ctx, t.ID, func(t *server.Ticket, now time.Time) (*server.Session, error) {
 		switch t.State {
 		case server.StateConfirmed:
 		case server.StateRedeemed:
@@ -400,6 +407,12 @@ func (s *Service) Redeem(ctx context.Context, t server.Ticket, keyThumbprint str
 		return api.RedeemResponse{}, err
 	}
 	s.publishState(t, time.Time{})
+	switch {
+	case oneTap:
+		s.settled(ctx, key.ID, t.CurrentRef, sess.CreatedAt)
+	case keyThumbprint != "":
+		s.enroll(ctx, t, keyThumbprint, sess.CreatedAt)
+	}
 	as := apiSession(sess)
 	s.publishUser(sess.UserID, api.MobileEvent{Type: api.EventSessionCreated, Session: &as}, sess.DeviceID)
 	u, err := s.store.UserByID(ctx, sess.UserID)
@@ -454,5 +467,10 @@ func (s *Service) Cancel(ctx context.Context, t server.Ticket) (api.StateBody, e
 		return api.StateBody{}, err
 	}
 	s.publishState(t, time.Time{})
+	if k, oneTap, err := s.oneTapKey(ctx, t); err == nil && oneTap { // the phones stop asking
+		s.settled(ctx, k.ID, t.CurrentRef, time.Time{})
+		closed := api.LoginRequest{ID: t.CurrentRef}
+		s.publishUser(t.UserID, api.MobileEvent{Type: api.EventLoginRequestClosed, Request: &closed}, "")
+	}
 	return api.StateBody{State: t.State}, nil
 }

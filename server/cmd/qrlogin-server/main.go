@@ -51,6 +51,7 @@ func run(args []string, stderr io.Writer) int {
 		ttl        = fs.Duration("ticket-ttl", 60*time.Second, "life of a QR ref, a scan token and a confirmed ticket")
 		rotEvery   = fs.Duration("rotate-every", 20*time.Second, "how often a watched QR is replaced (shorter than -ticket-ttl)")
 		rotMax     = fs.Duration("rotate-max", 5*time.Minute, "how long a watched QR keeps being replaced before it expires")
+		enrolTTL   = fs.Duration("enrollment-ttl", 30*24*time.Hour, "a desktop enrolled for one-tap login and unused this long lapses: it shows the QR code again")
 		match      = fs.String("match", "risky", "when approving also needs the code the desktop shows: `never|risky|always` (risky: when the phone's network differs from the desktop's)")
 		openReg    = fs.Bool("open-registration", true, "let anyone create an account")
 		origins    = fs.String("allowed-origins", "", "comma-separated browser `origins` allowed to open WebSockets besides the server's own (* wildcards allowed)")
@@ -150,7 +151,7 @@ func run(args []string, stderr io.Writer) int {
 	defer stop()
 	n, err := node.Start(ctx, node.Config{
 		Addr: *addr, DBPath: *db, BaseURL: *baseURL,
-		TicketTTL: *ttl, RotateEvery: *rotEvery, RotateMax: *rotMax, Match: service.MatchPolicy(*match),
+		TicketTTL: *ttl, RotateEvery: *rotEvery, RotateMax: *rotMax, EnrollmentTTL: *enrolTTL, Match: service.MatchPolicy(*match),
 		ClosedRegistration: !*openReg, AllowedOrigins: allowed, TLSCert: *tlsCert, TLSKey: *tlsKey,
 		NoRateLimits: *noLimits, PingEvery: *pingEvery, Logger: log, TrustedProxies: trusted,
 		CodeTTL: *codeTTL, DeviceInterval: *devPoll, Pages: web.Pages{}, Phone: phone.Handler(), MetricsAddr: *metricsAt,
