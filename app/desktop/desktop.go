@@ -2,6 +2,7 @@ package desktop
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"fmt"
 	"log/slog"
 	"net"
@@ -33,6 +34,10 @@ type Options struct {
 	Log  *slog.Logger
 	// Vault keeps the session; NewSecureVault(DataDir) if nil.
 	Vault Vault
+	// Key is the desktop's DPoP key, which every client of the desktop
+	// proves it holds, so that the sessions it redeems are bound to it
+	// (client.WithDPoP); NewKeyStore(DataDir)'s if nil.
+	Key *ecdsa.PrivateKey
 	// Device is what the phone is shown; DefaultDevice() if zero.
 	Device api.DesktopDevice
 	// Node is the template of the embedded server's config: Addr, DBPath
@@ -59,8 +64,8 @@ type Desktop struct {
 
 // Open starts the server chosen by opts.ServerURL, else by the settings,
 // else the embedded one, and starts the log-in on it. It fails only when
-// the data folder cannot be made; a server that cannot start shows as an
-// error View with a retry.
+// the data folder or the key cannot be made; a server that cannot start
+// shows as an error View with a retry.
 func Open(opts Options) (*Desktop, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
@@ -76,6 +81,13 @@ func Open(opts Options) (*Desktop, error) {
 	}
 	if opts.Vault == nil {
 		opts.Vault = NewSecureVault(opts.DataDir, opts.Log)
+	}
+	if opts.Key == nil {
+		key, err := NewKeyStore(opts.DataDir, opts.Log).Key()
+		if err != nil {
+			return nil, err
+		}
+		opts.Key = key
 	}
 	remote := opts.ServerURL
 	if remote == "" {
@@ -246,7 +258,8 @@ func (d *Desktop) connect(base string) {
 	d.opts.Log.Info("using server", "server", base, "mode", mode)
 	d.ctrl = NewController(Config{
 		Client: client.New(base, client.WithHTTPClient(httpClient()), client.WithOutageLimit(OutageLimit),
-			client.WithUserAgent(fmt.Sprintf("qrlogin-desktop/%s (%s)", Version, runtime.GOOS))),
+			client.WithUserAgent(fmt.Sprintf("qrlogin-desktop/%s (%s)", Version, runtime.GOOS)),
+			client.WithDPoP(d.opts.Key)),
 		Server: d.info, Vault: d.opts.Vault, Device: d.opts.Device,
 		Emit: d.opts.Emit, Log: d.opts.Log, Reconnect: d.opts.Reconnect,
 	})

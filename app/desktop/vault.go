@@ -15,7 +15,9 @@ import (
 var ErrNoSession = errors.New("no saved session")
 
 // Saved is a desktop session kept across restarts. Token is the session's
-// bearer: a secret that is never logged.
+// token, a secret that is never logged; a session redeemed since the
+// desktop has a key (see KeyStore) is bound to it, and its token is
+// useless without the key.
 type Saved struct {
 	// Server names where the token is good: ModeEmbedded for the embedded
 	// server (whose port changes at every start, whose database does not),
@@ -84,15 +86,19 @@ func (f FileVault) Save(s Saved) error {
 // markLoggedOut replaces what the file holds with a log-out mark.
 func (f FileVault) markLoggedOut() error { return f.write([]byte(loggedOutMark)) }
 
-// write replaces the file's content with data: it writes a 0600 temporary
-// file and renames it, so that a crash leaves the old content or the new,
-// never half of one, and the file is 0600 whatever mode it had.
-func (f FileVault) write(data []byte) error {
-	dir := filepath.Dir(f.Path)
+// write replaces the file's content with data (see writePrivate).
+func (f FileVault) write(data []byte) error { return writePrivate(f.Path, data) }
+
+// writePrivate replaces the content of the file at path with data: it
+// writes a 0600 temporary file and renames it, so that a crash leaves the
+// old content or the new, never half of one, and the file is 0600 whatever
+// mode it had. The folder is made 0700 if it does not exist.
+func writePrivate(path string, data []byte) error {
+	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".session-*")
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*")
 	if err != nil {
 		return err
 	}
@@ -108,7 +114,7 @@ func (f FileVault) write(data []byte) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), f.Path)
+	return os.Rename(tmp.Name(), path)
 }
 
 // Clear implements Vault: it removes the file, session or log-out mark.

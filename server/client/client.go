@@ -18,15 +18,16 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/qrlogin/qrlogin/server"
-	"github.com/qrlogin/qrlogin/server/api"
 )
 
 // maxBody bounds how much of an answer the client reads.
@@ -38,7 +39,10 @@ type Client struct {
 	hc           *http.Client
 	userAgent    string
 	longPollOnly bool
-	outage       time.Duration // see WithOutageLimit
+	outage       time.Duration     // see WithOutageLimit
+	key          *ecdsa.PrivateKey // see WithDPoP; nil: no proofs
+	now          func() time.Time  // this computer's clock
+	skew         atomic.Int64      // the server's clock minus now, in ns (learnClock)
 }
 
 // Option configures a Client.
@@ -81,6 +85,7 @@ func New(baseURL string, opts ...Option) *Client {
 		hc:        http.DefaultClient,
 		userAgent: "qrlogin-client/1",
 		outage:    outageLimit,
+		now:       time.Now,
 	}
 	for _, o := range opts {
 		o(c)
@@ -92,16 +97,31 @@ func New(baseURL string, opts ...Option) *Client {
 func (c *Client) BaseURL() string { return c.base }
 
 // call is one JSON request. bearer, if set, goes in Authorization; deviceID,
-// if set, in X-Device-Id. in, if not nil, is the JSON body; a POST without
-// one sends {}. out, if not nil, receives the JSON answer of a 2xx status.
+// if set, in X-Device-Id; proof says which DPoP proof goes with them when
+// the Client has a key (see setHeaders). in, if not nil, is the JSON body;
+// a POST without one sends {}. out, if not nil, receives the JSON answer of
+// a 2xx status.
 type call struct {
 	method, path     string
 	bearer, deviceID string
+	proof            proofUse
 	in, out          any
 }
 
 // do sends cl and decodes its answer; see the package comment for errors.
+// A call whose proof was refused for its time is sent once more (see
+// WithDPoP).
 func (c *Client) do(ctx context.Context, cl call) error {
+	again, err := c.send(ctx, cl)
+	if again {
+		_, err = c.send(ctx, cl)
+	}
+	return err
+}
+
+// send is one try of do. again reports that the server refused the call's
+// proof, whose time was off the server's clock, now learned.
+func (c *Client) send(ctx context.Context, cl call) (again bool, err error) {
 	var body io.Reader
 	if cl.in != nil || cl.method == http.MethodPost {
 		in := cl.in
@@ -110,58 +130,51 @@ func (c *Client) do(ctx context.Context, cl call) error {
 		}
 		b, err := json.Marshal(in)
 		if err != nil {
-			return fmt.Errorf("client: encoding %s %s: %w", cl.method, cl.path, err)
+			return false, fmt.Errorf("client: encoding %s %s: %w", cl.method, cl.path, err)
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, cl.method, c.base+cl.path, body)
 	if err != nil {
-		return fmt.Errorf("client: %w", err)
+		return false, fmt.Errorf("client: %w", err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
-	c.setHeaders(req.Header, cl.bearer, cl.deviceID)
+	at, err := c.setHeaders(req.Header, cl, cl.method, c.base+cl.path)
+	if err != nil {
+		return false, err
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer resp.Body.Close()
+	again = c.learnClock(resp, at)
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return err
+		return false, err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := errorFromResponse(resp.StatusCode, resp.Header, data)
 		if _, protocol := parseErrorBody(data); !protocol && gatewayStatus(resp.StatusCode) {
-			return fmt.Errorf("%w: %w", ErrUnavailable, e)
+			return false, fmt.Errorf("%w: %w", ErrUnavailable, e)
 		}
-		return e
+		return again, e
 	}
 	if cl.out == nil {
-		return nil
+		return false, nil
 	}
 	if err := json.Unmarshal(data, cl.out); err != nil {
-		return &server.Error{Code: server.CodeInternal,
+		return false, &server.Error{Code: server.CodeInternal,
 			Message: fmt.Sprintf("the server's answer to %s %s could not be read: %v", cl.method, cl.path, err)}
 	}
-	return nil
+	return false, nil
 }
 
 // gatewayStatus reports whether status is what a gateway answers for a
 // server behind it that is down or slow: 502, 503 or 504.
 func gatewayStatus(status int) bool {
 	return status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
-}
-
-// setHeaders adds the User-Agent and, where set, the credentials.
-func (c *Client) setHeaders(h http.Header, bearer, deviceID string) {
-	h.Set("User-Agent", c.userAgent)
-	if bearer != "" {
-		h.Set("Authorization", "Bearer "+bearer)
-	}
-	if deviceID != "" {
-		h.Set(api.HeaderDeviceID, deviceID)
-	}
 }

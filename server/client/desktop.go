@@ -23,10 +23,13 @@ func (c *Client) CreateTicket(ctx context.Context, dev api.DesktopDevice) (api.C
 // Redeem trades a confirmed ticket for the desktop's session
 // (POST /api/v1/tickets/{ref}/redeem), where ref is the one CreateTicket
 // returned. It works once: before confirmation it gets conflict, afterwards
-// expired.
+// expired. With WithDPoP it sends a proof, and the session is bound to the
+// key (TokenType api.TokenDPoP) if the server takes it; a proof it refuses
+// gets invalid_request.
 func (c *Client) Redeem(ctx context.Context, ref, pollSecret string) (api.RedeemResponse, error) {
 	var out api.RedeemResponse
-	err := c.do(ctx, call{method: http.MethodPost, path: ticketPath(ref, "redeem"), bearer: pollSecret, out: &out})
+	err := c.do(ctx, call{method: http.MethodPost, path: ticketPath(ref, "redeem"), bearer: pollSecret,
+		proof: bindProof, out: &out})
 	return out, err
 }
 
@@ -37,16 +40,18 @@ func (c *Client) Cancel(ctx context.Context, ref, pollSecret string) error {
 }
 
 // Me returns the account of a desktop session (GET /api/v1/me); a revoked or
-// expired session gets unauthorized.
+// expired session gets unauthorized, and so does a session bound to a key
+// (see WithDPoP) that is not this Client's.
 func (c *Client) Me(ctx context.Context, sessionToken string) (api.User, error) {
 	var out api.UserBody
-	err := c.do(ctx, call{method: http.MethodGet, path: api.PathMe, bearer: sessionToken, out: &out})
+	err := c.do(ctx, call{method: http.MethodGet, path: api.PathMe, bearer: sessionToken, proof: sessionProof, out: &out})
 	return out.User, err
 }
 
-// Logout ends a desktop session (POST /api/v1/logout).
+// Logout ends a desktop session (POST /api/v1/logout); a session that
+// ended, or is bound to another key, gets unauthorized.
 func (c *Client) Logout(ctx context.Context, sessionToken string) error {
-	return c.do(ctx, call{method: http.MethodPost, path: api.PathLogout, bearer: sessionToken})
+	return c.do(ctx, call{method: http.MethodPost, path: api.PathLogout, bearer: sessionToken, proof: sessionProof})
 }
 
 // WatchSession listens on a desktop session's channel (WebSocket
@@ -54,10 +59,10 @@ func (c *Client) Logout(ctx context.Context, sessionToken string) error {
 // each event. It returns nil after delivering {"type":"revoked"} (the phone
 // logged out or revoked this session), ctx.Err() when ctx ends, an error
 // wrapping ErrClosed when the channel closes before that, and a
-// *server.Error when the server refuses the handshake (an ended session:
-// unauthorized).
+// *server.Error when the server refuses the handshake (an ended session, or
+// one bound to another key: unauthorized).
 func (c *Client) WatchSession(ctx context.Context, sessionToken string, fn func(api.SessionEvent)) error {
-	conn, err := c.dialEvents(ctx, api.PathSessionEvents, sessionToken, "")
+	conn, err := c.dialEvents(ctx, call{path: api.PathSessionEvents, bearer: sessionToken, proof: sessionProof})
 	if err != nil {
 		return err
 	}

@@ -123,7 +123,7 @@ func (m *Mobile) Logout(ctx context.Context) error {
 // wrapping ErrClosed. A refused handshake returns a *server.Error (a revoked
 // token: unauthorized).
 func (m *Mobile) Events(ctx context.Context, fn func(api.MobileEvent)) error {
-	conn, err := m.c.dialEvents(ctx, api.PathMobileEvents, m.deviceToken, m.device)
+	conn, err := m.c.dialEvents(ctx, call{path: api.PathMobileEvents, bearer: m.deviceToken, deviceID: m.device})
 	if err != nil {
 		return err
 	}

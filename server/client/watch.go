@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/qrlogin/qrlogin/server"
@@ -37,9 +38,9 @@ const maxWait = 40 * time.Second
 
 // watchEnds reports whether Watch stops after delivering a state event
 // with state s: at confirmed (the desktop redeems next) and at every final
-// state.
+// state; never at a state the protocol does not name.
 func watchEnds(s server.State) bool {
-	return s == server.StateConfirmed || s.Final()
+	return slices.Contains(server.States, s) && (s == server.StateConfirmed || s.Final())
 }
 
 // Watch follows the ticket that CreateTicket named ref and calls fn, on
@@ -63,7 +64,7 @@ func watchEnds(s server.State) bool {
 func (c *Client) Watch(ctx context.Context, ref, pollSecret string, fn func(api.TicketEvent)) error {
 	w := &watcher{c: c, ref: ref, secret: pollSecret, fn: fn, qr: ref, outage: c.outage}
 	if !c.longPollOnly {
-		conn, protocol, err := c.wsDial(ctx, ticketPath(ref, "events"), pollSecret, "")
+		conn, protocol, err := c.wsDial(ctx, call{path: ticketPath(ref, "events"), bearer: pollSecret})
 		if err == nil {
 			err = readEvents(ctx, conn, w.deliver)
 			if !errors.Is(err, ErrClosed) {

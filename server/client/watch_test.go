@@ -328,7 +328,8 @@ func TestWatchEndsWithContext(t *testing.T) {
 // state that no move leaves.
 func TestWatchEnds(t *testing.T) {
 	for state, want := range map[server.State]bool{server.StatePending: false, server.StateScanned: false, server.StateConfirmed: true,
-		server.StateDenied: true, server.StateExpired: true, server.StateCancelled: true, server.StateRedeemed: true} {
+		server.StateDenied: true, server.StateExpired: true, server.StateCancelled: true, server.StateRedeemed: true,
+		"": false, "unknown": false} {
 		if watchEnds(state) != want {
 			t.Errorf("watchEnds(%q) = %v", state, !want)
 		}

@@ -10,32 +10,43 @@ import (
 	"github.com/coder/websocket"
 )
 
-// wsDial opens a WebSocket at path with the bearer (and device id, if set)
-// in the handshake's headers. When the server answers the handshake with
-// another status than 101, err is that answer's *server.Error and protocol
-// says whether its body was the protocol's error body (and not, say, a
-// proxy's page); when nothing answered, err is the transport's error.
-func (c *Client) wsDial(ctx context.Context, path, bearer, deviceID string) (conn *websocket.Conn, protocol bool, err error) {
-	h := http.Header{}
-	c.setHeaders(h, bearer, deviceID)
-	conn, resp, err := websocket.Dial(ctx, c.base+path, &websocket.DialOptions{HTTPClient: c.hc, HTTPHeader: h})
-	if err == nil {
-		return conn, false, nil
+// wsDial opens a WebSocket at cl.path with cl's credentials (see
+// setHeaders; the proof is for GET on the http(s) URL) in the handshake's
+// headers; a handshake whose proof was refused for its time is tried once
+// more (see WithDPoP). When the server answers the handshake with another
+// status than 101, err is that answer's *server.Error and protocol says
+// whether its body was the protocol's error body (and not, say, a proxy's
+// page); when nothing answered, err is the transport's error.
+func (c *Client) wsDial(ctx context.Context, cl call) (conn *websocket.Conn, protocol bool, err error) {
+	for try := 0; ; try++ {
+		h := http.Header{}
+		at, err := c.setHeaders(h, cl, http.MethodGet, c.base+cl.path)
+		if err != nil {
+			return nil, false, err
+		}
+		conn, resp, err := websocket.Dial(ctx, c.base+cl.path, &websocket.DialOptions{HTTPClient: c.hc, HTTPHeader: h})
+		again := resp != nil && c.learnClock(resp, at)
+		if err == nil {
+			return conn, false, nil
+		}
+		if resp == nil || resp.StatusCode == http.StatusSwitchingProtocols || ctx.Err() != nil {
+			return nil, false, err
+		}
+		var body []byte
+		if resp.Body != nil {
+			body, _ = io.ReadAll(resp.Body) // coder/websocket buffered up to 1 KiB of it
+		}
+		if again && try == 0 {
+			continue
+		}
+		_, protocol = parseErrorBody(body)
+		return nil, protocol, errorFromResponse(resp.StatusCode, resp.Header, body)
 	}
-	if resp == nil || resp.StatusCode == http.StatusSwitchingProtocols || ctx.Err() != nil {
-		return nil, false, err
-	}
-	var body []byte
-	if resp.Body != nil {
-		body, _ = io.ReadAll(resp.Body) // coder/websocket buffered up to 1 KiB of it
-	}
-	_, protocol = parseErrorBody(body)
-	return nil, protocol, errorFromResponse(resp.StatusCode, resp.Header, body)
 }
 
 // dialEvents is wsDial for channels that have no fallback.
-func (c *Client) dialEvents(ctx context.Context, path, bearer, deviceID string) (*websocket.Conn, error) {
-	conn, _, err := c.wsDial(ctx, path, bearer, deviceID)
+func (c *Client) dialEvents(ctx context.Context, cl call) (*websocket.Conn, error) {
+	conn, _, err := c.wsDial(ctx, cl)
 	return conn, err
 }
 
