@@ -37,6 +37,8 @@ var commands = []command{
 	{"sessions", "list the account's desktop sessions", cmdSessions},
 	{"revoke", "log a desktop session out remotely", cmdRevoke},
 	{"grants", "list the apps with access to the account; grants revoke ID ends one", cmdGrants},
+	{"requests", "list, wait for and decide desktops' one-tap login requests", cmdRequests},
+	{"desktops", "list the desktops enrolled for one-tap login; desktops remove ID removes one", cmdDesktops},
 }
 
 // env is what a command may touch besides the network and the profile

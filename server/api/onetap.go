@@ -68,9 +68,11 @@ type LoginRequest struct {
 }
 
 // DecideLoginRequest is the body of POST /api/v1/mobile/login-requests/{id}:
-// approve with the Number the person tapped (a wrong one denies), deny, or
-// not_me, which denies, removes the desktop's enrolment and ends its
-// sessions. The answer is a StateBody: confirmed or denied.
+// approve with the Number the person tapped, deny, or not_me, which
+// denies, removes the desktop's enrolment and ends its sessions. The
+// answer is a StateBody, confirmed or denied; a wrong number denies the
+// request and is answered 403 forbidden. A request decided already is 409
+// conflict, one that ran out of time 410 expired.
 type DecideLoginRequest struct {
 	Action string `json:"action"`
 	Number string `json:"number,omitempty"`
