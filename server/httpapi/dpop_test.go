@@ -38,7 +38,13 @@ func boundSession(t *testing.T, h *harness, key *ecdsa.PrivateKey) string {
 
 func mustProof(t *testing.T, key *ecdsa.PrivateKey, method, url, token string) string {
 	t.Helper()
-	p, err := dpop.Proof(key, method, url, token, time.Now())
+	return proofAt(t, key, method, url, token, time.Now())
+}
+
+// proofAt is a proof made at at.
+func proofAt(t *testing.T, key *ecdsa.PrivateKey, method, url, token string, at time.Time) string {
+	t.Helper()
+	p, err := dpop.Proof(key, method, url, token, at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,8 +64,9 @@ func mustKey(t *testing.T) *ecdsa.PrivateKey {
 // prove that key: its token copied elsewhere, alone, as Bearer, with
 // another key's proof, with a proof for another request or with a replayed
 // proof, gets 401.
-func TestBoundSessionNeedsItsKey(t *testing.T) {
-	h := start(t, nil)
+func TestBoundSessionNeedsItsKey(t *testing.T) { onBothStores(t, testBoundSessionNeedsItsKey) }
+
+func testBoundSessionNeedsItsKey(t *testing.T, h *harness) {
 	key, thief := mustKey(t), mustKey(t)
 	tok := boundSession(t, h, key)
 	me := h.Base + api.PathMe
@@ -76,6 +83,7 @@ func TestBoundSessionNeedsItsKey(t *testing.T) {
 		"a proof for logout":      {Bearer: tok, Scheme: "DPoP", DPoP: mustProof(t, key, "POST", h.Base+api.PathLogout, tok)},
 		"a proof for other token": {Bearer: tok, Scheme: "DPoP", DPoP: mustProof(t, key, "GET", me, "other")},
 		"the proof replayed":      {Bearer: tok, Scheme: "DPoP", DPoP: good},
+		"an expired proof":        {Bearer: tok, Scheme: "DPoP", DPoP: proofAt(t, key, "GET", me, tok, time.Now().Add(-2*time.Minute))},
 	} {
 		r := h.Do("GET", api.PathMe, auth, nil)
 		protocoltest.Want(t, r, http.StatusUnauthorized, "unauthorized")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/internal/pgtest"
 	"github.com/qrlogin/qrlogin/server/internal/protocoltest"
 	"github.com/qrlogin/qrlogin/server/node"
 )
@@ -61,6 +62,29 @@ type harness struct {
 	*protocoltest.Client
 	node *node.Node
 	logs *logBuffer
+}
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// stores are the two databases a node runs on, as start's mod: SQLite
+// (the default) and PostgreSQL (pgtest; skipped where it is not
+// installed, unless QRLOGIN_REQUIRE_POSTGRES is set).
+var stores = []struct {
+	name string
+	mod  func(t *testing.T) func(*node.Config)
+}{
+	{"sqlite", func(*testing.T) func(*node.Config) { return nil }},
+	{"postgres", func(t *testing.T) func(*node.Config) {
+		dsn := pgtest.Start(t)
+		return func(c *node.Config) { c.DBPath = dsn }
+	}},
+}
+
+// onBothStores runs test on a node of each store.
+func onBothStores(t *testing.T, test func(t *testing.T, h *harness)) {
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) { test(t, start(t, st.mod(t))) })
+	}
 }
 
 // start runs a node on 127.0.0.1:0 with a temporary database; mod may change

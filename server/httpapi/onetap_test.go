@@ -65,8 +65,9 @@ func waitState(t *testing.T, h *harness, resp api.DesktopLoginResponse) string {
 // it, and the desktop, and only that desktop's key, redeems a session
 // bound to the key. A wrong number denies; a fourth request in ten
 // minutes is refused.
-func TestOneTapLogin(t *testing.T) {
-	h := start(t, nil)
+func TestOneTapLogin(t *testing.T) { onBothStores(t, testOneTapLogin) }
+
+func testOneTapLogin(t *testing.T, h *harness) {
 	p := h.NewPhone("Alice")
 	key, other := mustKey(t), mustKey(t)
 	enrolled(t, h, p, key)
@@ -81,6 +82,12 @@ func TestOneTapLogin(t *testing.T) {
 	r = h.Do("GET", api.PathDesktopKey, protocoltest.Auth{DPoP: mustProof(t, other, "GET", h.Base+api.PathDesktopKey, "")}, nil)
 	protocoltest.Want(t, r, http.StatusNotFound, "not_found")
 	protocoltest.Want(t, ask(t, h, other), http.StatusNotFound, "not_found")
+	// A replayed proof and an expired one ask nothing.
+	replayed := mustProof(t, key, "GET", h.Base+api.PathDesktopKey, "")
+	protocoltest.Want(t, h.Do("GET", api.PathDesktopKey, protocoltest.Auth{DPoP: replayed}, nil), http.StatusOK, "")
+	protocoltest.Want(t, h.Do("GET", api.PathDesktopKey, protocoltest.Auth{DPoP: replayed}, nil), http.StatusBadRequest, "invalid_request")
+	stale := proofAt(t, key, "POST", h.Base+api.PathDesktopLogin, "", time.Now().Add(-2*time.Minute))
+	protocoltest.Want(t, h.Do("POST", api.PathDesktopLogin, protocoltest.Auth{DPoP: stale}, nil), http.StatusBadRequest, "invalid_request")
 
 	events, _ := h.Dial(api.PathMobileEvents, p.Auth, "")
 	resp := askOK(t, h, key)
@@ -142,8 +149,9 @@ func TestOneTapLogin(t *testing.T) {
 
 // Not me denies the request, removes the desktop's enrolment and ends
 // the sessions bound to its key; the desktop is back to the QR code.
-func TestOneTapNotMe(t *testing.T) {
-	h := start(t, nil)
+func TestOneTapNotMe(t *testing.T) { onBothStores(t, testOneTapNotMe) }
+
+func testOneTapNotMe(t *testing.T, h *harness) {
 	p := h.NewPhone("Alice")
 	key := mustKey(t)
 	tok := enrolled(t, h, p, key)
@@ -173,8 +181,9 @@ func TestOneTapNotMe(t *testing.T) {
 
 // Twenty requests from one desktop at once: one is asked, the others are
 // refused; the budget is not dodged by concurrency.
-func TestOneTapConcurrentRequests(t *testing.T) {
-	h := start(t, nil)
+func TestOneTapConcurrentRequests(t *testing.T) { onBothStores(t, testOneTapConcurrentRequests) }
+
+func testOneTapConcurrentRequests(t *testing.T, h *harness) {
 	p := h.NewPhone("Alice")
 	key := mustKey(t)
 	enrolled(t, h, p, key)
