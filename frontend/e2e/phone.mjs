@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { chromium } from "playwright-core";
 import { assert, CHROMIUM_ARGS, env, includes, need, run, shot, waitShown, watchPage } from "./lib.mjs";
@@ -110,6 +111,25 @@ async function waitTicket(t, state, timeout = 15_000) {
   throw new Error(`ticket ${t.ref} did not become ${state}: last ${JSON.stringify(last)}`);
 }
 
+/** goAnswers reads the Go side's answers, a line of JSON each, from stdin. */
+let goAnswers;
+
+/**
+ * askGo asks the Go side (server/phone/browser_test.go) for what, which
+ * only it can make (a desktop's request signed with its DPoP key): a line
+ * "qrlogin-e2e ask WHAT" on stdout, answered on stdin.
+ */
+async function askGo(what) {
+  need("QRLOGIN_E2E_ASK"); // set by the Go side that answers
+  goAnswers ??= createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  console.log(`qrlogin-e2e ask ${what}`);
+  const { value, done } = await goAnswers.next();
+  assert(!done, `nobody answered "${what}": run this scenario through server/phone/browser_test.go`);
+  const reply = JSON.parse(value);
+  if (reply.error) throw new Error(`the Go side could not make ${what}: ${reply.error}`);
+  return reply.ok;
+}
+
 /** newUsername is a username no scenario used. */
 function newUsername(prefix) {
   return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`.slice(0, 32);
@@ -144,6 +164,16 @@ async function signIn(page, username) {
 async function approvalShows(page, name) {
   await waitShown(page, "approve");
   includes(await page.getByTestId("desktop-name").textContent(), name, "the approval's desktop name");
+}
+
+/** requestShows waits for a one-tap request of the desktop named name, and returns the numbers it offers. */
+async function requestShows(page, name) {
+  await waitShown(page, "request");
+  includes(await page.getByTestId("request-desktop-name").textContent(), name, "the request's desktop name");
+  includes(await page.textContent("h1"), `Log in on ${name}?`, "the request's title");
+  const numbers = await page.getByRole("group", { name: "Tap the number shown on your computer" }).getByRole("button").allTextContents();
+  assert(numbers.length === 3, `the request offers ${JSON.stringify(numbers)}, want three numbers`);
+  return numbers;
 }
 
 /** noTokenReadable checks that the page can read no credential: HttpOnly cookies, nothing in storage. */
@@ -462,6 +492,57 @@ const scenarios = {
       await page.getByRole("button", { name: "Dismiss" }).tap();
       assert((await page.getByTestId("banner").count()) === 0, "the banner stays");
     });
+  },
+
+  /**
+   * One-tap login of a desktop whose key is enrolled (the Go side enrols
+   * it by a QR code and a DPoP proof, and makes its requests). The first
+   * request waits before the sign-in and shows once signed in: the number
+   * the desktop shows logs it in. The second comes on the channel while the
+   * app is open: a wrong number denies it. Devices lists the computer as
+   * remembered, and Remove forgets it. The Go side then checks the
+   * tickets' states and the enrolment.
+   */
+  async login_request() {
+    const account = await askGo("account");
+    await withPhone(async (_ctx, page) => {
+      await page.goto(`${server()}/m/`);
+      await waitShown(page, "signin");
+      const first = await askGo("login_request");
+      await signIn(page, account.username);
+      const numbers = await requestShows(page, "Office PC");
+      assert(numbers.includes(first.number), `the numbers ${JSON.stringify(numbers)} lack the desktop's ${first.number}`);
+      const text = await page.textContent("main");
+      for (const want of ["Tap the number shown on your computer", "127.0.0.1", "Answer within", "Deny", "Not me"]) includes(text, want, "the request");
+      await shot(page, "phone-login-request");
+      await page.getByRole("button", { name: first.number, exact: true }).tap();
+      await waitShown(page, "outcome-approved");
+      includes(await page.textContent("main"), "Office PC is now logged in as Tapio", "the outcome");
+      await shot(page, "l-1-approved");
+      await page.getByRole("button", { name: "Done" }).tap();
+      await waitShown(page, "scan");
+
+      const second = await askGo("login_request");
+      const wrong = (await requestShows(page, "Office PC")).find((n) => n !== second.number);
+      await page.getByRole("button", { name: wrong, exact: true }).tap();
+      await waitShown(page, "outcome-denied");
+      includes(await page.textContent("main"), "Wrong number", "the outcome of a wrong number");
+      await shot(page, "l-2-wrong-number");
+      await page.getByRole("button", { name: "Done" }).tap();
+      await waitShown(page, "scan");
+
+      await page.getByRole("link", { name: "Devices" }).tap();
+      await waitShown(page, "devices");
+      const remove = page.getByRole("button", { name: "Remove Office PC" });
+      await remove.waitFor();
+      includes(await page.getByRole("list", { name: "Remembered computers" }).textContent(), "Ubuntu 24.04", "the remembered computer");
+      await shot(page, "l-3-remembered");
+      await remove.tap();
+      await page.waitForFunction(() => /Office PC was removed/.test(document.querySelector("main")?.textContent ?? ""));
+      assert((await remove.count()) === 0, "the computer is still remembered after Remove");
+      // Its session (of the QR code's login) ended with it, and the list says so.
+      await page.getByRole("button", { name: "Log out Office PC" }).waitFor({ state: "detached", timeout: 10_000 });
+    }, { allow: [/status of 403/] }); // the server refuses the wrong number
   },
 
   /** Offline: the service worker opens the app to a clear "no connection" screen; back online it goes on. */

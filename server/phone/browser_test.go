@@ -1,13 +1,16 @@
 package phone
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"fmt"
 	"image"
 	"image/draw"
 	"image/png"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +21,7 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/server/api"
+	"github.com/qrlogin/qrlogin/server/dpop"
 	"github.com/qrlogin/qrlogin/server/internal/proctest"
 	"github.com/qrlogin/qrlogin/server/qrimage"
 )
@@ -27,12 +31,13 @@ import (
 // viewport, touch and user agent) on the real qrlogin-server: accounts,
 // approving and denying a desktop's QR code opened as a link (signed in
 // or not), a photo instead of the camera, the fake camera and a refused
-// one, a TV's code, the match code, devices, offline, and that no token
-// is readable by the page. It runs only with QRLOGIN_E2E_BROWSER=1,
-// and then fails (never skips) when Chromium, node or
-// frontend/node_modules is missing. Screenshots go to
-// $QRLOGIN_ARTIFACTS/phone/ (default test-output/phone/ at the
-// repository's root).
+// one, a TV's code, the match code, devices, offline, one-tap login
+// requests of an enrolled desktop, and that no token is readable by the
+// page. It runs only with QRLOGIN_E2E_BROWSER=1, and then fails (never
+// skips) when Chromium, node or frontend/node_modules is missing.
+// Screenshots go to $QRLOGIN_ARTIFACTS/phone/ (default test-output/phone/
+// at the repository's root); with QRLOGIN_UPDATE_SCREENSHOTS=1 those that
+// docs/phone.md shows (docShots) are also copied to docs/screenshots.
 func TestBrowser(t *testing.T) {
 	if os.Getenv("QRLOGIN_E2E_BROWSER") != "1" {
 		t.Skip("browser tests: set QRLOGIN_E2E_BROWSER=1 (needs chromium, node and frontend/node_modules)")
@@ -120,11 +125,316 @@ func TestBrowser(t *testing.T) {
 			}
 		})
 	}
+	t.Run("login_request", func(t *testing.T) {
+		testLoginRequest(t, node, root, srv.URL, env)
+	})
 	if t.Failed() {
 		t.Logf("qrlogin-server log:\n%s", srv.Tail(80))
 		t.Logf("qrlogin-server (match always) log:\n%s", strict.Tail(30))
 	}
 	t.Logf("screenshots: %s", shots)
+	updateDocShots(t, root, shots)
+}
+
+// docShots are the screenshots of TestBrowser that docs/phone.md shows.
+var docShots = []string{"phone-login-request.png"}
+
+// updateDocShots copies docShots from shots to docs/screenshots when
+// QRLOGIN_UPDATE_SCREENSHOTS=1 (as app/e2e does for the desktop's).
+func updateDocShots(t *testing.T, root, shots string) {
+	t.Helper()
+	if os.Getenv("QRLOGIN_UPDATE_SCREENSHOTS") != "1" || t.Failed() {
+		return
+	}
+	for _, name := range docShots {
+		data, err := os.ReadFile(filepath.Join(shots, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, "docs", "screenshots", name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("updated docs/screenshots: %s", strings.Join(docShots, ", "))
+}
+
+// testLoginRequest is one-tap login on the phone: an account whose other
+// phone approved a desktop's QR code, redeemed with a DPoP proof (so the
+// desktop's key is enrolled), signs in in the app; the desktop asks to log
+// in again, before the sign-in (the app finds it in the list) and while
+// the app is open (it comes on the channel). e2e/phone.mjs login_request
+// taps the right number, then a wrong one, and removes the computer; this
+// test makes the desktop's requests when the scenario asks (a line on its
+// stdout, the answer on its stdin) and checks the tickets' states and the
+// enrolment from the desktop's side.
+func testLoginRequest(t *testing.T, node, root, base string, env []string) {
+	username := fmt.Sprintf("tap-%d", time.Now().UnixNano()%1e9)
+	phone := mobileLogin(t, base, username)
+	key := enrolDesktop(t, base, phone, "Office PC")
+
+	var asked []api.DesktopLoginResponse
+	answer := func(what string) (any, error) {
+		switch what {
+		case "account":
+			return map[string]string{"username": username, "password": phonePassword}, nil
+		case "login_request":
+			r, err := askLogin(base, key, "Office PC")
+			if err == nil {
+				asked = append(asked, r)
+			}
+			return r, err
+		}
+		return nil, fmt.Errorf("nothing to answer to %q", what)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := converse(ctx, node, root, env, "login_request", answer)
+	t.Logf("%s", out)
+	if err != nil {
+		t.Fatalf("login_request: %v", err)
+	}
+	if len(asked) != 2 {
+		t.Fatalf("the scenario asked for %d login requests, want 2", len(asked))
+	}
+	// The right number confirms the first, which the desktop redeems with its key; a wrong one denies the second.
+	for i, want := range []string{"confirmed", "denied"} {
+		if got := ticketState(t, base, asked[i], want); got != want {
+			t.Errorf("login request %d (number %s): ticket %s, want %s", i+1, asked[i].Number, got, want)
+		}
+	}
+	// Remove in the app ended the enrolment: the key asks for nothing any more.
+	if code := desktopKeyStatus(t, base, key); code != http.StatusNotFound {
+		t.Errorf("GET %s after Remove: %d, want 404", api.PathDesktopKey, code)
+	}
+}
+
+// phonePassword is the password of the accounts the Go side makes.
+const phonePassword = "correct horse battery staple"
+
+// mobilePhone is a phone signed in the way mobile-sim is: a bearer token.
+type mobilePhone struct {
+	token, deviceID string
+}
+
+// mobileLogin creates the account username and signs a phone in to it.
+func mobileLogin(t *testing.T, base, username string) mobilePhone {
+	t.Helper()
+	if code := postJSON(t, base+api.PathAccounts, nil, api.RegisterRequest{Username: username, Password: phonePassword, DisplayName: "Tapio"}, nil); code != http.StatusCreated {
+		t.Fatalf("create account: %d", code)
+	}
+	dev := api.MobileDevice{ID: fmt.Sprintf("go-phone-%d", time.Now().UnixNano()), Name: "Other phone", Platform: "test"}
+	var login api.MobileLoginResponse
+	if code := postJSON(t, base+api.PathMobileLogin, nil, api.MobileLoginRequest{Username: username, Password: phonePassword, Device: dev}, &login); code != http.StatusOK {
+		t.Fatalf("mobile login: %d", code)
+	}
+	return mobilePhone{token: login.DeviceToken, deviceID: dev.ID}
+}
+
+// header returns the headers of a call of p.
+func (p mobilePhone) header() http.Header {
+	return http.Header{"Authorization": {"Bearer " + p.token}, api.HeaderDeviceID: {p.deviceID}}
+}
+
+// enrolDesktop signs a desktop named name in by its QR code, approved by
+// phone, and redeems the ticket with a DPoP proof: the key it returns is
+// enrolled for one-tap login.
+func enrolDesktop(t *testing.T, base string, phone mobilePhone, name string) *ecdsa.PrivateKey {
+	t.Helper()
+	key, err := dpop.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk := createTicket(t, base, name)
+	var scan api.ScanResponse
+	if code := postJSON(t, base+api.PathMobileScan, phone.header(), api.ScanRequest{QRPayload: tk.QRPayload}, &scan); code != http.StatusOK {
+		t.Fatalf("scan: %d", code)
+	}
+	yes := true
+	confirm := api.ConfirmRequest{ScanToken: scan.ScanToken, Approve: &yes}
+	if scan.MatchRequired {
+		confirm.MatchCode = tk.MatchCode
+	}
+	var state api.StateBody
+	if code := postJSON(t, base+api.PathMobileConfirm, phone.header(), confirm, &state); code != http.StatusOK || state.State != "confirmed" {
+		t.Fatalf("confirm: %d %q", code, state.State)
+	}
+	redeem := base + api.PathTickets + "/" + tk.Ref + "/redeem"
+	var session api.RedeemResponse
+	if code := postJSON(t, redeem, withProof(t, key, http.MethodPost, redeem, http.Header{"Authorization": {"Bearer " + tk.PollSecret}}), nil, &session); code != http.StatusOK {
+		t.Fatalf("redeem with a DPoP proof: %d", code)
+	}
+	if session.TokenType != api.TokenDPoP {
+		t.Fatalf("redeem with a DPoP proof: token type %q, want %q", session.TokenType, api.TokenDPoP)
+	}
+	return key
+}
+
+// askLogin asks the account's phones, as the desktop whose key is key, to
+// let it in again (POST /api/v1/desktop/login).
+func askLogin(base string, key *ecdsa.PrivateKey, name string) (api.DesktopLoginResponse, error) {
+	var out api.DesktopLoginResponse
+	u := base + api.PathDesktopLogin
+	proof, err := dpop.Proof(key, http.MethodPost, u, "", time.Now())
+	if err != nil {
+		return out, err
+	}
+	body, _ := json.Marshal(api.DesktopLoginRequest{Device: api.DesktopDevice{Name: name, OS: "Ubuntu 24.04", App: "qrlogin desktop"}})
+	req, _ := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(dpop.Header, proof)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return out, err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return out, fmt.Errorf("POST %s: %d %s", api.PathDesktopLogin, resp.StatusCode, data)
+	}
+	if err := json.Unmarshal(data, &out); err != nil || out.Ref == "" || out.Number == "" {
+		return out, fmt.Errorf("POST %s: %s: %v", api.PathDesktopLogin, data, err)
+	}
+	return out, nil
+}
+
+// ticketState waits up to 15 seconds for the ticket of r to reach want,
+// as the desktop follows it (GET .../wait with its poll secret), and
+// returns the last state seen.
+func ticketState(t *testing.T, base string, r api.DesktopLoginResponse, want string) string {
+	t.Helper()
+	var last string
+	for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		req, _ := http.NewRequest(http.MethodGet, base+api.PathTickets+"/"+r.Ref+"/wait", nil)
+		req.Header.Set("Authorization", "Bearer "+r.PollSecret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev api.TicketEvent
+		err = json.NewDecoder(resp.Body).Decode(&ev)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("GET .../wait: %d %v", resp.StatusCode, err)
+		}
+		if last = string(ev.State); last == want {
+			break
+		}
+	}
+	return last
+}
+
+// desktopKeyStatus is the status of GET /api/v1/desktop/key with a proof of key.
+func desktopKeyStatus(t *testing.T, base string, key *ecdsa.PrivateKey) int {
+	t.Helper()
+	u := base + api.PathDesktopKey
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header = withProof(t, key, http.MethodGet, u, req.Header)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// withProof returns h (made if nil) with a DPoP proof of key for method and url.
+func withProof(t *testing.T, key *ecdsa.PrivateKey, method, url string, h http.Header) http.Header {
+	t.Helper()
+	proof, err := dpop.Proof(key, method, url, "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set(dpop.Header, proof)
+	return h
+}
+
+// postJSON posts in (none if nil) as JSON with h to url, decodes a 2xx
+// answer into out (if not nil) and returns the status.
+func postJSON(t *testing.T, url string, h http.Header, in, out any) int {
+	t.Helper()
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(http.MethodPost, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 == 2 && out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("POST %s: %d %s: %v", url, resp.StatusCode, data, err)
+		}
+	} else if resp.StatusCode/100 != 2 {
+		t.Logf("POST %s: %d %s", url, resp.StatusCode, data)
+	}
+	return resp.StatusCode
+}
+
+// askPrefix starts a line of e2e/phone.mjs that asks the Go side for
+// something (askGo in e2e/phone.mjs): "qrlogin-e2e ask WHAT". The answer is one
+// line of JSON on the scenario's stdin: {"ok": ...} or {"error": "..."}.
+const askPrefix = "qrlogin-e2e ask "
+
+// converse runs e2e/phone.mjs scenario and answers what it asks with
+// answer; it returns the scenario's output.
+func converse(ctx context.Context, node, root string, env []string, scenario string, answer func(what string) (any, error)) (string, error) {
+	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "phone.mjs"), scenario)
+	cmd.Dir = filepath.Join(root, "frontend")
+	cmd.Env = append(env[:len(env):len(env)], "QRLOGIN_E2E_ASK=1")
+	var out, stderr bytes.Buffer // stderr: written by exec's goroutine, joined at the end
+	cmd.Stderr = &stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return "", err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		out.WriteString(line + "\n")
+		what, ok := strings.CutPrefix(line, askPrefix)
+		if !ok {
+			continue
+		}
+		reply := map[string]any{}
+		if v, err := answer(what); err != nil {
+			reply["error"] = err.Error()
+		} else {
+			reply["ok"] = v
+		}
+		b, _ := json.Marshal(reply)
+		if _, err := stdin.Write(append(b, '\n')); err != nil {
+			break
+		}
+	}
+	stdin.Close()
+	err = cmd.Wait()
+	return out.String() + stderr.String(), err
 }
 
 // shotsDir returns, made, the folder of the screenshots:

@@ -84,6 +84,26 @@ describe("httpAPI", () => {
     for (const s of sent) expect(s.init.credentials).toBe("same-origin");
   });
 
+  it("calls the one-tap paths, and reads Go's null list as empty", async () => {
+    const { api, sent } = server((p) =>
+      p.endsWith("/login-requests") ? json(200, null) : p.includes("/login-requests/") ? json(200, { state: "denied" }) : p.endsWith("/desktops") ? json(200, [{ id: "d1" }]) : new Response(null, { status: 204 }),
+    );
+    expect(await api.loginRequests()).toEqual([]);
+    expect(await api.decide("lr/1", "approve", "42")).toBe("denied");
+    await api.decide("lr1", "not_me");
+    expect(await api.desktops()).toEqual([{ id: "d1" }]);
+    await api.removeDesktop("d1");
+    expect(sent.map((s) => `${s.init.method} ${s.path}`)).toEqual([
+      "GET /api/v1/mobile/login-requests",
+      "POST /api/v1/mobile/login-requests/lr%2F1",
+      "POST /api/v1/mobile/login-requests/lr1",
+      "GET /api/v1/mobile/desktops",
+      "DELETE /api/v1/mobile/desktops/d1",
+    ]);
+    expect(JSON.parse(String(sent[1].init.body))).toEqual({ action: "approve", number: "42" });
+    expect(JSON.parse(String(sent[2].init.body))).toEqual({ action: "not_me" });
+  });
+
   it("turns refusals and silence into errors", async () => {
     const refused = server(() => json(429, { error: { code: "rate_limited", message: "slow down" } }, { "Retry-After": "7" }));
     await expect(refused.api.account()).rejects.toMatchObject({ status: 429, code: "rate_limited", message: "slow down", retryAfter: 7 });

@@ -21,6 +21,8 @@ export const Path = {
   Scan: "/api/v1/mobile/scan",
   Confirm: "/api/v1/mobile/confirm",
   Events: "/api/v1/mobile/events",
+  LoginRequests: "/api/v1/mobile/login-requests",
+  Desktops: "/api/v1/mobile/desktops",
 } as const;
 
 /** HEADER_CREDENTIAL asks a login for cookies (api.HeaderCredential, api.CredentialCookie). */
@@ -91,10 +93,54 @@ export interface Grant {
   expires_at: string;
 }
 
-/** MobileEvent is a message on the phone's channel (api.MobileEvent). */
+/**
+ * LoginRequest is a one-tap login as the phone shows it (api.LoginRequest):
+ * a desktop whose key is enrolled asks to be let in again, and shows one of
+ * choices; warning, when set, is a sentence to show (the networks differ).
+ */
+export interface LoginRequest {
+  id: string;
+  desktop: DesktopInfo;
+  choices: string[];
+  expires_at: string;
+  warning?: string;
+}
+
+/** Decision is how the person answers a LoginRequest (api.ActionApprove, ...). */
+export const Decision = {
+  Approve: "approve",
+  Deny: "deny",
+  NotMe: "not_me",
+} as const;
+export type Decision = (typeof Decision)[keyof typeof Decision];
+
+/** EnrolledDesktop is a desktop remembered for one-tap login (api.EnrolledDesktop). */
+export interface EnrolledDesktop {
+  id: string;
+  name: string;
+  os: string;
+  ip: string;
+  created_at: string;
+  last_used_at: string;
+}
+
+/** The channel's event types (api.Event*). */
+export const Event = {
+  SessionCreated: "session_created",
+  SessionRevoked: "session_revoked",
+  LoginRequest: "login_request",
+  LoginRequestClosed: "login_request_closed",
+} as const;
+
+/**
+ * MobileEvent is a message on the phone's channel (api.MobileEvent):
+ * session for the session events, request for the login requests' (only
+ * its id for login_request_closed).
+ */
 export interface MobileEvent {
   type: string;
   session?: Session;
+  request?: Partial<LoginRequest> & { id?: string };
 }
 
 /** The ticket's states and the protocol's error codes (protocol.ts). */
@@ -114,6 +160,14 @@ export interface PhoneAPI {
   revokeSession(id: string): Promise<void>;
   grants(): Promise<Grant[]>;
   revokeGrant(id: string): Promise<void>;
+  /** loginRequests lists the account's waiting one-tap logins. */
+  loginRequests(): Promise<LoginRequest[]>;
+  /** decide answers one (number: the one tapped, to approve) and returns the ticket's new state. */
+  decide(id: string, action: Decision, number?: string): Promise<string>;
+  /** desktops lists the desktops remembered for one-tap login. */
+  desktops(): Promise<EnrolledDesktop[]>;
+  /** removeDesktop forgets one and ends its sessions. */
+  removeDesktop(id: string): Promise<void>;
 }
 
 interface Options {
@@ -158,6 +212,11 @@ export async function request<T>(f: Fetch, path: string, o: Options = {}): Promi
   throw new ProtocolError(resp.status, code, message, Number.isFinite(retry) ? retry : 0);
 }
 
+/** list is a JSON array answer; Go writes an empty one as null. */
+function list<T>(v: T[] | null | Record<string, never>): T[] {
+  return Array.isArray(v) ? v : [];
+}
+
 /** httpAPI is PhoneAPI over fetch, on the page's own origin. */
 export function httpAPI(f: Fetch): PhoneAPI {
   const user = (u: User | { user: User }): User => ("user" in u && typeof u.user === "object" ? u.user : (u as User));
@@ -196,6 +255,18 @@ export function httpAPI(f: Fetch): PhoneAPI {
     grants: async () => (await request<{ grants?: Grant[] }>(f, Path.Grants)).grants ?? [],
     revokeGrant: async (id) => {
       await request(f, `${Path.Grants}/${encodeURIComponent(id)}`, { method: "DELETE" });
+    },
+    loginRequests: async () => list(await request<LoginRequest[] | null>(f, Path.LoginRequests)),
+    decide: async (id, action, number) =>
+      (
+        await request<{ state: string }>(f, `${Path.LoginRequests}/${encodeURIComponent(id)}`, {
+          method: "POST",
+          body: { action, ...(number ? { number } : {}) },
+        })
+      ).state,
+    desktops: async () => list(await request<EnrolledDesktop[] | null>(f, Path.Desktops)),
+    removeDesktop: async (id) => {
+      await request(f, `${Path.Desktops}/${encodeURIComponent(id)}`, { method: "DELETE" });
     },
   };
 }

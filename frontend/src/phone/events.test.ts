@@ -11,18 +11,20 @@ function channel(stillSignedIn?: () => Promise<boolean>) {
   const events: unknown[] = [];
   const timers: { fn: () => void; ms: number }[] = [];
   const signedOut = vi.fn();
+  const opened = vi.fn();
   const stop = openChannel({
     url: "wss://login.example/api/v1/mobile/events",
     WebSocket: FakeSocket as unknown as new (url: string) => WebSocket,
     onEvent: (ev) => events.push(ev),
     onSignedOut: signedOut,
+    onOpen: opened,
     stillSignedIn,
     schedule: (fn, ms) => {
       timers.push({ fn, ms });
       return () => {};
     },
   });
-  return { events, timers, signedOut, stop };
+  return { events, timers, signedOut, opened, stop };
 }
 
 describe("the phone's channel", () => {
@@ -34,6 +36,18 @@ describe("the phone's channel", () => {
     FakeSocket.last().onmessage?.({ data: "not json" } as MessageEvent);
     FakeSocket.last().push({ nope: 1 });
     expect(c.events).toEqual([{ type: "session_created", session: { id: "s1" } }]);
+  });
+
+  it("says each time it opens, so that the app asks what it missed", async () => {
+    const c = channel(async () => true);
+    expect(c.opened).not.toHaveBeenCalled();
+    FakeSocket.last().open();
+    expect(c.opened).toHaveBeenCalledTimes(1);
+    FakeSocket.last().drop(1006);
+    c.timers[0].fn();
+    await settle();
+    FakeSocket.last().open();
+    expect(c.opened).toHaveBeenCalledTimes(2);
   });
 
   it("reconnects after a drop, waiting longer each time, once the phone is still signed in", async () => {

@@ -1,7 +1,9 @@
 /**
  * The phone's own channel (WebSocket /api/v1/mobile/events), which the
  * server authenticates by the app's cookies: it says when a desktop signs
- * in to the account (session_created) or is logged out (session_revoked).
+ * in to the account (session_created) or is logged out (session_revoked),
+ * and when a desktop asks to log in with one tap (login_request) or stops
+ * asking (login_request_closed).
  * It reconnects after a drop, waiting longer each time, and stops for good
  * when the server says the phone is signed out (close code 4401).
  */
@@ -17,6 +19,8 @@ export interface ChannelOptions {
   onEvent: (ev: MobileEvent) => void;
   /** onSignedOut is called once the server refuses the cookies. */
   onSignedOut: () => void;
+  /** onOpen is called each time the channel (re)opens: what was said while it was down is lost. */
+  onOpen?: () => void;
   /**
    * stillSignedIn is asked before each reconnection: a handshake that the
    * server refuses shows to a page only as a dropped socket. false stops
@@ -57,6 +61,7 @@ export function openChannel(o: ChannelOptions): () => void {
     ws = sock;
     sock.onopen = () => {
       failures = 0;
+      if (ws === sock && !stopped) o.onOpen?.();
     };
     sock.onmessage = (e: MessageEvent) => {
       try {

@@ -1,7 +1,7 @@
 /**
  * The phone web app (/m/): sign in once, then log in on computers by
- * scanning their QR code, approve TVs by their code, and see and end what
- * is logged in. model.ts is the app, view.ts its screens; this file wires
+ * scanning their QR code or tapping the number they show, approve TVs by
+ * their code, and see and end what is logged in. model.ts is the app, view.ts its screens; this file wires
  * them to the browser.
  */
 import "../style.css";
@@ -40,12 +40,13 @@ const app = new PhoneApp({
   setHash: (hash) => history.replaceState(history.state, "", location.pathname + location.search + hash),
   now: () => Date.now(),
   randomId,
-  listen: ({ onEvent, onSignedOut }) =>
+  listen: ({ onEvent, onSignedOut, onOpen }) =>
     openChannel({
       url: channelURL(location.origin, Path.Events),
       WebSocket,
       onEvent,
       onSignedOut,
+      onOpen,
       stillSignedIn: async () => {
         try {
           await api.account();
@@ -75,6 +76,11 @@ if (root) {
 window.addEventListener("hashchange", () => app.route(location.hash));
 window.addEventListener("online", () => {
   if (app.state.screen.name === "offline") void app.retry(location.hash);
+});
+// Back in the foreground: a desktop may have asked to log in meanwhile (a
+// phone's browser freezes a page in the background, and its channel).
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") void app.resume();
 });
 void app.start(location.hash);
 

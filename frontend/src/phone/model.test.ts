@@ -1,8 +1,9 @@
 import { describe, expect, it, vi } from "vitest";
 import { NOT_A_CODE } from "../web/device";
 import { ProtocolError } from "./api";
-import { DEVICE_ID_KEY, hashOf, Msg, outcomeOf, parseHash, PhoneApp, scanFailure } from "./model";
-import { alice, deps, fakeAPI, offline, ORIGIN, REF, refuse, scanResponse, settle } from "./testing/fakes";
+import type { Deps } from "./model";
+import { DEVICE_ID_KEY, hashOf, loginRequest as checked, Msg, outcomeOf, parseHash, PhoneApp, requestFailure, scanFailure } from "./model";
+import { alice, deps, fakeAPI, loginRequest, NOW, offline, ORIGIN, REF, refuse, scanResponse, settle } from "./testing/fakes";
 
 const screen = (app: PhoneApp) => app.state.screen;
 
@@ -136,7 +137,7 @@ describe("sign-in and accounts", () => {
     expect(screen(app)).toMatchObject({ error: expect.stringContaining("at least 8") });
     expect(calls.some(([m]) => m === "register")).toBe(false);
     await app.createAccount("alice", "correct horse", " Alice Liddell ");
-    expect(calls.map(([m]) => m)).toEqual(["account", "register", "login"]);
+    expect(calls.map(([m]) => m)).toEqual(["account", "register", "login", "loginRequests"]);
     expect(calls[1]).toEqual(["register", "alice", "correct horse", "Alice Liddell"]);
     expect(screen(app).name).toBe("scan");
   });
@@ -375,5 +376,195 @@ describe("the phone's channel", () => {
     expect(app.state.banner).toBeUndefined();
     handlers!.onSignedOut();
     expect(screen(app)).toMatchObject({ name: "signin", notice: Msg.signedOut });
+  });
+});
+
+/** withChannel starts a signed-in app whose channel the test speaks on. */
+async function withChannel(answers: Parameters<typeof fakeAPI>[0], hash = "", over: Partial<Deps> = {}) {
+  let handlers: Parameters<NonNullable<Deps["listen"]>>[0] | undefined;
+  const f = fakeAPI({ account: alice, ...answers });
+  const app = new PhoneApp(deps(f.api, { listen: (h) => ((handlers = h), () => {}), ...over }).d);
+  await app.start(hash);
+  await settle();
+  const send = async (type: string, request: unknown) => {
+    handlers!.onEvent({ type, request: request as never });
+    await settle();
+  };
+  return { app, calls: f.calls, send, handlers: () => handlers! };
+}
+
+describe("one-tap login requests", () => {
+  it("shows a request that waits when the app opens, and approves with the number tapped", async () => {
+    const { app, calls } = await signedIn({ loginRequests: [loginRequest()], decide: "confirmed" });
+    expect(screen(app)).toMatchObject({ name: "request", request: { id: "lr-1", choices: ["17", "42", "86"] }, busy: "" });
+    await app.pickNumber("42");
+    expect(calls).toContainEqual(["decide", "lr-1", "approve", "42"]);
+    expect(screen(app)).toMatchObject({
+      name: "outcome",
+      outcome: { kind: "approved", title: "Logged in", message: "Office PC is now logged in as Alice Liddell." },
+      back: "scan",
+    });
+  });
+
+  it("says a wrong number denied the login, as the server refuses it (forbidden) or answers denied", async () => {
+    for (const answer of [refuse(403, "forbidden", "the number did not match the one on the computer: the login was denied"), "denied"]) {
+      const { app, calls } = await signedIn({ loginRequests: [loginRequest()], decide: answer });
+      await app.pickNumber("17");
+      expect(calls).toContainEqual(["decide", "lr-1", "approve", "17"]);
+      expect(screen(app)).toMatchObject({ name: "outcome", outcome: { kind: "denied", title: "Wrong number: login denied" } });
+    }
+  });
+
+  it("sends nothing for a number that is not one of the choices", async () => {
+    const { app, calls } = await signedIn({ loginRequests: [loginRequest()], decide: "confirmed" });
+    await app.pickNumber("99");
+    expect(calls.some(([m]) => m === "decide")).toBe(false);
+    expect(screen(app)).toMatchObject({ name: "request", busy: "" });
+  });
+
+  it("denies", async () => {
+    const { app, calls } = await signedIn({ loginRequests: [loginRequest()], decide: "denied" });
+    await app.denyRequest();
+    expect(calls).toContainEqual(["decide", "lr-1", "deny", undefined]);
+    expect(screen(app)).toMatchObject({ name: "outcome", outcome: { kind: "denied", title: "Login denied", message: "Office PC was not logged in." } });
+  });
+
+  it("asks before Not me, which denies and removes the computer", async () => {
+    const { app, calls } = await signedIn({ loginRequests: [loginRequest()], decide: "denied" });
+    await app.confirmNotMe(); // not asked yet: nothing happens
+    expect(calls.some(([m]) => m === "decide")).toBe(false);
+    app.notMe();
+    expect(screen(app)).toMatchObject({ name: "request", confirmNotMe: true });
+    app.cancelNotMe();
+    expect(screen(app)).toMatchObject({ name: "request", confirmNotMe: false });
+    app.notMe();
+    await app.confirmNotMe();
+    expect(calls).toContainEqual(["decide", "lr-1", "not_me", undefined]);
+    expect(screen(app)).toMatchObject({ name: "outcome", outcome: { kind: "denied", title: "Computer removed" } });
+  });
+
+  it("keeps the request on screen when the network fails, and says why it ended otherwise", async () => {
+    let answer: unknown = offline();
+    const { app } = await signedIn({ loginRequests: [loginRequest()], decide: () => answer });
+    await app.pickNumber("42");
+    expect(screen(app)).toMatchObject({ name: "request", busy: "", picked: "", error: Msg.offline });
+    answer = refuse(410, "expired");
+    await app.pickNumber("42");
+    expect(screen(app)).toMatchObject({ name: "outcome", outcome: { kind: "failed", title: "This request has expired" } });
+  });
+
+  it("signs in again when the server no longer knows the phone", async () => {
+    const { app } = await signedIn({ loginRequests: [loginRequest()], decide: refuse(401, "unauthorized") });
+    await app.pickNumber("42");
+    expect(screen(app)).toMatchObject({ name: "signin", notice: Msg.signedOut });
+  });
+
+  it("shows a request that arrives on the channel, and takes it away once closed", async () => {
+    const { app, send } = await withChannel({ sessions: [], grants: [] }, "#devices");
+    expect(screen(app).name).toBe("devices");
+    await send("login_request", loginRequest());
+    expect(screen(app)).toMatchObject({ name: "request", request: { id: "lr-1" } });
+    await send("login_request", loginRequest()); // the same again: still one
+    await send("login_request_closed", { id: "lr-1" });
+    expect(screen(app)).toMatchObject({ name: "devices" }); // back to the tab it interrupted
+    expect(app.state.tab).toBe("devices");
+  });
+
+  it("ignores a malformed request", async () => {
+    const { app, send } = await withChannel({});
+    await send("login_request", { id: "x", choices: [] });
+    await send("login_request", { choices: ["1", "2", "3"] });
+    await send("login_request", null);
+    expect(screen(app).name).toBe("scan");
+    expect(checked({ id: "x", choices: ["1"], desktop: { name: 3 } })).toMatchObject({ desktop: { name: "" } });
+  });
+
+  it("keeps the answer going when its own request closes meanwhile", async () => {
+    let release: (v: string) => void = () => {};
+    const { app, send } = await withChannel({ decide: () => new Promise<string>((r) => (release = r)) });
+    await send("login_request", loginRequest());
+    const answered = app.pickNumber("42");
+    expect(screen(app)).toMatchObject({ name: "request", busy: "approve", picked: "42" });
+    await send("login_request_closed", { id: "lr-1" });
+    expect(screen(app)).toMatchObject({ name: "request", busy: "approve" });
+    release("confirmed");
+    await answered;
+    expect(screen(app)).toMatchObject({ name: "outcome", outcome: { kind: "approved" } });
+  });
+
+  it("waits for an approval on show to end, then shows the next request", async () => {
+    const { app, send } = await withChannel({ scan: scanResponse(), confirm: "confirmed", decide: "denied" }, `#q=${REF}`);
+    expect(screen(app).name).toBe("approve");
+    await send("login_request", loginRequest());
+    await send("login_request", loginRequest({ id: "lr-2" }));
+    expect(screen(app).name).toBe("approve");
+    await app.approve();
+    expect(screen(app)).toMatchObject({ name: "outcome", outcome: { kind: "approved" } });
+    app.done();
+    expect(screen(app)).toMatchObject({ name: "request", request: { id: "lr-1" } });
+    await app.denyRequest();
+    app.done();
+    expect(screen(app)).toMatchObject({ name: "request", request: { id: "lr-2" } });
+    await app.denyRequest();
+    app.done();
+    expect(screen(app)).toMatchObject({ name: "scan" });
+  });
+
+  it("skips requests that expired while they waited", async () => {
+    const old = loginRequest({ id: "old", expires_at: new Date(NOW - 1000).toISOString() });
+    const { app } = await signedIn({ loginRequests: [old, loginRequest({ id: "new" })] });
+    expect(screen(app)).toMatchObject({ name: "request", request: { id: "new" } });
+  });
+
+  it("fetches the list again when the app comes back, or its channel opens again", async () => {
+    let list: unknown = [];
+    const { app, calls, handlers } = await withChannel({ loginRequests: () => list });
+    expect(screen(app).name).toBe("scan");
+    list = [loginRequest()];
+    handlers().onOpen();
+    await settle();
+    expect(screen(app)).toMatchObject({ name: "request", request: { id: "lr-1" } });
+    // Answered on another phone while this one was in the background: the list no longer has it.
+    list = [];
+    await app.resume();
+    expect(screen(app)).toMatchObject({ name: "scan" });
+    expect(calls.filter(([m]) => m === "loginRequests").length).toBe(3);
+  });
+
+  it("a failed fetch of the list changes nothing", async () => {
+    const { app } = await signedIn({ loginRequests: offline() });
+    expect(screen(app)).toMatchObject({ name: "scan" });
+  });
+});
+
+describe("requestFailure", () => {
+  it("names why an answer did not go through", () => {
+    expect(requestFailure(refuse(409, "conflict")).title).toBe("This request has ended");
+    expect(requestFailure(refuse(404, "not_found")).title).toBe("This request has ended");
+    expect(requestFailure(refuse(403, "forbidden", "denied"))).toMatchObject({ kind: "denied", message: "Denied" });
+    expect(requestFailure(new Error("boom"))).toMatchObject({ kind: "failed", message: "Boom" });
+  });
+});
+
+describe("remembered computers", () => {
+  const desktop = { id: "d1", name: "Office PC", os: "Windows 11", ip: "198.51.100.4", created_at: "2026-02-01T09:00:00Z", last_used_at: "2026-03-01T09:00:00Z" };
+
+  it("are listed on the devices screen, and Remove forgets one and reloads the sessions it ended", async () => {
+    let desktops = [desktop];
+    const { app, calls } = await signedIn({ sessions: [], grants: [], desktops: () => desktops }, "#devices");
+    expect(screen(app)).toMatchObject({ name: "devices", desktops: [{ id: "d1" }] });
+    const before = calls.filter(([m]) => m === "sessions").length;
+    const removing = app.removeDesktop("d1");
+    desktops = [];
+    await removing;
+    expect(calls).toContainEqual(["removeDesktop", "d1"]);
+    expect(calls.filter(([m]) => m === "sessions").length).toBe(before + 1);
+    expect(screen(app)).toMatchObject({ desktops: [], busyId: "", notice: expect.stringContaining("Office PC was removed") });
+  });
+
+  it("says a failed removal and keeps the computer", async () => {
+    const { app } = await signedIn({ sessions: [], grants: [], desktops: [desktop], removeDesktop: offline() }, "#devices");
+    await app.removeDesktop("d1");
+    expect(screen(app)).toMatchObject({ desktops: [{ id: "d1" }], error: Msg.offline, busyId: "" });
   });
 });

@@ -8,8 +8,30 @@
  * (the server redirects /q/<ref> there). The fragment never reaches a
  * server. A #q= link is only scanned for a signed-in phone: signed out, the
  * app asks to sign in first and then goes on to the approval.
+ *
+ * One-tap login: a desktop whose key is enrolled asks the account's phones
+ * to let it in again (a login_request on the channel, or one waiting in
+ * the list fetched when the app opens, the channel (re)connects and the
+ * app comes back to the foreground). The app shows it as its own screen
+ * unless the person is in the middle of something (an approval, a code
+ * being checked): then it waits for that to end.
  */
-import { Code, ProtocolError, State, Unreachable, type Grant, type PhoneAPI, type ScanResponse, type Session, type User } from "./api";
+import {
+  Code,
+  Decision,
+  Event,
+  ProtocolError,
+  State,
+  Unreachable,
+  type EnrolledDesktop,
+  type Grant,
+  type LoginRequest,
+  type MobileEvent,
+  type PhoneAPI,
+  type ScanResponse,
+  type Session,
+  type User,
+} from "./api";
 import { joinParts, phoneDevice } from "./format";
 import { devicePayload, parseScanned, ticketPayload, validRef } from "./payload";
 import { formatUserCode, NOT_A_CODE, normalizeUserCode } from "../web/device";
@@ -70,15 +92,34 @@ export type Screen =
   | { name: "checking" }
   | { name: "code"; busy: boolean; error: string; typed: string }
   | { name: "approve"; scan: ScanResponse; busy: boolean; error: string; scannedAt: number }
-  | { name: "outcome"; outcome: Outcome }
+  | {
+      /** request is a one-tap login: tap the number the desktop shows. */
+      name: "request";
+      request: LoginRequest;
+      /** busy is the answer being sent, "" when none. */
+      busy: "" | Decision;
+      /** picked is the number tapped (busy approve). */
+      picked: string;
+      error: string;
+      /** confirmNotMe: "Not me" was tapped and asks to confirm (it removes the computer). */
+      confirmNotMe: boolean;
+    }
+  | {
+      name: "outcome";
+      outcome: Outcome;
+      /** back is the tab that Done goes back to, for a one-tap request's outcome (else the scan screen). */
+      back?: Tab;
+    }
   | {
       name: "devices";
       loading: boolean;
       sessions: Session[];
       grants: Grant[];
+      /** desktops are the computers remembered for one-tap login. */
+      desktops: EnrolledDesktop[];
       error: string;
       notice: string;
-      /** busyId is the session or grant being logged out. */
+      /** busyId is the session or grant being logged out, or the desktop being removed. */
       busyId: string;
       signingOut: boolean;
     };
@@ -115,7 +156,7 @@ export interface Deps {
    * listen opens the phone's channel (events.ts); it returns the stop. The
    * app opens it once signed in and stops it at sign-out.
    */
-  listen?: (handlers: { onEvent: (ev: { type: string; session?: Session }) => void; onSignedOut: () => void }) => () => void;
+  listen?: (handlers: { onEvent: (ev: MobileEvent) => void; onSignedOut: () => void; onOpen: () => void }) => () => void;
 }
 
 /** DEVICE_ID_KEY is the localStorage key of the device id. */
@@ -146,6 +187,8 @@ export class PhoneApp {
   private stopChannel?: () => void;
   /** gen counts sign-ins and navigations: a late answer of an earlier one is dropped. */
   private gen = 0;
+  /** waiting are the one-tap requests not yet answered, oldest first. */
+  private waiting: LoginRequest[] = [];
 
   constructor(private readonly d: Deps) {}
 
@@ -218,8 +261,10 @@ export class PhoneApp {
     this.stopChannel = this.d.listen?.({
       onEvent: (ev) => this.event(ev),
       onSignedOut: () => this.lostSignIn(),
+      onOpen: () => void this.resume(), // what came while the channel was down
     });
     this.afterSignIn(this.st.tab);
+    void this.resume();
   }
 
   /** afterSignIn goes on to what waits (a link to scan) or to tab. */
@@ -252,6 +297,7 @@ export class PhoneApp {
   }
 
   private showSignIn(notice: string): void {
+    this.waiting = [];
     this.set({ user: undefined, banner: undefined });
     this.screen({ name: "signin", mode: "signin", busy: false, error: "", notice, forApproval: !!this.pending });
   }
@@ -462,8 +508,17 @@ export class PhoneApp {
     this.screen({ name: "outcome", outcome: outcomeOf(s.scan, state, this.st.user) });
   }
 
-  /** done leaves an outcome for the scan screen. */
+  /**
+   * done leaves an outcome: for a one-tap request that waits, else for the
+   * scan screen (a one-tap request's outcome: the tab it interrupted).
+   */
   done(): void {
+    const s = this.st.screen;
+    if (this.showWaiting()) return;
+    if (s.name === "outcome" && s.back) {
+      this.go(s.back);
+      return;
+    }
     this.d.setHash(hashOf("scan"));
     this.go("scan");
   }
@@ -479,15 +534,16 @@ export class PhoneApp {
       loading: true,
       sessions: keep?.sessions ?? [],
       grants: keep?.grants ?? [],
+      desktops: keep?.desktops ?? [],
       error: "",
       notice,
       busyId: "",
       signingOut: false,
     });
     try {
-      const [sessions, grants] = await Promise.all([this.d.api.sessions(), this.d.api.grants()]);
+      const [sessions, grants, desktops] = await Promise.all([this.d.api.sessions(), this.d.api.grants(), this.d.api.desktops()]);
       if (gen !== this.gen || this.st.screen.name !== "devices") return;
-      this.screen({ ...this.st.screen, loading: false, sessions, grants });
+      this.screen({ ...this.st.screen, loading: false, sessions, grants, desktops });
     } catch (err) {
       if (gen !== this.gen || this.st.screen.name !== "devices") return;
       if (isCode(err, Code.Unauthorized)) return this.lostSignIn();
@@ -499,17 +555,30 @@ export class PhoneApp {
   logOutSession(id: string): Promise<void> {
     const s = this.st.screen;
     const name = s.name === "devices" ? s.sessions.find((x) => x.id === id)?.device.name || "The computer" : "";
-    return this.revoke(id, () => this.d.api.revokeSession(id), `${name} was logged out.`);
+    return this.revoke("sessions", id, () => this.d.api.revokeSession(id), `${name} was logged out.`);
   }
 
   /** logOutGrant ends a third-party app's access to the account. */
   logOutGrant(id: string): Promise<void> {
     const s = this.st.screen;
     const name = s.name === "devices" ? s.grants.find((x) => x.id === id)?.app || "The app" : "";
-    return this.revoke(id, () => this.d.api.revokeGrant(id), `${name} was logged out.`);
+    return this.revoke("grants", id, () => this.d.api.revokeGrant(id), `${name} was logged out.`);
   }
 
-  private async revoke(id: string, call: () => Promise<void>, done: string): Promise<void> {
+  /**
+   * removeDesktop forgets a computer remembered for one-tap login; the
+   * server also ends its sessions, so the list is loaded again.
+   */
+  async removeDesktop(id: string): Promise<void> {
+    const s = this.st.screen;
+    const name = s.name === "devices" ? s.desktops.find((x) => x.id === id)?.name || "The computer" : "";
+    const done = `${name} was removed. To log in on it again, scan its QR code.`;
+    await this.revoke("desktops", id, () => this.d.api.removeDesktop(id), done);
+    const now = this.st.screen;
+    if (now.name === "devices" && now.notice === done) await this.loadDevices(done);
+  }
+
+  private async revoke(list: "sessions" | "grants" | "desktops", id: string, call: () => Promise<void>, done: string): Promise<void> {
     const s = this.st.screen;
     if (s.name !== "devices" || s.busyId || s.signingOut) return;
     this.screen({ ...s, busyId: id, error: "", notice: "" });
@@ -528,13 +597,7 @@ export class PhoneApp {
     }
     const now = this.st.screen;
     if (now.name !== "devices") return;
-    this.screen({
-      ...now,
-      busyId: "",
-      notice: done,
-      sessions: now.sessions.filter((x) => x.id !== id),
-      grants: now.grants.filter((x) => x.id !== id),
-    });
+    this.screen({ ...now, busyId: "", notice: done, [list]: (now[list] as { id: string }[]).filter((x) => x.id !== id) });
   }
 
   /** signOut signs the phone out: the server ends its token, and what it approved. */
@@ -564,8 +627,17 @@ export class PhoneApp {
   }
 
   /** event takes a message of the phone's channel. */
-  private event(ev: { type: string; session?: Session }): void {
-    if (ev.type === "session_created" && ev.session) {
+  private event(ev: MobileEvent): void {
+    if (ev.type === Event.LoginRequest) {
+      const r = loginRequest(ev.request);
+      if (r) this.offer([r]);
+      return;
+    }
+    if (ev.type === Event.LoginRequestClosed) {
+      if (typeof ev.request?.id === "string") this.closed(ev.request.id);
+      return;
+    }
+    if (ev.type === Event.SessionCreated && ev.session) {
       const d = ev.session.device;
       this.set({
         banner: {
@@ -574,7 +646,7 @@ export class PhoneApp {
         },
       });
     }
-    if ((ev.type === "session_created" || ev.type === "session_revoked") && this.st.screen.name === "devices") {
+    if ((ev.type === Event.SessionCreated || ev.type === Event.SessionRevoked) && this.st.screen.name === "devices") {
       const s = this.st.screen;
       if (!s.busyId && !s.signingOut) void this.loadDevices(s.notice);
     }
@@ -584,6 +656,193 @@ export class PhoneApp {
   dismissBanner(): void {
     this.set({ banner: undefined });
   }
+
+  /**
+   * resume fetches the waiting one-tap requests and shows the first: when
+   * the app opens, its channel (re)connects, or it comes back to the
+   * foreground. A failure is quiet: the channel brings the next one.
+   */
+  async resume(): Promise<void> {
+    if (!this.st.user) return;
+    let list: LoginRequest[];
+    try {
+      list = await this.d.api.loginRequests();
+    } catch (err) {
+      if (isCode(err, Code.Unauthorized) && this.st.user) this.lostSignIn();
+      return;
+    }
+    if (!this.st.user) return;
+    const ok = list.map(loginRequest).filter((r): r is LoginRequest => !!r);
+    // Those the server no longer lists were answered elsewhere or expired.
+    const ids = new Set(ok.map((r) => r.id));
+    for (const r of this.waiting) if (!ids.has(r.id)) this.closed(r.id);
+    this.offer(ok);
+  }
+
+  /** offer takes requests that arrived, and shows the first if the person is free for it. */
+  private offer(list: LoginRequest[]): void {
+    for (const r of list) if (!this.waiting.some((w) => w.id === r.id)) this.waiting.push(r);
+    if (this.free()) this.showWaiting();
+  }
+
+  /**
+   * free reports whether a request may take the screen: not in the middle
+   * of signing in, an approval, a code being checked, or another request.
+   */
+  private free(): boolean {
+    const s = this.st.screen;
+    if (!this.st.user) return false;
+    switch (s.name) {
+      case "scan":
+      case "outcome":
+        return true;
+      case "code":
+        return !s.busy;
+      case "devices":
+        return !s.busyId && !s.signingOut;
+      default:
+        return false;
+    }
+  }
+
+  /** showWaiting shows the oldest request that has not expired; false if none waits. */
+  private showWaiting(): boolean {
+    const now = this.d.now();
+    this.waiting = this.waiting.filter((r) => !(Date.parse(r.expires_at) <= now));
+    const r = this.waiting[0];
+    if (!r) return false;
+    this.gen++;
+    this.screen({ name: "request", request: r, busy: "", picked: "", error: "", confirmNotMe: false });
+    return true;
+  }
+
+  /** closed takes request id away: answered (here or on another phone) or expired. */
+  private closed(id: string): void {
+    this.waiting = this.waiting.filter((r) => r.id !== id);
+    const s = this.st.screen;
+    if (s.name !== "request" || s.request.id !== id || s.busy) return; // busy: our own answer tells
+    if (!this.showWaiting()) this.go(this.st.tab);
+  }
+
+  /** pickNumber approves the request on show with the number tapped; a wrong one denies it. */
+  pickNumber(number: string): Promise<void> {
+    return this.decide(Decision.Approve, number);
+  }
+
+  /** denyRequest refuses the request on show. */
+  denyRequest(): Promise<void> {
+    return this.decide(Decision.Deny);
+  }
+
+  /** notMe asks to confirm "Not me" (it removes the computer); cancelNotMe takes the question back. */
+  notMe(): void {
+    const s = this.st.screen;
+    if (s.name === "request" && !s.busy) this.screen({ ...s, confirmNotMe: true, error: "" });
+  }
+
+  cancelNotMe(): void {
+    const s = this.st.screen;
+    if (s.name === "request" && !s.busy) this.screen({ ...s, confirmNotMe: false });
+  }
+
+  /** confirmNotMe denies the request, removes the computer and ends its sessions. */
+  confirmNotMe(): Promise<void> {
+    const s = this.st.screen;
+    if (s.name !== "request" || !s.confirmNotMe) return Promise.resolve();
+    return this.decide(Decision.NotMe);
+  }
+
+  private async decide(action: Decision, number = ""): Promise<void> {
+    const s = this.st.screen;
+    if (s.name !== "request" || s.busy) return;
+    if (action === Decision.Approve && !s.request.choices.includes(number)) return;
+    const r = s.request;
+    this.screen({ ...s, busy: action, picked: number, error: "" });
+    const gen = ++this.gen;
+    let state: string;
+    try {
+      state = await this.d.api.decide(r.id, action, action === Decision.Approve ? number : undefined);
+    } catch (err) {
+      if (gen !== this.gen) return;
+      if (isCode(err, Code.Unauthorized)) return this.lostSignIn();
+      if (err instanceof Unreachable) {
+        this.screen({ ...s, busy: "", picked: "", error: Msg.offline });
+        return;
+      }
+      this.waiting = this.waiting.filter((w) => w.id !== r.id);
+      // The server refuses a wrong number (forbidden): the login was denied.
+      const wrong = action === Decision.Approve && isCode(err, Code.Forbidden);
+      const outcome = wrong ? requestOutcome(r, action, State.Denied) : requestFailure(err);
+      this.screen({ name: "outcome", outcome, back: this.st.tab });
+      return;
+    }
+    if (gen !== this.gen) return;
+    this.waiting = this.waiting.filter((w) => w.id !== r.id);
+    this.screen({ name: "outcome", outcome: requestOutcome(r, action, state, this.st.user), back: this.st.tab });
+  }
+}
+
+/**
+ * loginRequest is v if it is a request the app can show (an id and the
+ * numbers to tap), else undefined: the channel's messages are checked
+ * before they reach a screen.
+ */
+export function loginRequest(v: unknown): LoginRequest | undefined {
+  const r = v as Partial<LoginRequest> | undefined;
+  if (!r || typeof r.id !== "string" || !r.id) return undefined;
+  if (!Array.isArray(r.choices) || !r.choices.length || !r.choices.every((c) => typeof c === "string" && c)) return undefined;
+  const d = (r.desktop ?? {}) as Partial<LoginRequest["desktop"]>;
+  const str = (x: unknown) => (typeof x === "string" ? x : "");
+  return {
+    id: r.id,
+    choices: r.choices,
+    expires_at: str(r.expires_at),
+    warning: str(r.warning) || undefined,
+    desktop: { name: str(d.name), os: str(d.os), app: str(d.app), ip: str(d.ip), user_agent: str(d.user_agent), created_at: str(d.created_at) },
+  };
+}
+
+/** requestOutcome is what the phone says once the server took the answer to a one-tap request. */
+export function requestOutcome(r: LoginRequest, action: Decision, state: string, user?: User): Outcome {
+  const name = r.desktop.name || "The computer";
+  if (state === State.Confirmed) {
+    const as = user?.display_name ? ` as ${user.display_name}` : "";
+    return { kind: "approved", title: "Logged in", message: `${name} is now logged in${as}.` };
+  }
+  if (state === State.Denied) {
+    if (action === Decision.NotMe) {
+      return {
+        kind: "denied",
+        title: "Computer removed",
+        message: `${name} was not logged in, and it is no longer remembered: its sessions were ended, and it must scan a QR code to log in again.`,
+      };
+    }
+    if (action === Decision.Approve) {
+      return {
+        kind: "denied",
+        title: "Wrong number: login denied",
+        message: `The number you tapped is not the one that ${name} showed, so it was not logged in. If you are at that computer, ask again from it.`,
+      };
+    }
+    return { kind: "denied", title: "Login denied", message: `${name} was not logged in.` };
+  }
+  return { kind: "failed", title: "Not logged in", message: `The login ended as "${state}".` };
+}
+
+/** requestFailure says why an answer to a one-tap request did not go through. */
+export function requestFailure(err: unknown): Outcome {
+  if (err instanceof ProtocolError) {
+    switch (err.code) {
+      case Code.Expired:
+        return { kind: "failed", title: "This request has expired", message: "It was not answered in time. Ask again from the computer." };
+      case Code.Conflict:
+      case Code.NotFound:
+        return { kind: "failed", title: "This request has ended", message: "It was answered on another phone, or the computer stopped asking. Nothing more to do here." };
+      case Code.Forbidden:
+        return { kind: "denied", title: "Login denied", message: sentence(err.message) };
+    }
+  }
+  return { kind: "failed", title: "Something went wrong", message: errText(err) };
 }
 
 /** isCode reports whether err is the server's refusal with code. */

@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { PhoneApp } from "./model";
-import { alice, deps, fakeAPI, NOW, ORIGIN, REF, refuse, scanResponse, settle } from "./testing/fakes";
+import { alice, deps, fakeAPI, loginRequest, NOW, ORIGIN, REF, refuse, scanResponse, settle } from "./testing/fakes";
 import { mountView, pick, sameOrigin, shownName } from "./view";
 
 let root: HTMLElement;
@@ -121,6 +121,68 @@ describe("approve screen", () => {
   });
 });
 
+describe("one-tap request screen", () => {
+  it("shows the desktop as text, where it asks from, and the numbers as buttons that approve", async () => {
+    const evil = "<img src=x onerror=alert(1)>";
+    const r = loginRequest({ desktop: { ...loginRequest().desktop, name: evil }, warning: "This computer is on another network than your phone." });
+    const { calls } = await mount({ account: alice, loginRequests: [r], decide: "confirmed" });
+    expect(document.body.dataset.shown).toBe("request");
+    expect(root.querySelector("h1")!.textContent).toBe(`Log in on ${evil}?`);
+    expect(root.querySelector("[data-testid=request-desktop-name]")!.textContent).toBe(evil);
+    expect(root.querySelector("img[src=x]")).toBeNull();
+    const text = root.textContent!;
+    for (const want of ["Windows 11", "198.51.100.4", "5 seconds ago", "another network", "Tap the number shown on your computer", "Answer within 2:00"]) {
+      expect(text).toContain(want);
+    }
+    const group = root.querySelector("[role=group]")!;
+    expect(document.getElementById(group.getAttribute("aria-labelledby")!)!.textContent).toBe("Tap the number shown on your computer");
+    expect([...group.querySelectorAll("button")].map((b) => b.textContent)).toEqual(["17", "42", "86"]);
+    expect(button("Deny")).toBeDefined();
+    button("42")!.click();
+    await settle();
+    expect(calls).toContainEqual(["decide", "lr-1", "approve", "42"]);
+    expect(document.body.dataset.shown).toBe("outcome-approved");
+    expect(button("Done")).toBeDefined();
+  });
+
+  it("asks to confirm Not me before it removes the computer", async () => {
+    const { calls } = await mount({ account: alice, loginRequests: [loginRequest()], decide: "denied" });
+    const dialog = root.querySelector<HTMLElement>("[role=alertdialog]")!;
+    expect(dialog.hidden).toBe(true);
+    button("Not me")!.click();
+    expect(dialog.hidden).toBe(false);
+    expect(dialog.textContent).toContain("Remove Office PC?");
+    expect(button("Not me")!.hidden).toBe(true);
+    button("Cancel")!.click();
+    expect(dialog.hidden).toBe(true);
+    button("Not me")!.click();
+    button("Remove this computer")!.click();
+    await settle();
+    expect(calls).toContainEqual(["decide", "lr-1", "not_me", undefined]);
+    expect(document.body.dataset.shown).toBe("outcome-denied");
+    expect(root.textContent).toContain("Computer removed");
+  });
+
+  it("turns the numbers off once the request has expired", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    try {
+      let now = NOW;
+      const f = fakeAPI({ account: alice, loginRequests: [loginRequest({ expires_at: new Date(NOW + 500).toISOString() })] });
+      const app = new PhoneApp(deps(f.api, { now: () => now }).d);
+      unmount = mountView(root, app, { now: () => now, origin: ORIGIN, decoder: async () => ({ decode: async () => [], close: () => {} }), retry: () => {} });
+      await app.start("");
+      await settle();
+      expect(button("42")!.disabled).toBe(false);
+      now += 1000;
+      vi.advanceTimersByTime(1000);
+      expect(button("42")!.disabled).toBe(true);
+      expect(root.textContent).toContain("This request has expired");
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe("code screen", () => {
   it("says a malformed code, and stops saying it once the person types again", async () => {
     const { calls } = await mount({ account: alice }, "#code");
@@ -154,6 +216,20 @@ describe("devices screen", () => {
     expect(button("Log out Work laptop")).toBeUndefined();
     expect(root.textContent).toContain("Work laptop was logged out.");
     expect(root.textContent).toContain("No computer is logged in");
+  });
+
+  it("lists the remembered computers with a Remove for each, and hides the list when there are none", async () => {
+    const desktops = [{ id: "d1", name: "Office PC", os: "Windows 11", ip: "198.51.100.4", created_at: "2026-02-01T09:00:00Z", last_used_at: "2026-03-01T10:00:00Z" }];
+    const { calls } = await mount({ account: alice, sessions: [], grants: [], desktops, removeDesktop: undefined }, "#devices");
+    const list = root.querySelector("[aria-label='Remembered computers']")!;
+    expect(list.closest("section")!.hidden).toBe(false);
+    expect(list.textContent).toContain("Office PC");
+    expect(list.textContent).toContain("Windows 11 · 198.51.100.4");
+    expect(list.textContent).toContain("Last used 2 hours ago");
+    button("Remove Office PC")!.click();
+    await settle();
+    expect(calls).toContainEqual(["removeDesktop", "d1"]);
+    expect(root.textContent).toContain("Office PC was removed");
   });
 });
 

@@ -8,7 +8,7 @@
 import { avatar } from "../components/avatar";
 import { icons, logo } from "../components/icons";
 import { h, svg } from "../dom";
-import type { Grant, Session } from "./api";
+import type { EnrolledDesktop, Grant, Session } from "./api";
 import { ago, countdown, joinParts, scopeLines } from "./format";
 import { Msg, type AppState, type PhoneApp, type Screen, type Tab } from "./model";
 import { parseScanned } from "./payload";
@@ -454,10 +454,106 @@ const approve: Factory = (app, env, s) => {
   return { el, update, destroy: () => clearInterval(timer) };
 };
 
+/**
+ * request is a one-tap login: the desktop that asks, from where, and the
+ * three numbers as big buttons, of which the person taps the one the
+ * desktop shows; Deny, and a quieter "Not me" that asks to confirm.
+ */
+const request: Factory = (app, env, s) => {
+  const r = (s as Extract<Screen, { name: "request" }>).request;
+  const desk = r.desktop;
+  const name = desk.name || "a computer";
+  const asked = h("dd", {});
+  const left = h("p", { class: "expiry", "aria-live": "off" });
+  const error = h("p", { class: "field-error", role: "alert", id: "request-error" });
+  const numbers = r.choices.map((n) =>
+    h("button", { class: "btn number-btn", type: "button", "data-number": n, onclick: () => void app.pickNumber(n) }, n),
+  );
+  const denyBtn = h("button", { class: "btn btn-danger btn-wide", type: "button", onclick: () => void app.denyRequest() }, "Deny");
+  const notMeBtn = h("button", { class: "btn btn-link btn-quiet", type: "button", onclick: () => app.notMe() }, "Not me");
+  const removeBtn = h("button", { class: "btn btn-danger btn-wide", type: "button", onclick: () => void app.confirmNotMe() }, "Remove this computer");
+  const keepBtn = h("button", { class: "btn btn-secondary btn-wide", type: "button", onclick: () => app.cancelNotMe() }, "Cancel");
+  const confirm = h(
+    "div",
+    { class: "not-me", role: "alertdialog", "aria-labelledby": "not-me-title", "aria-describedby": "not-me-text" },
+    h("p", { class: "not-me-title", id: "not-me-title" }, `Remove ${desk.name || "this computer"}?`),
+    h(
+      "p",
+      { id: "not-me-text" },
+      "It is not logged in, its sessions end, and it can no longer ask this phone to log in: it has to scan a QR code again. Do this if you don't know this computer.",
+    ),
+    h("div", { class: "actions" }, removeBtn, keepBtn),
+  );
+
+  const factsEl = details([
+    ["System", desk.os],
+    ["IP address", desk.ip],
+  ]);
+  factsEl.append(h("dt", {}, "Asked"), asked);
+  const parts: (HTMLElement | false)[] = [
+    h("div", { class: "ask-head" }, h("span", { class: "round-icon" }, clone(more.keypad)), h("h1", { id: "request-title" }, `Log in on ${name}?`)),
+    h(
+      "div",
+      { class: "desk" },
+      h("p", { class: "desk-label" }, "Computer"),
+      h("p", { class: "device-name", "data-testid": "request-desktop-name" }, desk.name || "Unnamed computer"),
+      factsEl,
+    ),
+    !!r.warning && h("div", { class: "warning", role: "alert" }, icon(icons.alert), h("p", {}, r.warning)),
+    h(
+      "div",
+      { class: "numbers-box" },
+      h("p", { class: "numbers-label", id: "numbers-label" }, "Tap the number shown on your computer"),
+      h("div", { class: "numbers", role: "group", "aria-labelledby": "numbers-label" }, ...numbers),
+    ),
+    error,
+    left,
+    h("div", { class: "actions" }, denyBtn, notMeBtn),
+    confirm,
+    h("p", { class: "fineprint" }, "Didn't try to log in? Deny. Don't know this computer? Tap Not me."),
+  ];
+  const el = h(
+    "section",
+    { class: "p-screen approve request", "aria-labelledby": "request-title" },
+    h("div", { class: "card" }, ...parts.filter((p): p is HTMLElement => !!p)),
+  );
+  let busy = false;
+  const tick = () => {
+    asked.textContent = ago(desk.created_at, env.now()) || "just now";
+    const c = countdown(r.expires_at, env.now());
+    left.textContent = c ? `Answer within ${c}` : "This request has expired. Ask again from the computer.";
+    left.classList.toggle("expired", !c);
+    for (const b of numbers) b.disabled = busy || !c;
+  };
+  const timer = setInterval(tick, 1000);
+  const update = (s: Screen) => {
+    if (s.name !== "request") return;
+    busy = !!s.busy;
+    setText(error, s.error);
+    for (const b of numbers) {
+      const mine = s.busy === "approve" && b.dataset.number === s.picked;
+      b.classList.toggle("picked", mine);
+      b.setAttribute("aria-busy", String(mine));
+    }
+    denyBtn.disabled = busy;
+    denyBtn.textContent = s.busy === "deny" ? "Denying…" : "Deny";
+    notMeBtn.disabled = busy;
+    notMeBtn.hidden = s.confirmNotMe;
+    confirm.hidden = !s.confirmNotMe;
+    removeBtn.disabled = busy;
+    keepBtn.disabled = busy;
+    removeBtn.textContent = s.busy === "not_me" ? "Removing…" : "Remove this computer";
+    tick();
+    if (s.confirmNotMe && !busy) queueMicrotask(() => keepBtn.focus());
+  };
+  update(s);
+  return { el, update, destroy: () => clearInterval(timer) };
+};
+
 const outcome: Factory = (app, _env, s) => {
-  const o = (s as Extract<Screen, { name: "outcome" }>).outcome;
+  const { outcome: o, back } = s as Extract<Screen, { name: "outcome" }>;
   const mark = o.kind === "approved" ? icons.check : o.kind === "denied" ? icons.denied : icons.alert;
-  const done = h("button", { class: "btn btn-primary btn-wide", type: "button", onclick: () => app.done() }, o.kind === "failed" ? "Scan again" : "Done");
+  const done = h("button", { class: "btn btn-primary btn-wide", type: "button", onclick: () => app.done() }, o.kind === "failed" && !back ? "Scan again" : "Done");
   const el = h(
     "section",
     { class: `p-screen p-center outcome outcome-${o.kind}`, "aria-labelledby": "outcome-title", role: "status" },
@@ -498,6 +594,28 @@ function sessionItem(app: PhoneApp, env: ViewEnv, x: Session, busy: string): HTM
   );
 }
 
+function desktopItem(app: PhoneApp, env: ViewEnv, x: EnrolledDesktop, busy: string): HTMLElement {
+  const name = x.name || "Unnamed computer";
+  const btn = h(
+    "button",
+    { class: "btn btn-secondary btn-small btn-danger-text", type: "button", "aria-label": `Remove ${name}`, onclick: () => void app.removeDesktop(x.id) },
+    busy === x.id ? "Removing…" : "Remove",
+  );
+  btn.disabled = !!busy;
+  return h(
+    "li",
+    { class: "item", "data-desktop": x.id },
+    h(
+      "div",
+      { class: "item-text" },
+      h("p", { class: "item-name" }, name),
+      h("p", { class: "item-sub" }, joinParts(x.os, x.ip)),
+      h("p", { class: "item-sub" }, since("Last used", x.last_used_at, env) || since("Remembered", x.created_at, env)),
+    ),
+    btn,
+  );
+}
+
 function grantItem(app: PhoneApp, env: ViewEnv, g: Grant, busy: string): HTMLElement {
   const name = g.app || "Unnamed app";
   const btn = h(
@@ -526,6 +644,14 @@ const devices: Factory = (app, env, s, st) => {
   const sessions = h("ul", { class: "items", "aria-label": "Computers" });
   const grants = h("ul", { class: "items", "aria-label": "Apps" });
   const grantsSection = h("section", { class: "group", "aria-labelledby": "apps-title" }, h("h2", { id: "apps-title" }, "Apps"), grants);
+  const desktops = h("ul", { class: "items", "aria-label": "Remembered computers" });
+  const desktopsSection = h(
+    "section",
+    { class: "group", "aria-labelledby": "remembered-title" },
+    h("h2", { id: "remembered-title" }, "Remembered computers"),
+    h("p", { class: "group-hint" }, "They can ask this phone to log in again with one tap. Remove one to make it scan a QR code again."),
+    desktops,
+  );
   const refresh = h("button", { class: "btn btn-link", type: "button", onclick: () => void app.loadDevices() }, "Refresh");
   const signOut = h("button", { class: "btn btn-danger btn-wide", type: "button", onclick: () => void app.signOut() }, "Sign out");
   const who = h("div", { class: "who" });
@@ -536,6 +662,7 @@ const devices: Factory = (app, env, s, st) => {
     notice,
     error,
     h("section", { class: "group", "aria-labelledby": "computers-title" }, h("h2", { id: "computers-title" }, "Computers"), sessions),
+    desktopsSection,
     grantsSection,
     h(
       "section",
@@ -561,6 +688,8 @@ const devices: Factory = (app, env, s, st) => {
         ...(s.sessions.length ? s.sessions.map((x) => sessionItem(app, env, x, s.busyId)) : [h("li", { class: "empty" }, "No computer is logged in to your account.")]),
       );
     grants.replaceChildren(...s.grants.map((g) => grantItem(app, env, g, s.busyId)));
+    desktops.replaceChildren(...s.desktops.map((x) => desktopItem(app, env, x, s.busyId)));
+    desktopsSection.hidden = !s.desktops.length;
     grantsSection.hidden = !s.grants.length;
     signOut.disabled = s.signingOut;
     signOut.textContent = s.signingOut ? "Signing out…" : "Sign out";
@@ -615,6 +744,7 @@ const factories: Record<Screen["name"], Factory> = {
   checking,
   code,
   approve,
+  request,
   outcome,
   devices,
 };
@@ -654,7 +784,7 @@ export function mountView(root: HTMLElement, app: PhoneApp, env: ViewEnv): () =>
   const render = (st: AppState) => {
     const s = st.screen;
     // A new scan or outcome is a new screen even when one of its kind shows.
-    const key = s.name === "approve" ? s.scan : s.name === "outcome" ? s.outcome : undefined;
+    const key = s.name === "approve" ? s.scan : s.name === "request" ? s.request : s.name === "outcome" ? s.outcome : undefined;
     if (current && current.name === s.name && current.key === key) {
       current.view.update(s, st);
     } else {

@@ -1,5 +1,5 @@
 /** Fakes of the server and the browser for the phone app's tests. */
-import { ProtocolError, Unreachable, type PhoneAPI, type ScanResponse, type User } from "../api";
+import { ProtocolError, Unreachable, type LoginRequest, type PhoneAPI, type ScanResponse, type User } from "../api";
 import type { Deps } from "../model";
 
 export const ORIGIN = "https://login.example";
@@ -25,6 +25,24 @@ export function scanResponse(over: Partial<ScanResponse> = {}): ScanResponse {
   };
 }
 
+/** loginRequest is a one-tap request of Office PC, asked 5 seconds ago, open for 2 minutes. */
+export function loginRequest(over: Partial<LoginRequest> = {}): LoginRequest {
+  return {
+    id: "lr-1",
+    desktop: {
+      name: "Office PC",
+      os: "Windows 11",
+      app: "qrlogin desktop",
+      ip: "198.51.100.4",
+      user_agent: "",
+      created_at: new Date(NOW - 5_000).toISOString(),
+    },
+    choices: ["17", "42", "86"],
+    expires_at: new Date(NOW + 120_000).toISOString(),
+    ...over,
+  };
+}
+
 /** A call the app made. */
 export type Call = [method: keyof PhoneAPI, ...args: unknown[]];
 
@@ -35,8 +53,10 @@ export const offline = () => new Unreachable();
 /**
  * fakeAPI answers each method with what answers[method] gives (a value, a
  * function of the arguments, or an error to throw); calls records them.
+ * No one-tap request waits and no desktop is remembered unless answers say.
  */
-export function fakeAPI(answers: Partial<Record<keyof PhoneAPI, unknown>>) {
+export function fakeAPI(given: Partial<Record<keyof PhoneAPI, unknown>>) {
+  const answers: Partial<Record<keyof PhoneAPI, unknown>> = { loginRequests: [], desktops: [], ...given };
   const calls: Call[] = [];
   const api = new Proxy({} as PhoneAPI, {
     get(_t, prop: string) {
@@ -46,7 +66,7 @@ export function fakeAPI(answers: Partial<Record<keyof PhoneAPI, unknown>>) {
         if (typeof a === "function") a = (a as (...x: unknown[]) => unknown)(...args);
         a = await a;
         if (a instanceof Error) throw a;
-        if (a === undefined && !["logout", "revokeSession", "revokeGrant"].includes(prop)) {
+        if (a === undefined && !["logout", "revokeSession", "revokeGrant", "removeDesktop"].includes(prop)) {
           throw new Error(`fakeAPI: no answer for ${prop}`);
         }
         return a;
