@@ -12,30 +12,6 @@ import (
 	"github.com/qrlogin/qrlogin/server/internal/protocoltest"
 )
 
-// boundSession signs a desktop in with a DPoP proof from key at redeem,
-// and returns its session token.
-func boundSession(t *testing.T, h *harness, key *ecdsa.PrivateKey) string {
-	t.Helper()
-	p := h.NewPhone("Alice")
-	tk := h.NewTicket()
-	r := h.Scan(p, tk.QRPayload)
-	protocoltest.Want(t, r, http.StatusOK, "")
-	var sr api.ScanResponse
-	r.JSON(t, &sr)
-	protocoltest.Want(t, h.Confirm(p, sr.ScanToken, true, ""), http.StatusOK, "")
-	path := api.PathTickets + "/" + tk.Ref + "/redeem"
-	auth := tk.Secret()
-	auth.DPoP = mustProof(t, key, "POST", h.Base+path, "")
-	r = h.Do("POST", path, auth, nil)
-	protocoltest.Want(t, r, http.StatusOK, "")
-	var rr api.RedeemResponse
-	r.JSON(t, &rr)
-	if rr.TokenType != api.TokenDPoP {
-		t.Fatalf("redeem with a proof: token_type %q, want DPoP", rr.TokenType)
-	}
-	return rr.SessionToken
-}
-
 func mustProof(t *testing.T, key *ecdsa.PrivateKey, method, url, token string) string {
 	t.Helper()
 	return proofAt(t, key, method, url, token, time.Now())
@@ -68,7 +44,7 @@ func TestBoundSessionNeedsItsKey(t *testing.T) { onBothStores(t, testBoundSessio
 
 func testBoundSessionNeedsItsKey(t *testing.T, h *harness) {
 	key, thief := mustKey(t), mustKey(t)
-	tok := boundSession(t, h, key)
+	tok := enrolled(t, h, h.NewPhone("Alice"), key)
 	me := h.Base + api.PathMe
 
 	good := mustProof(t, key, "GET", me, tok)

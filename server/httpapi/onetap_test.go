@@ -12,8 +12,9 @@ import (
 	"github.com/qrlogin/qrlogin/server/internal/protocoltest"
 )
 
-// enrolled signs a desktop with key in to p's account by QR code, which
-// enrols the key, and returns the session token.
+// enrolled signs a desktop with key in to p's account by QR code with a
+// DPoP proof, which binds the session to the key and enrols the key, and
+// returns the session token.
 func enrolled(t *testing.T, h *harness, p protocoltest.Phone, key *ecdsa.PrivateKey) string {
 	t.Helper()
 	tk := h.NewTicket()
@@ -29,6 +30,9 @@ func enrolled(t *testing.T, h *harness, p protocoltest.Phone, key *ecdsa.Private
 	protocoltest.Want(t, r, http.StatusOK, "")
 	var rr api.RedeemResponse
 	r.JSON(t, &rr)
+	if rr.TokenType != api.TokenDPoP {
+		t.Fatalf("redeem with a proof: token_type %q, want DPoP", rr.TokenType)
+	}
 	return rr.SessionToken
 }
 
