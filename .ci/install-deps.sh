@@ -8,7 +8,7 @@
 # what is missing. Not root and no sudo: it prints the command to run.
 set -euo pipefail
 
-packages=(libgtk-3-dev libwebkit2gtk-4.0-dev pkg-config xvfb xauth imagemagick ffmpeg x11-utils xdotool dbus-x11 fonts-dejavu-core postgresql-15 chromium)
+packages=(libgtk-3-dev libwebkit2gtk-4.0-dev pkg-config xvfb xauth imagemagick ffmpeg x11-utils xdotool tesseract-ocr dbus-x11 fonts-dejavu-core postgresql-15 chromium)
 
 missing=()
 for p in "${packages[@]}"; do

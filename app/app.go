@@ -109,6 +109,21 @@ func (a *App) Logout() {
 	}
 }
 
+// LogIn asks the phone of the account this computer is remembered for to
+// let it in again (one-tap login): the window shows the number to tap.
+func (a *App) LogIn() {
+	if d := a.d.Load(); d != nil {
+		d.LogIn()
+	}
+}
+
+// SwitchAccount leaves one-tap login for a QR code.
+func (a *App) SwitchAccount() {
+	if d := a.d.Load(); d != nil {
+		d.SwitchAccount()
+	}
+}
+
 // UseServer switches to the remote server at url, or to the embedded one
 // when url is empty, and keeps the choice. A malformed url is refused with
 // an error for a person, and changes nothing.

@@ -38,6 +38,8 @@ func TestBeforeStartup(t *testing.T) {
 	a.Refresh()
 	a.Cancel()
 	a.Logout()
+	a.LogIn()
+	a.SwitchAccount()
 	a.Shown("pending")
 	if err := a.UseServer("http://127.0.0.1:1"); err != nil {
 		t.Error(err)

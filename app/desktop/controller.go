@@ -56,9 +56,16 @@ type Controller struct {
 	gen     uint64             // the running phase's number
 	stop    context.CancelFunc // cancels the running phase
 	ticket  *api.CreateTicketResponse
+	request *api.DesktopLoginResponse // the one-tap request on show (one_tap_waiting)
 	session *Saved
-	closed  bool
-	wg      sync.WaitGroup
+	// account is the account this desktop's key was last seen enrolled
+	// for (the one-tap views); nil if none.
+	account *OneTap
+	// qrOnly is set by SwitchAccount: until the next sign-in, a log-out
+	// shows the QR code, not the one-tap view.
+	qrOnly bool
+	closed bool
+	wg     sync.WaitGroup
 }
 
 // NewController returns a Controller in the loading state; Start begins.
@@ -89,7 +96,8 @@ func (c *Controller) View() View {
 }
 
 // Start signs in with the saved session if the server still accepts it, and
-// otherwise shows a new QR code.
+// otherwise shows the one-tap view if this desktop's key is enrolled, else
+// a new QR code.
 func (c *Controller) Start() { c.run(nil, c.start) }
 
 // Refresh starts over as Start does, unless signed in: the window's "new QR
@@ -98,14 +106,24 @@ func (c *Controller) Refresh() {
 	c.run(func() bool { return c.session == nil }, c.start)
 }
 
-// Cancel ends the ticket on show (pending or scanned) and shows cancelled.
+// Cancel ends the ticket on show (pending or scanned) and shows cancelled;
+// while a one-tap request waits, it ends the request and shows the one-tap
+// view again.
 func (c *Controller) Cancel() {
 	var t *api.CreateTicketResponse
+	var r *api.DesktopLoginResponse
+	var acct *OneTap
 	showing := func() bool {
-		t = c.ticket
-		return t != nil && (c.view.State == ViewPending || c.view.State == ViewScanned)
+		t, r, acct = c.ticket, c.request, c.account
+		return t != nil && (c.view.State == ViewPending || c.view.State == ViewScanned) ||
+			r != nil && acct != nil && c.view.State == ViewOneTapWaiting
 	}
 	c.run(showing, func(p *phase) {
+		if r != nil {
+			c.cancelRequest(p, r)
+			p.set(View{State: ViewOneTap, OneTap: acct})
+			return
+		}
 		if err := c.cfg.Client.Cancel(p.ctx, t.Ref, t.PollSecret); err != nil && p.ctx.Err() == nil {
 			c.cfg.Log.Warn("cancel", "err", err)
 		}
@@ -114,7 +132,8 @@ func (c *Controller) Cancel() {
 }
 
 // Logout ends the session (on the server too, if it can be reached),
-// forgets it, and shows a new QR code.
+// forgets it, and shows the one-tap view if this desktop's key is enrolled,
+// else a new QR code.
 func (c *Controller) Logout() {
 	var s *Saved
 	signedIn := func() bool {
@@ -129,7 +148,7 @@ func (c *Controller) Logout() {
 		}
 		cancel()
 		c.forget()
-		c.newTicket(p, "")
+		c.loggedOut(p, "", "")
 	})
 }
 
@@ -159,7 +178,7 @@ func (c *Controller) run(ok func() bool, fn func(p *phase)) {
 	c.gen++
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stop = cancel
-	c.ticket, c.session = nil, nil
+	c.ticket, c.request, c.session = nil, nil, nil
 	p := &phase{c: c, gen: c.gen, ctx: ctx}
 	c.wg.Go(func() {
 		defer cancel()

@@ -173,6 +173,22 @@ func (d *Desktop) Logout() {
 	}
 }
 
+// LogIn asks the phone to let this computer in again (see
+// Controller.LogIn).
+func (d *Desktop) LogIn() {
+	if c := d.controller(); c != nil {
+		c.LogIn()
+	}
+}
+
+// SwitchAccount leaves one-tap login for a QR code (see
+// Controller.SwitchAccount).
+func (d *Desktop) SwitchAccount() {
+	if c := d.controller(); c != nil {
+		c.SwitchAccount()
+	}
+}
+
 func (d *Desktop) controller() *Controller {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -14,7 +14,8 @@ func TestFrontendSharesNames(t *testing.T) {
 	for file, names := range map[string][]string{
 		"../../frontend/src/events.ts": {EventView},
 		"../../frontend/src/view.ts": {ViewLoading, ViewPending, ViewScanned, ViewConfirmed, ViewDenied,
-			ViewExpired, ViewCancelled, ViewSignedIn, ViewUnreachable, ViewError, ModeEmbedded, ModeRemote},
+			ViewExpired, ViewCancelled, ViewSignedIn, ViewUnreachable, ViewError, ViewOneTap, ViewOneTapWaiting,
+			ViewOneTapDenied, ViewOneTapExpired, ViewOneTapLimited, ModeEmbedded, ModeRemote},
 	} {
 		src, err := os.ReadFile(file)
 		if err != nil {
@@ -42,7 +43,7 @@ func TestFrontendDeclaresViewFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	full := View{State: ViewScanned, Server: ServerInfo{Mode: ModeRemote, URL: "u"}, QR: &QR{Ref: "r"},
-		Scanner: &Scanner{MatchCode: "12"}, Session: &Session{Device: "d"}, Message: "m"}
+		Scanner: &Scanner{MatchCode: "12"}, Session: &Session{Device: "d"}, OneTap: &OneTap{Number: "42"}, Message: "m"}
 	data, err := json.Marshal(full)
 	if err != nil {
 		t.Fatal(err)

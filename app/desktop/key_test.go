@@ -215,7 +215,7 @@ func TestSessionBoundToDesktopKey(t *testing.T) {
 	}
 
 	d.Logout()
-	waitDesktop(t, d, ViewPending)
+	waitDesktop(t, d, ViewOneTap) // the key, enrolled by the QR login, offers one-tap login
 	if _, err := client.New(base, client.WithDPoP(key)).Me(context.Background(), token); !errors.Is(err, server.ErrUnauthorized) {
 		t.Errorf("Me after the desktop's log-out = %v, want unauthorized: the log-out did not reach the server", err)
 	}

@@ -17,10 +17,13 @@ const maxReconnect = time.Minute
 
 // signedIn shows the session and listens on its channel until the phone
 // revokes it (or logs out), when it forgets the session and shows a new QR
-// code. A channel that drops is opened again, with a growing wait, for as
-// long as the server does not refuse the session.
+// code: the person logged this computer out on purpose, so it offers no
+// one-tap Log in. A session that ended otherwise (expiry) shows the
+// one-tap view if the key is enrolled (loggedOut). A channel that drops is
+// opened again, with a growing wait, for as long as the server does not
+// refuse the session.
 func (c *Controller) signedIn(p *phase, s Saved) {
-	p.with(func(c *Controller) { c.session = &s })
+	p.with(func(c *Controller) { c.session, c.qrOnly = &s, false })
 	p.set(View{State: ViewSignedIn, Session: c.sessionView(s)})
 	wait := c.cfg.Reconnect
 	for {
@@ -36,7 +39,7 @@ func (c *Controller) signedIn(p *phase, s Saved) {
 		case errors.Is(err, server.ErrUnauthorized):
 			c.cfg.Log.Info("the session has ended")
 			c.forget()
-			c.newTicket(p, "Your session has ended: scan to log in again.")
+			c.loggedOut(p, sessionEnded, sessionEnded+": scan to log in again.")
 			return
 		}
 		c.cfg.Log.Warn("the session channel dropped; reconnecting", "err", err, "in", wait)

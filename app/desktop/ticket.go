@@ -8,7 +8,7 @@ import (
 )
 
 // start signs in with the saved session of this server, if any, and
-// otherwise shows a new QR code.
+// otherwise shows the one-tap view or a new QR code (see loggedOut).
 func (c *Controller) start(p *phase) {
 	saved, err := c.cfg.Vault.Load()
 	switch {
@@ -20,7 +20,7 @@ func (c *Controller) start(p *phase) {
 	case !errors.Is(err, ErrNoSession):
 		c.cfg.Log.Warn("the saved session could not be read", "err", err)
 	}
-	c.newTicket(p, "")
+	c.loggedOut(p, "", "")
 }
 
 // serverID names the server for Saved.Server.
@@ -32,7 +32,8 @@ func (c *Controller) serverID() string {
 }
 
 // restore asks the server whether the saved session still stands: if so,
-// signs in with it; if the server refuses it, forgets it and shows a QR code.
+// signs in with it; if the server refuses it, forgets it and shows the
+// one-tap view or a QR code.
 func (c *Controller) restore(p *phase, saved Saved) {
 	p.set(View{State: ViewLoading, Message: "Signing in as " + saved.User.DisplayName + "…"})
 	user, err := c.cfg.Client.Me(p.ctx, saved.Token)
@@ -43,7 +44,7 @@ func (c *Controller) restore(p *phase, saved Saved) {
 	case errors.Is(err, server.ErrUnauthorized):
 		c.cfg.Log.Info("the saved session has ended")
 		c.forget()
-		c.newTicket(p, "Your session has ended: scan to log in again.")
+		c.loggedOut(p, sessionEnded, sessionEnded+": scan to log in again.")
 	default:
 		p.fail("check the saved session", err)
 	}
@@ -87,7 +88,7 @@ func (c *Controller) newTicket(p *phase, notice string) {
 		p.fail("follow the QR code", err)
 		return
 	case final == server.StateConfirmed:
-		c.redeem(p, t)
+		c.redeem(p, t.Ref, t.PollSecret, func() { p.update(func(v *View) { v.State = ViewExpired }) })
 	}
 }
 
@@ -122,14 +123,16 @@ func (c *Controller) ticketView(v *View, ev api.TicketEvent, matchCode string, q
 	}
 }
 
-// redeem trades the confirmed ticket for the session, keeps it and signs in.
-func (c *Controller) redeem(p *phase, t api.CreateTicketResponse) {
-	r, err := c.cfg.Client.Redeem(p.ctx, t.Ref, t.PollSecret)
+// redeem trades the confirmed ticket ref (a QR code's or a one-tap
+// request's) for the session, keeps it and signs in; expired shows that
+// the ticket ran out first.
+func (c *Controller) redeem(p *phase, ref, pollSecret string, expired func()) {
+	r, err := c.cfg.Client.Redeem(p.ctx, ref, pollSecret)
 	switch {
 	case p.ctx.Err() != nil:
 		return
 	case errors.Is(err, server.ErrExpired):
-		p.update(func(v *View) { v.State = ViewExpired })
+		expired()
 		return
 	case err != nil:
 		p.fail("log you in", err)

@@ -29,6 +29,13 @@ const (
 	ViewSignedIn    = "signed_in"   // the ticket was redeemed: the session
 	ViewUnreachable = "unreachable" // the server could not be reached
 	ViewError       = "error"       // the server refused (rate limit, fault) or could not start
+
+	// One-tap login: logged out, on a desktop whose key is enrolled.
+	ViewOneTap        = "one_tap"         // the account: Log in, Switch account (to the QR code)
+	ViewOneTapWaiting = "one_tap_waiting" // asked: the number to tap on the phone (the ticket is scanned)
+	ViewOneTapDenied  = "one_tap_denied"  // the phone denied, or the wrong number was tapped
+	ViewOneTapExpired = "one_tap_expired" // no answer from the phone in time
+	ViewOneTapLimited = "one_tap_limited" // too many requests: Message says when to try again
 )
 
 // Server modes.
@@ -47,6 +54,8 @@ type View struct {
 	Scanner *Scanner `json:"scanner,omitempty"`
 	// Session is set while signed in.
 	Session *Session `json:"session,omitempty"`
+	// OneTap is set in the one-tap states.
+	OneTap *OneTap `json:"oneTap,omitempty"`
 	// Message, for a person, says why the window shows this state: an
 	// error, or a notice such as "You were logged out from your phone".
 	Message string `json:"message,omitempty"`
@@ -86,4 +95,13 @@ type Session struct {
 	Device      string    `json:"device"`  // this computer's name and OS, as the phone was shown: "name (OS)"
 	App         string    `json:"app"`     // the app and its version, as the phone was shown
 	LocalIP     string    `json:"localIp"` // this computer's address on the way to the server, if known
+}
+
+// OneTap is the account that this desktop's key is enrolled for, masked,
+// as the server shows it before anyone logs in, and, while waiting, the
+// number to tap on the phone.
+type OneTap struct {
+	DisplayName string `json:"displayName"`
+	AvatarURL   string `json:"avatarUrl"`
+	Number      string `json:"number,omitempty"`
 }

@@ -140,6 +140,71 @@ describe("mountApp", () => {
     expect(f.calls).toContain("refresh");
   });
 
+  const account = { displayName: "A***e", avatarUrl: "http://h/avatars/x.svg" };
+  const button = (label: string) =>
+    [...root.querySelectorAll<HTMLButtonElement>("button")].find((b) => b.textContent === label);
+  /** oneTapBridge is the fake with the desktop's one-tap calls too. */
+  const oneTapBridge = () => {
+    const f = fakeBridge();
+    f.bridge.logIn = async () => void f.calls.push("logIn");
+    f.bridge.switchAccount = async () => void f.calls.push("switchAccount");
+    return f;
+  };
+
+  it("offers one-tap login with the account, and the QR code instead", () => {
+    const f = oneTapBridge();
+    mountApp(root, f.bridge, now);
+    f.emit(view("one_tap", { oneTap: account, message: "You were logged out from your phone." }));
+    expect(root.querySelector(".name")!.textContent).toBe("A***e");
+    expect(root.querySelector<HTMLImageElement>(".avatar img")!.getAttribute("src")).toBe("http://h/avatars/x.svg");
+    expect(root.querySelector(".notice")!.textContent).toBe("You were logged out from your phone.");
+    expect(root.querySelector(".qr-img")).toBeNull();
+    expect(f.calls).toContain("shown:one_tap");
+    button("Log in")!.click();
+    expect(f.calls).toContain("logIn");
+    button("Switch account")!.click();
+    expect(f.calls).toContain("switchAccount");
+  });
+
+  it("shows the number to tap in large digits, with Cancel", () => {
+    const f = fakeBridge();
+    mountApp(root, f.bridge, now);
+    f.emit(view("one_tap_waiting", { oneTap: { ...account, number: "42" } }));
+    const n = root.querySelector(".tap-number")!;
+    expect(n.textContent).toBe("42");
+    expect(n.getAttribute("aria-label")).toBe("Tap 42 on your phone");
+    expect(text()).toContain("Tap this number on your phone");
+    expect(f.calls).toContain("shown:one_tap_waiting");
+    button("Cancel")!.click();
+    expect(f.calls).toContain("cancel");
+  });
+
+  it.each([
+    ["one_tap_denied", "Denied on your phone", true],
+    ["one_tap_expired", "No answer from your phone", true],
+    ["one_tap_limited", "try again in 10 min", false],
+  ])("says what became of a %s request, and offers the QR code", (state, says, retry) => {
+    const f = oneTapBridge();
+    mountApp(root, f.bridge, now);
+    f.emit(view("one_tap", { oneTap: account }));
+    const screen = root.querySelector(".screen-one-tap");
+    f.emit(
+      view(state as ViewState, {
+        oneTap: account,
+        message: "Too many log-in requests from this computer: try again in 10 min, or scan the QR code.",
+      }),
+    );
+    expect(root.querySelector(".screen-one-tap")).toBe(screen);
+    expect(text()).toContain(says);
+    expect(button("Log in")).toBeUndefined();
+    expect(f.calls).toContain(`shown:${state}`);
+    button("Scan QR code")!.click();
+    expect(f.calls).toContain("switchAccount");
+    expect(!!button("Try again")).toBe(retry);
+    button("Try again")?.click();
+    expect(f.calls.includes("logIn")).toBe(retry);
+  });
+
   it("shows an unknown state as an error, never a blank window", () => {
     const f = fakeBridge();
     mountApp(root, f.bridge, now);

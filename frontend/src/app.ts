@@ -3,6 +3,7 @@ import { h } from "./dom";
 import { serverFooter } from "./components/footer";
 import { settingsPanel } from "./components/settings";
 import { titleBar } from "./components/titlebar";
+import { oneTapScreen, oneTapWaitingScreen } from "./screens/onetap";
 import { qrScreen } from "./screens/qr";
 import { scannedScreen } from "./screens/scanned";
 import type { Screen, ScreenFactory, ScreenProps } from "./screens/screen";
@@ -25,6 +26,11 @@ export const screens: Record<ViewState, ScreenFactory> = {
   [ViewState.SignedIn]: signedInScreen,
   [ViewState.Unreachable]: problemScreen,
   [ViewState.Error]: problemScreen,
+  [ViewState.OneTap]: oneTapScreen,
+  [ViewState.OneTapWaiting]: oneTapWaitingScreen,
+  [ViewState.OneTapDenied]: oneTapScreen,
+  [ViewState.OneTapExpired]: oneTapScreen,
+  [ViewState.OneTapLimited]: oneTapScreen,
 };
 
 /** afterPaint runs fn once the current DOM changes have been painted. */

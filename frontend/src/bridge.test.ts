@@ -10,6 +10,8 @@ describe("wails bridge", () => {
     Refresh: vi.fn(async () => {}),
     UseServer: vi.fn(async (_url: string) => {}),
     Shown: vi.fn(async (_s: string) => {}),
+    LogIn: vi.fn(async () => {}),
+    SwitchAccount: vi.fn(async () => {}),
   };
 
   beforeEach(() => {
@@ -34,7 +36,11 @@ describe("wails bridge", () => {
     await wails.refresh();
     await wails.useServer("https://login.example");
     wails.shown("pending");
+    await wails.logIn!();
+    await wails.switchAccount!();
     expect(bound.Refresh).toHaveBeenCalledOnce();
+    expect(bound.LogIn).toHaveBeenCalledOnce();
+    expect(bound.SwitchAccount).toHaveBeenCalledOnce();
     expect(bound.UseServer).toHaveBeenCalledWith("https://login.example");
     expect(bound.Shown).toHaveBeenCalledWith("pending");
   });

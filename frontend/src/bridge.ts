@@ -16,6 +16,14 @@ export interface Bridge {
   refresh(): Promise<void>;
   cancel(): Promise<void>;
   logout(): Promise<void>;
+  /**
+   * logIn asks the phone to let this computer in again (one-tap login).
+   * It and switchAccount are the desktop's alone: a bridge without them
+   * (the browser pages', src/web) never shows the one-tap states.
+   */
+  logIn?(): Promise<void>;
+  /** switchAccount leaves one-tap login for a QR code. */
+  switchAccount?(): Promise<void>;
   /** useServer switches to the server at url, "" for the embedded one; it rejects a bad url. */
   useServer(url: string): Promise<void>;
   minimise(): void;
@@ -43,6 +51,8 @@ export const wails: Bridge = {
   refresh: () => App.Refresh(),
   cancel: () => App.Cancel(),
   logout: () => App.Logout(),
+  logIn: () => App.LogIn(),
+  switchAccount: () => App.SwitchAccount(),
   useServer: (url) => App.UseServer(url),
   minimise: () => window.runtime.WindowMinimise(),
   quit: () => window.runtime.Quit(),

@@ -16,6 +16,14 @@ export const ViewState = {
   SignedIn: "signed_in",
   Unreachable: "unreachable",
   Error: "error",
+  /** Logged out on a computer whose key is enrolled: the account, Log in, Switch account. */
+  OneTap: "one_tap",
+  /** Asked the phone: the number to tap there (the ticket is scanned). */
+  OneTapWaiting: "one_tap_waiting",
+  OneTapDenied: "one_tap_denied",
+  OneTapExpired: "one_tap_expired",
+  /** Too many requests: the message says when to try again. */
+  OneTapLimited: "one_tap_limited",
 } as const;
 
 export type ViewState = (typeof ViewState)[keyof typeof ViewState];
@@ -52,11 +60,19 @@ export interface Session {
   localIp: string;
 }
 
+/** The account this computer is remembered for, masked; number while waiting. */
+export interface OneTap {
+  displayName: string;
+  avatarUrl: string;
+  number?: string;
+}
+
 export interface View {
   state: ViewState;
   server: ServerInfo;
   qr?: QR;
   scanner?: Scanner;
   session?: Session;
+  oneTap?: OneTap;
   message?: string;
 }

@@ -240,6 +240,12 @@ func (s *Service) DecideLoginRequest(ctx context.Context, d server.Device, id st
 	if err != nil {
 		return api.StateBody{}, err
 	}
+	var removeErr error
+	if req.Action == api.ActionNotMe { // before the desktop hears denied: it then finds no enrolment
+		if err := s.RemoveDesktop(ctx, d, k.ID); err != nil && !errors.Is(err, server.ErrNotFound) {
+			removeErr = err
+		}
+	}
 	s.publishState(t, at)
 	closed := api.LoginRequest{ID: id}
 	s.publishUser(d.UserID, api.MobileEvent{Type: api.EventLoginRequestClosed, Request: &closed}, "")
@@ -250,11 +256,11 @@ func (s *Service) DecideLoginRequest(ctx context.Context, d server.Device, id st
 	}
 	if req.Action == api.ActionNotMe {
 		outcome = "not me"
-		if err := s.RemoveDesktop(ctx, d, k.ID); err != nil && !errors.Is(err, server.ErrNotFound) {
-			return api.StateBody{}, err
-		}
 	}
 	s.log.Info("one-tap login decided", "user", d.UserID, "device", d.ID, "desktop_key", k.ID, "outcome", outcome)
+	if removeErr != nil { // denied, but the enrolment is still there: say so
+		return api.StateBody{}, removeErr
+	}
 	if wrongNumber {
 		return api.StateBody{State: t.State}, server.Errorf(server.CodeForbidden, "the number did not match the one on the computer: the login was denied")
 	}

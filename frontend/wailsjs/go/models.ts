@@ -1,5 +1,21 @@
 export namespace desktop {
 	
+	export class OneTap {
+	    displayName: string;
+	    avatarUrl: string;
+	    number?: string;
+	
+	    static createFrom(source: any = {}) {
+	        return new OneTap(source);
+	    }
+	
+	    constructor(source: any = {}) {
+	        if ('string' === typeof source) source = JSON.parse(source);
+	        this.displayName = source["displayName"];
+	        this.avatarUrl = source["avatarUrl"];
+	        this.number = source["number"];
+	    }
+	}
 	export class QR {
 	    ref: string;
 	    payload: string;
@@ -117,6 +133,7 @@ export namespace desktop {
 	    qr?: QR;
 	    scanner?: Scanner;
 	    session?: Session;
+	    oneTap?: OneTap;
 	    message?: string;
 	
 	    static createFrom(source: any = {}) {
@@ -130,6 +147,7 @@ export namespace desktop {
 	        this.qr = this.convertValues(source["qr"], QR);
 	        this.scanner = this.convertValues(source["scanner"], Scanner);
 	        this.session = this.convertValues(source["session"], Session);
+	        this.oneTap = this.convertValues(source["oneTap"], OneTap);
 	        this.message = source["message"];
 	    }
 	

@@ -6,10 +6,14 @@ export function Cancel():Promise<void>;
 
 export function GetView():Promise<desktop.View>;
 
+export function LogIn():Promise<void>;
+
 export function Logout():Promise<void>;
 
 export function Refresh():Promise<void>;
 
 export function Shown(arg1:string):Promise<void>;
+
+export function SwitchAccount():Promise<void>;
 
 export function UseServer(arg1:string):Promise<void>;

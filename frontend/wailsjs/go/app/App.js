@@ -10,6 +10,10 @@ export function GetView() {
   return window['go']['app']['App']['GetView']();
 }
 
+export function LogIn() {
+  return window['go']['app']['App']['LogIn']();
+}
+
 export function Logout() {
   return window['go']['app']['App']['Logout']();
 }
@@ -20,6 +24,10 @@ export function Refresh() {
 
 export function Shown(arg1) {
   return window['go']['app']['App']['Shown'](arg1);
+}
+
+export function SwitchAccount() {
+  return window['go']['app']['App']['SwitchAccount']();
 }
 
 export function UseServer(arg1) {
