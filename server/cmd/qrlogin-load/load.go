@@ -654,4 +654,3 @@ func cpuPercent(a, b ProcSample) float64 {
 }
 
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
-
