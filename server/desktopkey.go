@@ -8,8 +8,7 @@ import (
 // DesktopKey is a desktop enrolled for one-tap login: the key it proved at
 // a QR login (DPoP), by its RFC 7638 thumbprint, and the account it may
 // ask the phones of. Requests and PendingUntil are its budget of requests
-// (the service's limits); TicketRef is the ticket of its latest request,
-// which only this key may redeem.
+// (the service's limits); TicketRef is the ticket of its latest request.
 type DesktopKey struct {
 	ID         string
 	UserID     string
@@ -34,12 +33,12 @@ type DesktopKeys interface {
 	// EnrollDesktopKey stores k, or, if its thumbprint is enrolled already
 	// (the desktop signed in again, maybe to another account), replaces
 	// that key's account, name, OS, address and last use with k's, keeping
-	// its ID. It returns the key as stored.
+	// its ID and its budget of requests; a key that moves to another
+	// account has no request waiting any more. It returns the key as
+	// stored.
 	EnrollDesktopKey(ctx context.Context, k DesktopKey) (DesktopKey, error)
 	// DesktopKeyByThumbprint returns the key with that thumbprint.
 	DesktopKeyByThumbprint(ctx context.Context, thumbprint string) (DesktopKey, error)
-	// DesktopKeyByTicket returns the key whose latest request is ticket ref.
-	DesktopKeyByTicket(ctx context.Context, ref string) (DesktopKey, error)
 	// DesktopKeysOf returns the account's keys, newest use first.
 	DesktopKeysOf(ctx context.Context, userID string) ([]DesktopKey, error)
 	// UpdateDesktopKey loads key id, calls update on it and stores the

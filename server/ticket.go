@@ -79,6 +79,10 @@ type Ticket struct {
 	ConfirmedAt time.Time
 	SessionID   string
 	UpdatedAt   time.Time
+	// KeyThumbprint is set, at creation and never after, on the ticket of
+	// a one-tap request: the thumbprint of the desktop key that asked,
+	// which alone may redeem it.
+	KeyThumbprint string
 }
 
 // Expired reports whether the current state's deadline has passed at now

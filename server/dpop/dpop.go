@@ -92,8 +92,12 @@ func Thumbprint(pub crypto.PublicKey) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(tp), nil
 }
 
-// ErrInvalid is wrapped by every error of Checker.Check.
-var ErrInvalid = errors.New("invalid DPoP proof")
+// ErrInvalid is wrapped by every error of Checker.Check; ErrURL too when
+// the proof is for another URL (htu).
+var (
+	ErrInvalid = errors.New("invalid DPoP proof")
+	ErrURL     = errors.New("made for another URL")
+)
 
 // Checker checks proofs. A proof is accepted once: Checker remembers the
 // key and jti of each proof it accepted for as long as the proof would be
@@ -167,7 +171,7 @@ func (c *Checker) Check(proof, method, rawURL, accessToken string) (string, erro
 	case cl.HTM != method:
 		return "", fmt.Errorf("%w: htm is %q, the request's method %q", ErrInvalid, cl.HTM, method)
 	case !sameURL(cl.HTU, htu):
-		return "", fmt.Errorf("%w: htu is %q, the request's URL %q", ErrInvalid, cl.HTU, htu)
+		return "", fmt.Errorf("%w: %w: htu is %q, the request's URL %q", ErrInvalid, ErrURL, cl.HTU, htu)
 	case iat.Before(now.Add(-c.window)) || iat.After(now.Add(c.window)):
 		return "", fmt.Errorf("%w: iat is %s away from the server's clock", ErrInvalid, now.Sub(iat).Round(time.Second))
 	case accessToken != "" && cl.ATH != tokenHash(accessToken):

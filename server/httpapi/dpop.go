@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -36,14 +37,24 @@ func (h *Handler) requestURL(r *http.Request) string {
 
 // proofKey checks r's DPoP proof (one DPoP header, or proof when the
 // socket sent it in its first message) for token (empty before the client
-// has one) and returns the thumbprint of the key that signed it.
+// has one) and returns the thumbprint of the key that signed it. The
+// proof's htu may name the request's own URL or the path at any of the
+// server's origins (base URL and aliases).
 func (h *Handler) proofKey(r *http.Request, proof, token string) (string, error) {
 	if vs := r.Header.Values(dpop.Header); proof == "" && len(vs) == 1 {
 		proof = vs[0]
 	} else if len(vs) > 1 {
 		return "", server.Errorf(server.CodeInvalid, "more than one %s header", dpop.Header)
 	}
+	// The URL as this request reached the server, then as the client may
+	// have named it: any of the server's own origins, with this path.
 	jkt, err := h.dpop.Check(proof, r.Method, h.requestURL(r), token)
+	for _, o := range h.selfOrigins {
+		if !errors.Is(err, dpop.ErrURL) {
+			break
+		}
+		jkt, err = h.dpop.Check(proof, r.Method, o+r.URL.EscapedPath(), token)
+	}
 	if err != nil {
 		return "", server.Errorf(server.CodeInvalid, "%v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/qrlogin/qrlogin/server/api"
 	"github.com/qrlogin/qrlogin/server/dpop"
 	"github.com/qrlogin/qrlogin/server/internal/protocoltest"
+	"github.com/qrlogin/qrlogin/server/node"
 )
 
 func mustProof(t *testing.T, key *ecdsa.PrivateKey, method, url, token string) string {
@@ -114,5 +115,24 @@ func TestRedeemProof(t *testing.T) {
 	}
 	for _, auth := range []protocoltest.Auth{{Bearer: rr.SessionToken}, {Bearer: rr.SessionToken, Scheme: "DPoP"}} {
 		protocoltest.Want(t, h.Do("GET", api.PathMe, auth, nil), http.StatusOK, "")
+	}
+}
+
+// Behind a balancer that sends its own Host, the desktop's proof names the
+// server's public URL (an alias, or the base URL): it is accepted for the
+// same path; a proof for a host the server is not known by is not.
+func TestProofNamesAnyOwnOrigin(t *testing.T) {
+	h := start(t, func(c *node.Config) { c.Aliases = []string{"https://login.example"} })
+	key := mustKey(t)
+	tok := enrolled(t, h, h.NewPhone("Alice"), key)
+	for url, want := range map[string]int{
+		"https://login.example" + api.PathMe:  http.StatusOK,
+		"https://evil.example" + api.PathMe:   http.StatusUnauthorized,
+		"https://login.example/api/v1/logout": http.StatusUnauthorized,
+	} {
+		r := h.Do("GET", api.PathMe, protocoltest.Auth{Bearer: tok, Scheme: "DPoP", DPoP: mustProof(t, key, "GET", url, tok)}, nil)
+		if r.Status != want {
+			t.Errorf("proof for %s: %d %s, want %d", url, r.Status, r.Body, want)
+		}
 	}
 }

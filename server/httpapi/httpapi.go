@@ -86,6 +86,9 @@ type Handler struct {
 	mux     *http.ServeMux
 	images  *lru.Cache[imageKey, []byte] // QR drawings (qr)
 	dpop    *dpop.Checker                // DPoP proofs of desktops (dpop.go)
+	// selfOrigins are the base URL's and the aliases' origins: a proof may
+	// name any of them (a balancer may send its own Host).
+	selfOrigins []string
 	// xffWarned is set once X-Forwarded-For from an untrusted peer was
 	// logged.
 	xffWarned atomic.Bool
@@ -126,6 +129,7 @@ func New(svc *service.Service, cfg Config) *Handler {
 			continue // service.New checked them
 		}
 		h.origins = append(h.origins, normalOrigin(u))
+		h.selfOrigins = append(h.selfOrigins, normalOrigin(u))
 		for _, host := range hostForms(u) {
 			h.hosts[host] = true
 		}

@@ -221,3 +221,45 @@ func testOneTapConcurrentRequests(t *testing.T, h *harness) {
 		t.Errorf("the phone sees %d requests, want 1", len(list))
 	}
 }
+
+// Attacks on one-tap found in review, each closed: a key re-enrolled for
+// another account takes no waiting request with it; a request's ticket
+// stays bound to the asking key after the key asks again; Not me after the
+// desktop cancelled still removes the computer.
+func TestOneTapReviewAttacks(t *testing.T) { onBothStores(t, testOneTapReviewAttacks) }
+
+func testOneTapReviewAttacks(t *testing.T, h *harness) {
+	alice, mallory := h.NewPhone("Alice"), h.NewPhone("Mallory")
+	key := mustKey(t)
+	enrolled(t, h, alice, key)
+
+	// Alice's request, then the desktop signs in to Mallory's account.
+	resp := askOK(t, h, key)
+	enrolled(t, h, mallory, key)
+	var list []api.LoginRequest
+	h.Do("GET", api.PathMobileLoginRequests, mallory.Auth, nil).JSON(t, &list)
+	if len(list) != 0 {
+		t.Errorf("Mallory's phone lists %+v, want none of Alice's", list)
+	}
+	protocoltest.Want(t, decide(h, mallory, resp.Ref, api.ActionApprove, resp.Number), http.StatusNotFound, "not_found")
+	protocoltest.Want(t, decide(h, alice, resp.Ref, api.ActionApprove, resp.Number), http.StatusNotFound, "not_found")
+	path := api.PathTickets + "/" + resp.Ref + "/redeem"
+	protocoltest.Want(t, h.Do("POST", path, protocoltest.Auth{Bearer: resp.PollSecret, DPoP: mustProof(t, key, "POST", h.Base+path, "")}, nil),
+		http.StatusForbidden, "forbidden") // the key is no longer Alice's
+
+	// Mallory's own request is approved; the key asks again; the first
+	// ticket still needs the key.
+	first := askOK(t, h, key)
+	protocoltest.Want(t, decide(h, mallory, first.Ref, api.ActionApprove, first.Number), http.StatusOK, "")
+	second := askOK(t, h, key)
+	path = api.PathTickets + "/" + first.Ref + "/redeem"
+	protocoltest.Want(t, h.Do("POST", path, protocoltest.Auth{Bearer: first.PollSecret}, nil), http.StatusForbidden, "forbidden")
+
+	// The desktop cancels at once; Not me still removes it.
+	protocoltest.Want(t, h.Do("POST", api.PathTickets+"/"+second.Ref+"/cancel", protocoltest.Auth{Bearer: second.PollSecret}, nil), http.StatusOK, "")
+	protocoltest.Want(t, decide(h, mallory, second.Ref, api.ActionNotMe, ""), http.StatusOK, "")
+	protocoltest.Want(t, h.Do("GET", api.PathDesktopKey, protocoltest.Auth{DPoP: mustProof(t, key, "GET", h.Base+api.PathDesktopKey, "")}, nil),
+		http.StatusNotFound, "not_found")
+	protocoltest.Want(t, h.Do("POST", path, protocoltest.Auth{Bearer: first.PollSecret, DPoP: mustProof(t, key, "POST", h.Base+path, "")}, nil),
+		http.StatusForbidden, "forbidden") // approved before, but the computer is no longer remembered
+}

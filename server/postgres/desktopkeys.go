@@ -34,7 +34,9 @@ func times(ts []time.Time) []time.Time {
 func (db *DB) EnrollDesktopKey(ctx context.Context, k server.DesktopKey) (server.DesktopKey, error) {
 	return scanDesktopKey(db.pool.QueryRow(ctx, `INSERT INTO desktop_keys (`+desktopKeyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (thumbprint) DO UPDATE SET user_id = excluded.user_id, name = excluded.name, os = excluded.os,
-			ip = excluded.ip, last_used_at = excluded.last_used_at
+			ip = excluded.ip, last_used_at = excluded.last_used_at,
+			pending_until = CASE WHEN desktop_keys.user_id = excluded.user_id THEN desktop_keys.pending_until END,
+			ticket_ref = CASE WHEN desktop_keys.user_id = excluded.user_id THEN desktop_keys.ticket_ref ELSE '' END
 		RETURNING `+desktopKeyColumns,
 		k.ID, k.UserID, text(k.Thumbprint), text(k.Name), text(k.OS), text(k.IP), at(k.CreatedAt), at(k.LastUsedAt),
 		times(k.Requests), never(k.PendingUntil), text(k.TicketRef)))
@@ -46,14 +48,6 @@ func (db *DB) DesktopKeyByThumbprint(ctx context.Context, thumbprint string) (se
 		return server.DesktopKey{}, notFound("enrolled desktop")
 	}
 	return scanDesktopKey(db.pool.QueryRow(ctx, `SELECT `+desktopKeyColumns+` FROM desktop_keys WHERE thumbprint = $1`, thumbprint))
-}
-
-// DesktopKeyByTicket implements server.Store.
-func (db *DB) DesktopKeyByTicket(ctx context.Context, ref string) (server.DesktopKey, error) {
-	if ref == "" || !storable(ref) {
-		return server.DesktopKey{}, notFound("enrolled desktop")
-	}
-	return scanDesktopKey(db.pool.QueryRow(ctx, `SELECT `+desktopKeyColumns+` FROM desktop_keys WHERE ticket_ref = $1`, ref))
 }
 
 // DesktopKeysOf implements server.Store.

@@ -12,7 +12,7 @@ import (
 
 const ticketColumns = `id, version, state, poll_secret_hash, current_ref, desktop_name, desktop_os, desktop_app, desktop_ip, desktop_user_agent,
 	created_at, expires_at, rotate_until, match_code, match_required, match_failures, user_id, device_id, scan_token_hash,
-	scanned_at, confirmed_at, session_id, updated_at`
+	scanned_at, confirmed_at, session_id, updated_at, key_thumbprint`
 
 // liveStates are the states a ticket can still leave (not State.Final).
 const liveStates = `('pending', 'scanned', 'confirmed')`
@@ -21,7 +21,7 @@ func scanTicket(row pgx.Row) (server.Ticket, error) {
 	var t server.Ticket
 	err := row.Scan(&t.ID, &t.Version, &t.State, &t.PollSecretHash, &t.CurrentRef, &t.Desktop.Name, &t.Desktop.OS, &t.Desktop.App, &t.Desktop.IP, &t.Desktop.UserAgent,
 		tm(&t.CreatedAt), tm(&t.ExpiresAt), tm(&t.RotateUntil), &t.MatchCode, &t.MatchRequired, &t.MatchFailures, &t.UserID, &t.DeviceID, &t.ScanTokenHash,
-		tm(&t.ScannedAt), tm(&t.ConfirmedAt), &t.SessionID, tm(&t.UpdatedAt))
+		tm(&t.ScannedAt), tm(&t.ConfirmedAt), &t.SessionID, tm(&t.UpdatedAt), &t.KeyThumbprint)
 	return t, wrap(err, "ticket")
 }
 
@@ -29,11 +29,11 @@ func scanTicket(row pgx.Row) (server.Ticket, error) {
 // transaction, stores the ticket and its first ref.
 func (db *DB) CreateTicket(ctx context.Context, t server.Ticket) error {
 	_, err := db.pool.Exec(ctx, `WITH t AS (INSERT INTO tickets (`+ticketColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) RETURNING id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) RETURNING id)
 		INSERT INTO ticket_refs (ref, ticket_id) SELECT $5, id FROM t`,
 		t.ID, t.Version, string(t.State), t.PollSecretHash, t.CurrentRef, text(t.Desktop.Name), text(t.Desktop.OS), text(t.Desktop.App), text(t.Desktop.IP), text(t.Desktop.UserAgent),
 		at(t.CreatedAt), at(t.ExpiresAt), at(t.RotateUntil), t.MatchCode, t.MatchRequired, t.MatchFailures, t.UserID, t.DeviceID, nullBytes(t.ScanTokenHash),
-		never(t.ScannedAt), never(t.ConfirmedAt), t.SessionID, at(t.UpdatedAt))
+		never(t.ScannedAt), never(t.ConfirmedAt), t.SessionID, at(t.UpdatedAt), text(t.KeyThumbprint))
 	return wrap(err, "ticket")
 }
 

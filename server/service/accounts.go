@@ -154,6 +154,9 @@ func (s *Service) AuthSession(ctx context.Context, token string) (server.Session
 		if err := s.store.TouchSession(ctx, sess.ID, now.UTC()); err != nil {
 			s.log.Warn("touch session", "err", err)
 		}
+		if sess.KeyThumbprint != "" {
+			s.keyUsed(ctx, sess, now.UTC())
+		}
 	}
 	return sess, nil
 }

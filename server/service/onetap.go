@@ -67,14 +67,19 @@ func (s *Service) DesktopKey(ctx context.Context, thumbprint string) (api.Deskto
 
 // DesktopLogin asks the phones of the account that the desktop key with
 // thumbprint is enrolled for to let it in: it makes a ticket that starts
-// scanned, for the account, with the number the desktop shows as its
-// match code, and pushes the request to the phones. It refuses a key that
-// is not enrolled (not_found), a request while another waits (conflict),
-// and a fourth request within OneTapWindow (rate_limited, with
-// RetryAfter); the budget is kept in the database, so it holds across
-// nodes and racing requests.
+// scanned, for the account, naming the key (only it may redeem the
+// ticket), with the number the desktop shows as its match code, and
+// pushes the request to the phones. It refuses a key that is not enrolled
+// (not_found), a request while another waits (conflict), and a fourth
+// request within OneTapWindow (rate_limited, with RetryAfter); the budget
+// is kept in the database, so it holds across nodes and racing requests.
+// If the ticket cannot be stored, the request is given back.
 func (s *Service) DesktopLogin(ctx context.Context, thumbprint string, d server.Desktop) (api.DesktopLoginResponse, error) {
 	k, err := s.liveKey(ctx, thumbprint)
+	if err != nil {
+		return api.DesktopLoginResponse{}, err
+	}
+	u, err := s.store.UserByID(ctx, k.UserID)
 	if err != nil {
 		return api.DesktopLoginResponse{}, err
 	}
@@ -104,15 +109,13 @@ func (s *Service) DesktopLogin(ctx context.Context, thumbprint string, d server.
 		ID: server.NewRef(), Version: 1, State: server.StateScanned, PollSecretHash: server.HashToken(secret),
 		CurrentRef: ref, Desktop: d, CreatedAt: now, ExpiresAt: now.Add(OneTapTTL), RotateUntil: now.Add(OneTapTTL),
 		MatchCode: fmt.Sprintf("%02d", rand.N(100)), MatchRequired: true, UserID: k.UserID, ScannedAt: now, UpdatedAt: now,
+		KeyThumbprint: k.Thumbprint,
 	}
 	if err := s.store.CreateTicket(ctx, t); err != nil {
+		s.giveBack(ctx, k.ID, ref, now)
 		return api.DesktopLoginResponse{}, err
 	}
 	s.cfg.Metrics.Transition(server.StateScanned)
-	u, err := s.store.UserByID(ctx, k.UserID)
-	if err != nil {
-		return api.DesktopLoginResponse{}, err
-	}
 	req := loginRequest(t, k)
 	s.publishUser(k.UserID, api.MobileEvent{Type: api.EventLoginRequest, Request: &req}, "")
 	s.log.Info("one-tap login requested", "user", k.UserID, "desktop_key", k.ID, "ip", d.IP)
@@ -120,6 +123,21 @@ func (s *Service) DesktopLogin(ctx context.Context, thumbprint string, d server.
 		Ref: ref, PollSecret: secret, ExpiresAt: t.ExpiresAt, Number: t.MatchCode,
 		User: api.MaskedUser{DisplayName: Mask(u.DisplayName), AvatarURL: u.AvatarURL},
 	}, nil
+}
+
+// giveBack undoes the budget that request ref of key id took at at, when
+// its ticket could not be stored: the desktop may ask again at once.
+func (s *Service) giveBack(ctx context.Context, id, ref string, at time.Time) {
+	_, err := s.store.UpdateDesktopKey(ctx, id, func(k *server.DesktopKey) error {
+		k.Requests = slices.DeleteFunc(k.Requests, func(t time.Time) bool { return t.Equal(at) })
+		if k.TicketRef == ref {
+			k.PendingUntil, k.TicketRef = time.Time{}, ""
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, server.ErrNotFound) {
+		s.log.Warn("one-tap: give the request back", "desktop_key", id, "err", err)
+	}
 }
 
 // loginRequest is one-tap ticket t of key k as the phones see it.
@@ -148,25 +166,33 @@ func choices(t server.Ticket) []string {
 	return out
 }
 
-// oneTapTicket returns the waiting one-tap request id (its ticket's ref)
-// of d's account, with the key that made it; not_found for any other.
+// oneTapTicket returns the one-tap request id (its ticket's ref) of d's
+// account and the key that asked, if it is still enrolled for that
+// account (else a zero key); not_found for any other ref.
 func (s *Service) oneTapTicket(ctx context.Context, d server.Device, id string) (server.Ticket, server.DesktopKey, error) {
 	missing := server.Errorf(server.CodeNotFound, "no such login request")
 	if !api.ValidRef(id) {
 		return server.Ticket{}, server.DesktopKey{}, missing
 	}
-	k, err := s.store.DesktopKeyByTicket(ctx, id)
-	if errors.Is(err, server.ErrNotFound) || err == nil && k.UserID != d.UserID {
+	t, err := s.store.TicketByRef(ctx, id)
+	if errors.Is(err, server.ErrNotFound) || err == nil && (t.KeyThumbprint == "" || t.UserID != d.UserID) {
 		return server.Ticket{}, server.DesktopKey{}, missing
 	}
 	if err != nil {
 		return server.Ticket{}, server.DesktopKey{}, err
 	}
-	t, err := s.store.TicketByRef(ctx, id)
-	if err != nil {
-		return server.Ticket{}, server.DesktopKey{}, err
+	k, err := s.askingKey(ctx, t)
+	return t, k, err
+}
+
+// askingKey returns the key that asked for one-tap ticket t if it is
+// still enrolled for t's account, else a zero key.
+func (s *Service) askingKey(ctx context.Context, t server.Ticket) (server.DesktopKey, error) {
+	k, err := s.store.DesktopKeyByThumbprint(ctx, t.KeyThumbprint)
+	if errors.Is(err, server.ErrNotFound) || err == nil && k.UserID != t.UserID {
+		return server.DesktopKey{}, nil
 	}
-	return t, k, nil
+	return k, err
 }
 
 // LoginRequests lists the one-tap requests waiting for an answer from the
@@ -190,7 +216,7 @@ func (s *Service) LoginRequests(ctx context.Context, d server.Device, phoneIP st
 		if err != nil {
 			return nil, err
 		}
-		if t.State != server.StateScanned || t.Expired(now) {
+		if t.State != server.StateScanned || t.Expired(now) || t.UserID != d.UserID || t.KeyThumbprint != k.Thumbprint {
 			continue
 		}
 		req := loginRequest(t, k)
@@ -204,9 +230,13 @@ func (s *Service) LoginRequests(ctx context.Context, d server.Device, phoneIP st
 
 // DecideLoginRequest answers one-tap request id from phone d: approve
 // with the number the person tapped (the desktop's: confirmed, the
-// desktop redeems next; any other: denied), deny, or not_me (denied, and
-// the desktop's enrolment removed and its sessions ended). A request that
-// was decided or expired is expired or conflict, as a ticket's.
+// desktop redeems next; any other: denied, and forbidden), deny, or
+// not_me, which removes the desktop's enrolment and ends its sessions
+// whatever became of the request (a desktop that cancelled at once does
+// not escape it), then denies the request if it still waits. A request
+// that was decided or expired is conflict or expired, as a ticket's; one
+// whose computer is no longer enrolled for the account cannot be
+// approved.
 func (s *Service) DecideLoginRequest(ctx context.Context, d server.Device, id string, req api.DecideLoginRequest) (api.StateBody, error) {
 	at := time.Now()
 	switch req.Action {
@@ -221,8 +251,16 @@ func (s *Service) DecideLoginRequest(ctx context.Context, d server.Device, id st
 	if err != nil {
 		return api.StateBody{}, err
 	}
+	if req.Action == api.ActionNotMe && k.ID != "" { // first: the desktop then finds no enrolment
+		if err := s.RemoveDesktop(ctx, d, k.ID); err != nil && !errors.Is(err, server.ErrNotFound) {
+			return api.StateBody{}, err
+		}
+	}
+	if req.Action == api.ActionApprove && k.ID == "" {
+		return api.StateBody{}, server.Errorf(server.CodeNotFound, "this computer is no longer remembered for your account")
+	}
 	wrongNumber := false
-	t, err = s.update(ctx, t.ID, func(t *server.Ticket, now time.Time) (*server.Session, error) {
+	decided, err := s.update(ctx, t.ID, func(t *server.Ticket, now time.Time) (*server.Session, error) {
 		if t.State != server.StateScanned {
 			return nil, gone(*t, "decide")
 		}
@@ -237,34 +275,32 @@ func (s *Service) DecideLoginRequest(ctx context.Context, d server.Device, id st
 		}
 		return nil, nil
 	})
-	if err != nil {
+	switch {
+	case err != nil && req.Action == api.ActionNotMe && k.ID != "":
+		// The request had ended; the enrolment is gone all the same.
+		s.log.Info("one-tap login decided", "user", d.UserID, "device", d.ID, "desktop_key", k.ID, "outcome", "not me, after the request ended")
+		return api.StateBody{State: t.State}, nil
+	case err != nil:
 		return api.StateBody{}, err
 	}
-	var removeErr error
-	if req.Action == api.ActionNotMe { // before the desktop hears denied: it then finds no enrolment
-		if err := s.RemoveDesktop(ctx, d, k.ID); err != nil && !errors.Is(err, server.ErrNotFound) {
-			removeErr = err
-		}
-	}
-	s.publishState(t, at)
+	s.publishState(decided, at)
 	closed := api.LoginRequest{ID: id}
 	s.publishUser(d.UserID, api.MobileEvent{Type: api.EventLoginRequestClosed, Request: &closed}, "")
-	s.settled(ctx, k.ID, id, time.Time{})
-	outcome := string(t.State)
-	if wrongNumber {
-		outcome = "denied: wrong number"
+	if k.ID != "" && req.Action != api.ActionNotMe {
+		s.settled(ctx, k.ID, id, time.Time{})
 	}
-	if req.Action == api.ActionNotMe {
+	outcome := string(decided.State)
+	switch {
+	case wrongNumber:
+		outcome = "denied: wrong number"
+	case req.Action == api.ActionNotMe:
 		outcome = "not me"
 	}
 	s.log.Info("one-tap login decided", "user", d.UserID, "device", d.ID, "desktop_key", k.ID, "outcome", outcome)
-	if removeErr != nil { // denied, but the enrolment is still there: say so
-		return api.StateBody{}, removeErr
-	}
 	if wrongNumber {
-		return api.StateBody{State: t.State}, server.Errorf(server.CodeForbidden, "the number did not match the one on the computer: the login was denied")
+		return api.StateBody{State: decided.State}, server.Errorf(server.CodeForbidden, "the number did not match the one on the computer: the login was denied")
 	}
-	return api.StateBody{State: t.State}, nil
+	return api.StateBody{State: decided.State}, nil
 }
 
 // Desktops lists the desktops enrolled for one-tap login on d's account
@@ -299,22 +335,13 @@ func (s *Service) RemoveDesktop(ctx context.Context, d server.Device, id string)
 	return nil
 }
 
-// oneTapKey returns the key of one-tap ticket t, and false for a ticket
-// that is not a one-tap request's.
-func (s *Service) oneTapKey(ctx context.Context, t server.Ticket) (server.DesktopKey, bool, error) {
-	k, err := s.store.DesktopKeyByTicket(ctx, t.CurrentRef)
-	if errors.Is(err, server.ErrNotFound) {
-		return k, false, nil
-	}
-	return k, err == nil, err
-}
-
-// settled records that key id's request ref is no longer waiting, so that
-// the desktop may ask again at once, and, if used is not zero, that the
-// key was used then. Failures are logged: the request expires anyway.
+// settled records that key id's request ref (if not empty) is no longer
+// waiting, so that the desktop may ask again at once, and, if used is not
+// zero, that the key was used then. Failures are logged: the request
+// expires anyway.
 func (s *Service) settled(ctx context.Context, id, ref string, used time.Time) {
 	_, err := s.store.UpdateDesktopKey(ctx, id, func(k *server.DesktopKey) error {
-		if k.TicketRef == ref {
+		if ref != "" && k.TicketRef == ref {
 			k.PendingUntil = time.Time{}
 		}
 		if !used.IsZero() {
@@ -325,4 +352,15 @@ func (s *Service) settled(ctx context.Context, id, ref string, used time.Time) {
 	if err != nil && !errors.Is(err, server.ErrNotFound) {
 		s.log.Warn("one-tap: update the enrolled desktop", "desktop_key", id, "err", err)
 	}
+}
+
+// keyUsed records, at most once an hour, that the key bound session sess
+// was used at now, so that an enrolment in use does not lapse while its
+// sessions are.
+func (s *Service) keyUsed(ctx context.Context, sess server.Session, now time.Time) {
+	k, err := s.store.DesktopKeyByThumbprint(ctx, sess.KeyThumbprint)
+	if err != nil || k.UserID != sess.UserID || now.Sub(k.LastUsedAt) < time.Hour {
+		return // not enrolled (any more) for this account, or used lately
+	}
+	s.settled(ctx, k.ID, "", now)
 }

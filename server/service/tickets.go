@@ -376,16 +376,22 @@ func (s *Service) Redeem(ctx context.Context, t server.Ticket, keyThumbprint str
 			return api.RedeemResponse{}, server.Errorf(server.CodeForbidden, "this login is for %s, not for a desktop session", app.Name)
 		}
 	}
-	key, oneTap, err := s.oneTapKey(ctx, t)
-	if err != nil {
-		return api.RedeemResponse{}, err
-	}
-	if oneTap && keyThumbprint != key.Thumbprint { // only the computer that asked
-		return api.RedeemResponse{}, server.Errorf(server.CodeForbidden, "this login request was made with another key: redeem it with a DPoP proof from the computer's key")
+	var key server.DesktopKey // the key that asked, for a one-tap request
+	if t.KeyThumbprint != "" {
+		if keyThumbprint != t.KeyThumbprint { // only the computer that asked
+			return api.RedeemResponse{}, server.Errorf(server.CodeForbidden, "this login request was made with another key: redeem it with a DPoP proof from the computer's key")
+		}
+		var err error
+		if key, err = s.askingKey(ctx, t); err != nil {
+			return api.RedeemResponse{}, err
+		}
+		if key.ID == "" {
+			return api.RedeemResponse{}, server.Errorf(server.CodeForbidden, "this computer is no longer remembered for the account: scan the QR code")
+		}
 	}
 	token := server.NewSecret()
 	var sess server.Session
-	t, err = s.update(ctx, t.ID, func(t *server.Ticket, now time.Time) (*server.Session, error) {
+	t, err := s.update(ctx, t.ID, func(t *server.Ticket, now time.Time) (*server.Session, error) {
 		switch t.State {
 		case server.StateConfirmed:
 		case server.StateRedeemed:
@@ -408,7 +414,7 @@ func (s *Service) Redeem(ctx context.Context, t server.Ticket, keyThumbprint str
 	}
 	s.publishState(t, time.Time{})
 	switch {
-	case oneTap:
+	case t.KeyThumbprint != "":
 		s.settled(ctx, key.ID, t.CurrentRef, sess.CreatedAt)
 	case keyThumbprint != "":
 		s.enroll(ctx, t, keyThumbprint, sess.CreatedAt)
@@ -467,8 +473,10 @@ func (s *Service) Cancel(ctx context.Context, t server.Ticket) (api.StateBody, e
 		return api.StateBody{}, err
 	}
 	s.publishState(t, time.Time{})
-	if k, oneTap, err := s.oneTapKey(ctx, t); err == nil && oneTap { // the phones stop asking
-		s.settled(ctx, k.ID, t.CurrentRef, time.Time{})
+	if t.KeyThumbprint != "" { // the phones stop asking; the desktop may ask again
+		if k, err := s.askingKey(ctx, t); err == nil && k.ID != "" {
+			s.settled(ctx, k.ID, t.CurrentRef, time.Time{})
+		}
 		closed := api.LoginRequest{ID: t.CurrentRef}
 		s.publishUser(t.UserID, api.MobileEvent{Type: api.EventLoginRequestClosed, Request: &closed}, "")
 	}

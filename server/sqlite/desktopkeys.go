@@ -47,7 +47,9 @@ func (db *DB) EnrollDesktopKey(ctx context.Context, k server.DesktopKey) (server
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO desktop_keys (`+desktopKeyColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)
 			ON CONFLICT (thumbprint) DO UPDATE SET user_id = excluded.user_id, name = excluded.name, os = excluded.os,
-				ip = excluded.ip, last_used_at = excluded.last_used_at`,
+				ip = excluded.ip, last_used_at = excluded.last_used_at,
+				pending_until = CASE WHEN desktop_keys.user_id = excluded.user_id THEN desktop_keys.pending_until ELSE 0 END,
+				ticket_ref = CASE WHEN desktop_keys.user_id = excluded.user_id THEN desktop_keys.ticket_ref ELSE '' END`,
 			k.ID, k.UserID, k.Thumbprint, k.Name, k.OS, k.IP, nanos(k.CreatedAt), nanos(k.LastUsedAt),
 			requestsText(k.Requests), nanos(k.PendingUntil), k.TicketRef)
 		if err != nil {
@@ -62,14 +64,6 @@ func (db *DB) EnrollDesktopKey(ctx context.Context, k server.DesktopKey) (server
 // DesktopKeyByThumbprint implements server.Store.
 func (db *DB) DesktopKeyByThumbprint(ctx context.Context, thumbprint string) (server.DesktopKey, error) {
 	return scanDesktopKey(db.row(ctx, `SELECT `+desktopKeyColumns+` FROM desktop_keys WHERE thumbprint = ?`, thumbprint))
-}
-
-// DesktopKeyByTicket implements server.Store.
-func (db *DB) DesktopKeyByTicket(ctx context.Context, ref string) (server.DesktopKey, error) {
-	if ref == "" {
-		return server.DesktopKey{}, server.Errorf(server.CodeNotFound, "no such enrolled desktop")
-	}
-	return scanDesktopKey(db.row(ctx, `SELECT `+desktopKeyColumns+` FROM desktop_keys WHERE ticket_ref = ?`, ref))
 }
 
 // DesktopKeysOf implements server.Store.

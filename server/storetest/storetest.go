@@ -474,9 +474,6 @@ func testDesktopKeys(t *testing.T, s server.Store) {
 	if _, err := s.DesktopKeyByThumbprint(ctx, "nope"); !errors.Is(err, server.ErrNotFound) {
 		t.Errorf("unknown thumbprint: %v", err)
 	}
-	if _, err := s.DesktopKeyByTicket(ctx, ""); !errors.Is(err, server.ErrNotFound) {
-		t.Errorf("empty ticket ref: %v", err)
-	}
 
 	const n = 8
 	errs := make(chan error, n)
@@ -495,9 +492,14 @@ func testDesktopKeys(t *testing.T, s server.Store) {
 			t.Fatal(err)
 		}
 	}
-	got, err = s.DesktopKeyByTicket(ctx, "ref-req")
-	if err != nil || len(got.Requests) != n || !got.PendingUntil.Equal(t0.Add(time.Minute)) {
-		t.Fatalf("after %d racing updates: %+v %v, want %d requests", n, got, err, n)
+	got, err = s.DesktopKeyByThumbprint(ctx, "tp1")
+	if err != nil || len(got.Requests) != n || !got.PendingUntil.Equal(t0.Add(time.Minute)) || got.TicketRef != "ref-req" {
+		t.Fatalf("after %d racing updates: %+v %v, want %d requests and the ticket", n, got, err, n)
+	}
+	for i := range n { // in the order the updates ran, each kept
+		if !slices.ContainsFunc(got.Requests, func(r time.Time) bool { return r.Equal(t0.Add(time.Duration(i) * time.Second)) }) {
+			t.Errorf("request %d lost: %v", i, got.Requests)
+		}
 	}
 	refused := server.Errorf(server.CodeRateLimited, "no")
 	if _, err := s.UpdateDesktopKey(ctx, "k1", func(k *server.DesktopKey) error { k.Name = "X"; return refused }); err != refused {
@@ -507,6 +509,14 @@ func testDesktopKeys(t *testing.T, s server.Store) {
 		t.Errorf("a refused update was stored: %+v", got)
 	}
 
+	moved := k
+	moved.ID, moved.UserID, moved.LastUsedAt = "k-third", "u1", t0.Add(2*time.Hour)
+	if got, err = s.EnrollDesktopKey(ctx, moved); err != nil || got.ID != "k1" || got.UserID != "u1" || !got.PendingUntil.IsZero() || got.TicketRef != "" || len(got.Requests) != n {
+		t.Fatalf("enrolled by another account: %+v %v, want no request waiting and the budget kept", got, err)
+	}
+	if _, err = s.EnrollDesktopKey(ctx, again); err != nil { // back to u2 for what follows
+		t.Fatal(err)
+	}
 	for i, tp := range []string{"tp1", "tp1", "tp-other", ""} {
 		must(t, s.CreateTicket(ctx, ticket(fmt.Sprint("tk", i), fmt.Sprint("ref-tk", i))))
 		sess := server.Session{ID: fmt.Sprint("s", i), UserID: "u2", DeviceID: "d1", TokenHash: server.HashToken(fmt.Sprint("tok", i)),
