@@ -1,8 +1,11 @@
 package decode
 
 import (
+	"bytes"
 	"errors"
 	"image"
+	"image/draw"
+	"image/png"
 	"strings"
 	"testing"
 
@@ -81,5 +84,44 @@ func BenchmarkDecodeDesktopScreenshot(b *testing.B) {
 		if err != nil || !strings.Contains(res[0].Text, "/q/") {
 			b.Fatalf("got %v, %v", res, err)
 		}
+	}
+}
+
+// BenchmarkDecodeScreenshotPNG is `mobile-sim decode` of a 1920×1080
+// screenshot file, beyond loading it: testdata/desktop-1080p.png as it is
+// (8-bit RGB, decoded to *image.RGBA) and re-encoded with 16 bits per
+// channel, as `import -window root` under Xvfb writes it (decoded to
+// *image.RGBA64). The PNG is decoded once; each iteration converts to gray
+// and decodes.
+func BenchmarkDecodeScreenshotPNG(b *testing.B) {
+	img8, err := Load("testdata/desktop-1080p.png")
+	if err != nil {
+		b.Fatal(err)
+	}
+	wide := image.NewNRGBA64(img8.Bounds())
+	draw.Draw(wide, wide.Rect, img8, wide.Rect.Min, draw.Src)
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, wide); err != nil {
+		b.Fatal(err)
+	}
+	img16, err := LoadReader("desktop-1080p-16bit.png", &buf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, ok := img16.(*image.RGBA64); !ok {
+		b.Fatalf("the 16-bit PNG decoded to %T, want *image.RGBA64", img16)
+	}
+	for _, c := range []struct {
+		name string
+		img  image.Image
+	}{{"8bit", img8}, {"16bit", img16}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				res, err := Decode(c.img)
+				if err != nil || !strings.Contains(res[0].Text, "/q/") {
+					b.Fatalf("got %v, %v", res, err)
+				}
+			}
+		})
 	}
 }

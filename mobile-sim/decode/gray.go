@@ -39,8 +39,23 @@ func grayPlane(img image.Image) (pix []byte, w, h int) {
 		return rgbaGray(m.Pix, m.Stride, w, h, false), w, h
 	case *image.Paletted:
 		return palettedGray(m, w, h), w, h
+	case *image.RGBA64:
+		return rgba64Gray(m.Pix, m.Stride, w, h, true), w, h
+	case *image.NRGBA64:
+		return rgba64Gray(m.Pix, m.Stride, w, h, false), w, h
+	case *image.Gray16:
+		return gray16Gray(m, w, h), w, h
 	}
-	pix = make([]byte, w*h)
+	return atGray(img), w, h
+}
+
+// atGray is the generic conversion behind grayPlane, for any image: the
+// lumaOf of each pixel's At, row after row. It is slow (an interface call
+// and a color allocation per pixel); the fast paths give the same bytes
+// (image.RGBA64, NRGBA64, Gray16) or nearly (the 8-bit types).
+func atGray(img image.Image) []byte {
+	b := img.Bounds()
+	pix := make([]byte, b.Dx()*b.Dy())
 	i := 0
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
@@ -48,12 +63,17 @@ func grayPlane(img image.Image) (pix []byte, w, h int) {
 			i++
 		}
 	}
-	return pix, w, h
+	return pix
 }
 
 // lumaOf is the BT.601 luma of c composited onto white, 0..255.
 func lumaOf(c color.Color) byte {
-	r, g, b, a := c.RGBA() // premultiplied, 16 bit
+	return luma16(c.RGBA())
+}
+
+// luma16 is the BT.601 luma of a premultiplied 16-bit color composited
+// onto white, 0..255: lumaOf for the values of color.Color's RGBA method.
+func luma16(r, g, b, a uint32) byte {
 	y := (19595*r + 38470*g + 7471*b + 1<<15) >> 16
 	y += 0xffff - a
 	return byte(y >> 8)
@@ -148,6 +168,66 @@ func palettedGray(m *image.Paletted, w, h int) []byte {
 		out := pix[y*w : (y+1)*w]
 		for x, v := range row {
 			out[x] = lut[v]
+		}
+	}
+	return pix
+}
+
+// rgba64Gray converts 8-byte rows of 16-bit RGBA (big-endian channels, as
+// in image.RGBA64 and image.NRGBA64) to luma composited onto white, giving
+// exactly what lumaOf gives for each pixel's color. premul tells whether
+// the color channels are premultiplied by alpha (image.RGBA64) or not
+// (image.NRGBA64); straight ones are premultiplied as color.NRGBA64's
+// RGBA method does.
+func rgba64Gray(src []byte, stride, w, h int, premul bool) []byte {
+	pix := make([]byte, w*h)
+	forRows(h, w*h, func(y0, y1 int) {
+		for y := y0; y < y1; y++ {
+			row := src[y*stride : y*stride+8*w]
+			out := pix[y*w : (y+1)*w]
+			if premul {
+				premul64Row(out, row)
+			} else {
+				straight64Row(out, row)
+			}
+		}
+	})
+	return pix
+}
+
+// premul64Row converts one row of premultiplied 16-bit RGBA to luma.
+func premul64Row(out, row []byte) {
+	for x := range out {
+		p := row[8*x : 8*x+8 : 8*x+8]
+		out[x] = luma16(uint32(binary.BigEndian.Uint16(p[0:])), uint32(binary.BigEndian.Uint16(p[2:])),
+			uint32(binary.BigEndian.Uint16(p[4:])), uint32(binary.BigEndian.Uint16(p[6:])))
+	}
+}
+
+// straight64Row converts one row of non-premultiplied 16-bit RGBA to luma.
+// An opaque pixel needs no premultiplying: c*0xffff/0xffff is c.
+func straight64Row(out, row []byte) {
+	for x := range out {
+		p := row[8*x : 8*x+8 : 8*x+8]
+		r, g, b := uint32(binary.BigEndian.Uint16(p[0:])), uint32(binary.BigEndian.Uint16(p[2:])), uint32(binary.BigEndian.Uint16(p[4:]))
+		a := uint32(binary.BigEndian.Uint16(p[6:]))
+		if a != 0xffff {
+			r, g, b = r*a/0xffff, g*a/0xffff, b*a/0xffff
+		}
+		out[x] = luma16(r, g, b, a)
+	}
+}
+
+// gray16Gray converts a 16-bit gray image to 8 bits by keeping the high
+// byte of each (big-endian) sample, which is what lumaOf gives for a
+// color.Gray16: its luma is the sample itself, fully opaque.
+func gray16Gray(m *image.Gray16, w, h int) []byte {
+	pix := make([]byte, w*h)
+	for y := range h {
+		row := m.Pix[y*m.Stride : y*m.Stride+2*w]
+		out := pix[y*w : (y+1)*w]
+		for x := range out {
+			out[x] = row[2*x]
 		}
 	}
 	return pix

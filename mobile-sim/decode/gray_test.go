@@ -85,3 +85,53 @@ func TestTransparentBackground(t *testing.T) {
 		t.Fatalf("got %v, %v", res, err)
 	}
 }
+
+// TestGrayPlane16 pins the fast paths for 16-bit images (what image/png
+// returns for 16-bit PNGs: screenshots from `import -window root`) to the
+// generic conversion, byte for byte, on random pixels of every alpha,
+// premultiplied colors brighter than their alpha included, on odd widths,
+// sub-images and an image large enough to be converted in parallel.
+func TestGrayPlane16(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(5, 8))
+	channel := func() uint16 { return uint16(rng.Uint32()) }
+	alpha := func() uint16 {
+		switch rng.IntN(4) {
+		case 0:
+			return 0
+		case 1:
+			return channel()
+		}
+		return 0xffff
+	}
+	for _, r := range []image.Rectangle{image.Rect(0, 0, 37, 23), image.Rect(-5, 7, 608, 457)} {
+		rgba64, nrgba64, gray16 := image.NewRGBA64(r), image.NewNRGBA64(r), image.NewGray16(r)
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				rgba64.SetRGBA64(x, y, color.RGBA64{channel(), channel(), channel(), alpha()})
+				nrgba64.SetNRGBA64(x, y, color.NRGBA64{channel(), channel(), channel(), alpha()})
+				gray16.SetGray16(x, y, color.Gray16{channel()})
+			}
+		}
+		sub := image.Rect(r.Min.X+3, r.Min.Y+2, r.Max.X-4, r.Max.Y-1)
+		imgs := map[string]image.Image{
+			"rgba64": rgba64, "nrgba64": nrgba64, "gray16": gray16,
+			"rgba64-sub":  rgba64.SubImage(sub),
+			"nrgba64-sub": nrgba64.SubImage(sub),
+			"gray16-sub":  gray16.SubImage(sub),
+		}
+		for name, img := range imgs {
+			pix, w, h := grayPlane(img)
+			want := atGray(img)
+			if b := img.Bounds(); w != b.Dx() || h != b.Dy() || len(pix) != len(want) {
+				t.Fatalf("%s %v: got %dx%d (%d bytes), want %v", name, r, w, h, len(pix), b)
+			}
+			for i := range want {
+				if pix[i] != want[i] {
+					p := img.Bounds().Min.Add(image.Pt(i%w, i/w))
+					t.Fatalf("%s %v at %v: luma %d, want %d for %v", name, r, p, pix[i], want[i], img.At(p.X, p.Y))
+				}
+			}
+		}
+	}
+}
