@@ -62,6 +62,16 @@ update --grants. Grants and tokens already issued stay.
 		usage()
 		return 2
 	}
+	switch args[0] {
+	case "add", "update", "list", "remove":
+	case "-h", "-help", "--help":
+		usage()
+		return 0
+	default: // refused before any database is opened
+		fmt.Fprintf(stderr, "qrlogin-server apps: unknown command %q\n", args[0])
+		usage()
+		return 2
+	}
 	fs := flag.NewFlagSet("apps "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	db := fs.String("db", "", "the server's database: a SQLite `file` or a postgres:// URL (default: the user's data folder)")

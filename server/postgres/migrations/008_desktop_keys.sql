@@ -16,7 +16,4 @@ CREATE TABLE desktop_keys (
 	ticket_ref    TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX desktop_keys_user ON desktop_keys (user_id);
-
--- The ticket of a one-tap request names the key that asked, which alone
--- may redeem it ('' on every other ticket).
-ALTER TABLE tickets ADD COLUMN key_thumbprint TEXT NOT NULL DEFAULT '';
+CREATE INDEX desktop_keys_ticket ON desktop_keys (ticket_ref) WHERE ticket_ref <> '';
