@@ -30,11 +30,6 @@ const (
 	noticeUnknown   = "This computer is no longer remembered: scan the QR code to log in."
 )
 
-// notMeWait is how long, after a denial, the window keeps asking whether
-// the key is still enrolled: the phone's "Not me" denies the request first
-// and removes the enrolment a moment later.
-const notMeWait = 2 * time.Second
-
 // LogIn asks the phones of the account this desktop's key is enrolled for
 // to let it in (the one-tap view's Log in, and its retries): the window
 // shows the number to tap, then signs in, or says why not.
@@ -166,21 +161,14 @@ func (c *Controller) oneTapLogin(p *phase, acct OneTap) {
 }
 
 // denied shows the phone's denial, and the QR code instead if the phone
-// said "Not me", which removes the enrolment just after it denies.
+// said "Not me": the server removes the enrolment before it tells the
+// desktop of the denial, so one look tells the two apart.
 func (c *Controller) denied(p *phase, acct OneTap) {
 	if !p.set(View{State: ViewOneTapDenied, OneTap: &acct, Message: noticeDenied}) {
 		return
 	}
-	deadline := time.Now().Add(notMeWait)
-	for {
-		_, err := c.cfg.Client.DesktopKey(p.ctx)
-		if errors.Is(err, server.ErrNotFound) {
-			c.forgotten(p, noticeForgotten)
-			return
-		}
-		if p.ctx.Err() != nil || time.Now().After(deadline) || !p.sleep(notMeWait/8) {
-			return
-		}
+	if _, err := c.cfg.Client.DesktopKey(p.ctx); errors.Is(err, server.ErrNotFound) {
+		c.forgotten(p, noticeForgotten)
 	}
 }
 

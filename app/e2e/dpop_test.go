@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -44,25 +42,7 @@ func TestDesktopSessionBoundToKey(t *testing.T) {
 	app.wait(t, reShown("pending"), startWait)
 	phone(0, "register", "-server", server, "--username", "mallory", "--display-name", "Mallory", "--password", "e2e-password-1")
 	phone(0, "login", "-server", server, "--username", "mallory", "--password", "e2e-password-1")
-	scan := exec.Command(sim, "scan", "--screen", "-server", server)
-	scan.Env = env
-	answer, err := scan.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	scanOut := logFile(t, "dpop-mobile-sim-scan.log")
-	scan.Stdout, scan.Stderr = scanOut, scanOut
-	if err := scan.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { scan.Process.Kill() }) // if the test fails before it ends
-	app.wait(t, reShown("scanned"), stepWait)
-	io.WriteString(answer, "y\n")
-	answer.Close()
-	if err := scan.Wait(); err != nil {
-		t.Fatalf("mobile-sim scan: %v (see dpop-mobile-sim-scan.log)", err)
-	}
-	app.wait(t, reShown("signed_in"), stepWait)
+	scanIn(t, app, sim, env, server, "dpop-mobile-sim-scan.log")
 
 	token := storedToken(t, dataDir)
 	key := storedKey(t, dataDir)
