@@ -90,30 +90,28 @@ type Store interface {
 
 	// CreateTicket stores a new ticket with its first ref.
 	CreateTicket(ctx context.Context, t Ticket) error
-	// TicketByRef returns the ticket that any of its refs, current or
-	// retired, names.
+	// TicketByID returns the ticket whose ID is id.
+	TicketByID(ctx context.Context, id string) (Ticket, error)
+	// TicketByRef returns the ticket that any of its stored refs (its
+	// first, or one that UpdateTicket added) names.
 	TicketByRef(ctx context.Context, ref string) (Ticket, error)
 	// TicketByScanToken returns the ticket whose scan token hashes to h.
 	TicketByScanToken(ctx context.Context, h []byte) (Ticket, error)
 	// UpdateTicket loads the ticket, calls update on it and stores the result,
 	// all in one transaction, with the version compared and swapped: of racing
 	// updates exactly one wins. If update returns an error nothing is stored
-	// and that error is returned. A changed CurrentRef adds the new ref.
+	// and that error is returned. A changed Ref adds the new ref.
 	// With a non-nil session (from update) it is created in the same
 	// transaction.
 	UpdateTicket(ctx context.Context, id string, update func(t *Ticket) (*Session, error)) (Ticket, error)
-	// RotateTickets makes the rotations rs in one transaction and returns
-	// one result per rotation, in rs's order; the IDs of rs must differ. A
-	// ticket is rotated if, at now, it is pending, not expired
-	// (Ticket.Expired) and last changed (UpdatedAt) before the rotation's
-	// Slot: its CurrentRef becomes Ref, its ExpiresAt the rotation's
-	// ExpiresAt, its UpdatedAt now and its Version one more, and Ref is
-	// added to its refs (the old ones still name it), as UpdateTicket would
-	// store it. Any other ticket is left as it is, and its result says why
-	// (SkippedRotation); a missing one is a result, not an error. Racing
-	// rotations of one ticket for one slot, made at or after it in one
-	// process or on several nodes, rotate it once. On an error nothing is stored.
-	RotateTickets(ctx context.Context, rs []Rotation, now time.Time) ([]RotationResult, error)
+	// ExtendTickets moves the deadline (ExpiresAt) of each ticket of ids
+	// that is pending and not expired at now to until, or to its
+	// RotateUntil if that is sooner, in one transaction, where that is
+	// later than its deadline: its UpdatedAt becomes now and its Version
+	// one more, as UpdateTicket would store it. It returns how many it
+	// moved; the others (gone, no longer pending, expired, or with a
+	// deadline as late already) are left as they are.
+	ExtendTickets(ctx context.Context, ids []string, until, now time.Time) (int, error)
 	// DueTickets returns up to limit non-final tickets whose ExpiresAt is
 	// before t.
 	DueTickets(ctx context.Context, t time.Time, limit int) ([]Ticket, error)
@@ -150,56 +148,10 @@ type Store interface {
 	// probe's outcome, also while a probe runs, so that a flood of checks is
 	// no flood of writes; a probe cut short by ctx is not kept.
 	CheckWrites(ctx context.Context, now time.Time) error
-}
 
-// Rotation asks RotateTickets to replace ticket ID's ref by Ref, which
-// lives until ExpiresAt, for the rotation slot that began at Slot.
-type Rotation struct {
-	ID        string
-	Slot      time.Time
-	Ref       string
-	ExpiresAt time.Time
-}
-
-// RotationOutcome is what RotateTickets did with one Rotation, and why.
-type RotationOutcome int
-
-// The outcomes of a Rotation; each one but RotationDone leaves the ticket
-// as it was.
-const (
-	// RotationDone: the ticket now carries the new ref.
-	RotationDone RotationOutcome = iota + 1
-	// RotationDoneAlready: the ticket is pending but changed at or after
-	// the slot began (another node rotated it).
-	RotationDoneAlready
-	// RotationNotPending: the ticket has left pending (and is not past its
-	// deadline).
-	RotationNotPending
-	// RotationPastDeadline: the ticket is not final and expired at now; it
-	// is for the caller to move it to expired.
-	RotationPastDeadline
-	// RotationNoTicket: there is no such ticket.
-	RotationNoTicket
-)
-
-// RotationResult is the result of one Rotation. Ticket is the ticket as
-// stored when Outcome is RotationDone, and the zero Ticket otherwise.
-type RotationResult struct {
-	Outcome RotationOutcome
-	Ticket  Ticket
-}
-
-// SkippedRotation is, for backends, the outcome of a rotation that
-// RotateTickets did not make at now of a ticket in state whose deadline is
-// expiresAt: past the deadline (Ticket.Expired) first, then not pending,
-// else done already.
-func SkippedRotation(state State, expiresAt, now time.Time) RotationOutcome {
-	t := Ticket{State: state, ExpiresAt: expiresAt}
-	switch {
-	case t.Expired(now):
-		return RotationPastDeadline
-	case state != StatePending:
-		return RotationNotPending
-	}
-	return RotationDoneAlready
+	// ServerKey returns the secret key stored under name, storing fresh
+	// first if there is none: every node of a cluster, and every run of
+	// the server, gets the same key once one is stored. Racing first calls
+	// store one key, and each gets that one.
+	ServerKey(ctx context.Context, name string, fresh []byte) ([]byte, error)
 }

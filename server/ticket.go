@@ -55,18 +55,24 @@ type Ticket struct {
 	Version        int64
 	State          State
 	PollSecretHash []byte
-	// CurrentRef is the ref the QR carries now (refs are public ids, kept in
-	// plain); older refs of the ticket still name it for the desktop's calls
-	// but cannot be scanned.
-	CurrentRef string
-	Desktop    Desktop
-	CreatedAt  time.Time
-	// ExpiresAt is the deadline of the current state: of the current ref
-	// while pending, of the scan token while scanned, of the redeem while
-	// confirmed.
+	// Ref is the ticket's first ref, the one its creation returned
+	// (rotation 0): refs are public ids, kept in plain. While a rotating
+	// ticket is pending its QR carries another ref every RotateEvery; the
+	// service seals those from the ticket's ID and the rotation's number,
+	// and stores none of them.
+	Ref       string
+	Desktop   Desktop
+	CreatedAt time.Time
+	// ExpiresAt is the deadline of the current state: while pending, of
+	// its last QR (RotateUntil for a rotating ticket), of the scan token
+	// while scanned, of the redeem while confirmed.
 	ExpiresAt time.Time
-	// RotateUntil is when rotation stops and a watched pending ticket expires.
-	RotateUntil   time.Time
+	// RotateUntil is when rotation stops.
+	RotateUntil time.Time
+	// RotateEvery, if not zero, is how often the QR of the pending ticket
+	// is replaced: rotation k is current from CreatedAt + k*RotateEvery
+	// until the next. Zero: the ticket's QR is never replaced.
+	RotateEvery   time.Duration
 	MatchCode     string
 	MatchRequired bool
 	MatchFailures int

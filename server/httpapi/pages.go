@@ -48,16 +48,7 @@ func (h *Handler) qr(w http.ResponseWriter, r *http.Request) {
 		}
 		px = n
 	}
-	err := h.checked(r, "", func() error {
-		t, err := h.svc.Store().TicketByRef(r.Context(), ref)
-		if err != nil {
-			return err
-		}
-		if t.CurrentRef != ref || t.State != server.StatePending || t.Expired(h.svc.Config().Now()) {
-			return server.Errorf(server.CodeExpired, "this QR code is no longer shown")
-		}
-		return nil
-	})
+	err := h.checked(r, "", func() error { return h.svc.CheckShown(r.Context(), ref) })
 	if err != nil {
 		h.writeError(w, r, err)
 		return

@@ -129,7 +129,7 @@ func user(id, name string) server.User {
 
 func ticket(id, ref string) server.Ticket {
 	return server.Ticket{
-		ID: id, Version: 1, State: server.StatePending, PollSecretHash: server.HashToken(id), CurrentRef: ref,
+		ID: id, Version: 1, State: server.StatePending, PollSecretHash: server.HashToken(id), Ref: ref,
 		Desktop:   server.Desktop{Name: "PC", OS: "linux", App: "a", IP: "127.0.0.1", UserAgent: "ua"},
 		CreatedAt: t0, ExpiresAt: t0.Add(time.Minute), RotateUntil: t0.Add(5 * time.Minute), MatchCode: "07", UpdatedAt: t0,
 	}

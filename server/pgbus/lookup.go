@@ -10,13 +10,13 @@ import (
 
 var _ service.Lookup = (*Bus)(nil)
 
-// TicketRefs implements service.Lookup: the current ref of each ticket of
+// TicketRefs implements service.Lookup: the first ref of each ticket of
 // ids that exists, in one query.
 //
-// With LiveSessions, it reads by id what service.Resync needs and
-// server.Store does not offer (it finds tickets by ref and sessions by
-// token, while a node's hubs know them by id), from columns of the tables
-// of package postgres.
+// With LiveSessions, it reads by id, many at a time, what service.Resync
+// needs and server.Store does not offer (it finds sessions by token, while
+// a node's hubs know them by id), from columns of the tables of package
+// postgres.
 func (b *Bus) TicketRefs(ctx context.Context, ids []string) (map[string]string, error) {
 	rows, err := b.pool.Query(ctx, `SELECT id, current_ref FROM tickets WHERE id = ANY($1)`, ids)
 	if err != nil {

@@ -295,7 +295,7 @@ func TestLookup(t *testing.T) {
 	}
 	newTicket := func() server.Ticket {
 		tk := server.Ticket{ID: server.NewRef(), Version: 1, State: server.StatePending, PollSecretHash: server.HashToken(server.NewSecret()),
-			CurrentRef: server.NewRef(), CreatedAt: now, ExpiresAt: now.Add(time.Minute), RotateUntil: now.Add(time.Hour), MatchCode: "00", UpdatedAt: now}
+			Ref: server.NewRef(), CreatedAt: now, ExpiresAt: now.Add(time.Minute), RotateUntil: now.Add(time.Hour), MatchCode: "00", UpdatedAt: now}
 		if err := db.CreateTicket(ctx, tk); err != nil {
 			t.Fatal(err)
 		}
@@ -321,7 +321,7 @@ func TestLookup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := map[string]string{t1.ID: t1.CurrentRef, t2.ID: t2.CurrentRef}; !maps.Equal(refs, want) {
+	if want := map[string]string{t1.ID: t1.Ref, t2.ID: t2.Ref}; !maps.Equal(refs, want) {
 		t.Errorf("TicketRefs = %v, want %v", refs, want)
 	}
 

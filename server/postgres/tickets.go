@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,16 +13,18 @@ import (
 
 const ticketColumns = `id, version, state, poll_secret_hash, current_ref, desktop_name, desktop_os, desktop_app, desktop_ip, desktop_user_agent,
 	created_at, expires_at, rotate_until, match_code, match_required, match_failures, user_id, device_id, scan_token_hash,
-	scanned_at, confirmed_at, session_id, updated_at, key_thumbprint`
+	scanned_at, confirmed_at, session_id, updated_at, key_thumbprint, rotate_every`
 
 // liveStates are the states a ticket can still leave (not State.Final).
 const liveStates = `('pending', 'scanned', 'confirmed')`
 
 func scanTicket(row pgx.Row) (server.Ticket, error) {
 	var t server.Ticket
-	err := row.Scan(&t.ID, &t.Version, &t.State, &t.PollSecretHash, &t.CurrentRef, &t.Desktop.Name, &t.Desktop.OS, &t.Desktop.App, &t.Desktop.IP, &t.Desktop.UserAgent,
+	var every int64
+	err := row.Scan(&t.ID, &t.Version, &t.State, &t.PollSecretHash, &t.Ref, &t.Desktop.Name, &t.Desktop.OS, &t.Desktop.App, &t.Desktop.IP, &t.Desktop.UserAgent,
 		tm(&t.CreatedAt), tm(&t.ExpiresAt), tm(&t.RotateUntil), &t.MatchCode, &t.MatchRequired, &t.MatchFailures, &t.UserID, &t.DeviceID, &t.ScanTokenHash,
-		tm(&t.ScannedAt), tm(&t.ConfirmedAt), &t.SessionID, tm(&t.UpdatedAt), &t.KeyThumbprint)
+		tm(&t.ScannedAt), tm(&t.ConfirmedAt), &t.SessionID, tm(&t.UpdatedAt), &t.KeyThumbprint, &every)
+	t.RotateEvery = time.Duration(every) * time.Microsecond
 	return t, wrap(err, "ticket")
 }
 
@@ -29,12 +32,20 @@ func scanTicket(row pgx.Row) (server.Ticket, error) {
 // transaction, stores the ticket and its first ref.
 func (db *DB) CreateTicket(ctx context.Context, t server.Ticket) error {
 	_, err := db.pool.Exec(ctx, `WITH t AS (INSERT INTO tickets (`+ticketColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) RETURNING id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25) RETURNING id)
 		INSERT INTO ticket_refs (ref, ticket_id) SELECT $5, id FROM t`,
-		t.ID, t.Version, string(t.State), t.PollSecretHash, t.CurrentRef, text(t.Desktop.Name), text(t.Desktop.OS), text(t.Desktop.App), text(t.Desktop.IP), text(t.Desktop.UserAgent),
+		t.ID, t.Version, string(t.State), t.PollSecretHash, t.Ref, text(t.Desktop.Name), text(t.Desktop.OS), text(t.Desktop.App), text(t.Desktop.IP), text(t.Desktop.UserAgent),
 		at(t.CreatedAt), at(t.ExpiresAt), at(t.RotateUntil), t.MatchCode, t.MatchRequired, t.MatchFailures, t.UserID, t.DeviceID, nullBytes(t.ScanTokenHash),
-		never(t.ScannedAt), never(t.ConfirmedAt), t.SessionID, at(t.UpdatedAt), text(t.KeyThumbprint))
+		never(t.ScannedAt), never(t.ConfirmedAt), t.SessionID, at(t.UpdatedAt), text(t.KeyThumbprint), t.RotateEvery.Microseconds())
 	return wrap(err, "ticket")
+}
+
+// TicketByID implements server.Store.
+func (db *DB) TicketByID(ctx context.Context, id string) (server.Ticket, error) {
+	if !storable(id) {
+		return server.Ticket{}, notFound("ticket")
+	}
+	return scanTicket(db.pool.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE id = $1`, id))
 }
 
 // TicketByRef implements server.Store.
@@ -53,82 +64,18 @@ func (db *DB) TicketByScanToken(ctx context.Context, h []byte) (server.Ticket, e
 	return scanTicket(db.pool.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE scan_token_hash = $1`, h))
 }
 
-// RotateTickets implements server.Store, in one round trip between BEGIN
-// and COMMIT however many tickets rs names. It first locks and reads the
-// tickets' rows in id order, so that batches racing on other nodes queue
-// rather than deadlock, and so that the rows stay as read; then one
-// UPDATE ... FROM unnest(...) rotates those that may be and adds their refs.
-func (db *DB) RotateTickets(ctx context.Context, rs []server.Rotation, now time.Time) ([]server.RotationResult, error) {
-	out := make([]server.RotationResult, len(rs))
-	ids := make([]string, 0, len(rs))
-	slots := make([]time.Time, 0, len(rs))
-	refs := make([]string, 0, len(rs))
-	expires := make([]time.Time, 0, len(rs))
-	for i, r := range rs {
-		if !storable(r.ID) {
-			out[i].Outcome = server.RotationNoTicket
-			continue
-		}
-		ids, slots, refs, expires = append(ids, r.ID), append(slots, at(r.Slot)), append(refs, r.Ref), append(expires, at(r.ExpiresAt))
-	}
+// ExtendTickets implements server.Store in one statement.
+func (db *DB) ExtendTickets(ctx context.Context, ids []string, until, now time.Time) (int, error) {
+	ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return !storable(id) })
 	if len(ids) == 0 {
-		return out, nil
+		return 0, nil
 	}
-	type deadline struct {
-		state   server.State
-		expires time.Time
-	}
-	found := make(map[string]deadline, len(ids))
-	rotated := make(map[string]server.Ticket, len(ids))
-	err := db.inTx(ctx, "ticket", func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		b.Queue(`SELECT id, state, expires_at FROM tickets WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
-		b.Queue(`WITH r AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::timestamptz[]) AS r (id, slot, ref, expires_at)),
-			rotated AS (UPDATE tickets t SET version = t.version + 1, current_ref = r.ref, expires_at = r.expires_at, updated_at = $5
-				FROM r WHERE t.id = r.id AND t.state = 'pending' AND t.expires_at > $5 AND t.updated_at < r.slot
-				RETURNING `+prefixed("t.", ticketColumns)+`),
-			added AS (INSERT INTO ticket_refs (ref, ticket_id) SELECT current_ref, id FROM rotated)
-			SELECT `+ticketColumns+` FROM rotated`,
-			ids, slots, refs, expires, at(now))
-		br := tx.SendBatch(ctx, b)
-		defer br.Close()
-		rows, err := br.Query()
-		if err != nil {
-			return wrap(err, "ticket")
-		}
-		var id string
-		var d deadline
-		if _, err := pgx.ForEachRow(rows, []any{&id, &d.state, tm(&d.expires)}, func() error {
-			found[id] = d
-			return nil
-		}); err != nil {
-			return wrap(err, "ticket")
-		}
-		if rows, err = br.Query(); err != nil {
-			return wrap(err, "ticket")
-		}
-		ts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (server.Ticket, error) { return scanTicket(row) })
-		if err != nil {
-			return wrap(err, "ticket")
-		}
-		for _, t := range ts {
-			rotated[t.ID] = t
-		}
-		return wrap(br.Close(), "ticket")
-	})
+	tag, err := db.pool.Exec(ctx, `UPDATE tickets SET version = version + 1, expires_at = LEAST($1, rotate_until), updated_at = $2
+		WHERE id = ANY($3) AND state = 'pending' AND expires_at > $2 AND expires_at < LEAST($1, rotate_until)`, at(until), at(now), ids)
 	if err != nil {
-		return nil, err
+		return 0, wrap(err, "ticket")
 	}
-	for i, r := range rs {
-		if t, ok := rotated[r.ID]; ok {
-			out[i] = server.RotationResult{Outcome: server.RotationDone, Ticket: t}
-		} else if d, ok := found[r.ID]; ok {
-			out[i].Outcome = server.SkippedRotation(d.state, d.expires, now)
-		} else {
-			out[i].Outcome = server.RotationNoTicket
-		}
-	}
-	return out, nil
+	return int(tag.RowsAffected()), nil
 }
 
 // DueTickets implements server.Store.

@@ -48,7 +48,7 @@ func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server
 	if err != nil {
 		return server.Ticket{}, err
 	}
-	oldVersion, oldRef := t.Version, t.CurrentRef
+	oldVersion, oldRef := t.Version, t.Ref
 	sess, err := update(&t)
 	if err != nil {
 		return server.Ticket{}, err
@@ -60,11 +60,11 @@ func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server
 			match_required = $6, match_failures = $7, user_id = $8, device_id = $9, scan_token_hash = $10, scanned_at = $11, confirmed_at = $12,
 			session_id = $13, updated_at = $14 WHERE id = $15 AND version = $16 RETURNING 1)
 		SELECT 1 / count(*) FROM u`,
-		t.Version, string(t.State), t.CurrentRef, at(t.ExpiresAt), at(t.RotateUntil),
+		t.Version, string(t.State), t.Ref, at(t.ExpiresAt), at(t.RotateUntil),
 		t.MatchRequired, t.MatchFailures, t.UserID, t.DeviceID, nullBytes(t.ScanTokenHash), never(t.ScannedAt), never(t.ConfirmedAt),
 		t.SessionID, at(t.UpdatedAt), id, oldVersion)
-	if t.CurrentRef != oldRef {
-		b.Queue(`INSERT INTO ticket_refs (ref, ticket_id) VALUES ($1, $2)`, t.CurrentRef, id)
+	if t.Ref != oldRef {
+		b.Queue(`INSERT INTO ticket_refs (ref, ticket_id) VALUES ($1, $2)`, t.Ref, id)
 	}
 	if sess != nil {
 		b.Queue(insertSession, insertArgs(sess, id)...)

@@ -18,10 +18,10 @@ type Bus interface {
 	Notify(ctx context.Context, n Notice) error
 }
 
-// Notice kinds.
+// Notice kinds. A ticket's rotations need none: each node that holds a
+// watcher pushes them (rotation.go).
 const (
 	NoticeState   = "t" // a ticket entered State
-	NoticeRotated = "r" // a ticket's QR was replaced by Ref until Expires
 	NoticeRevoked = "s" // session ID ended
 	NoticeUser    = "u" // an event for account ID's phones
 )
@@ -29,13 +29,11 @@ const (
 // Notice is a small message between nodes: what changed, not the data. A
 // receiving node reads what it needs from the store.
 type Notice struct {
-	Kind    string           `json:"k"`
-	ID      string           `json:"id"`           // ticket, session or user id
-	State   server.State     `json:"st,omitempty"` // NoticeState
-	Ref     string           `json:"r,omitempty"`  // the ticket's current ref
-	Expires time.Time        `json:"e,omitzero"`   // NoticeRotated
-	Event   *api.MobileEvent `json:"ev,omitempty"` // NoticeUser
-	Except  string           `json:"x,omitempty"`  // NoticeUser: the device not to tell
+	Kind   string           `json:"k"`
+	ID     string           `json:"id"`           // ticket, session or user id
+	State  server.State     `json:"st,omitempty"` // NoticeState
+	Event  *api.MobileEvent `json:"ev,omitempty"` // NoticeUser
+	Except string           `json:"x,omitempty"`  // NoticeUser: the device not to tell
 }
 
 // notify sends n on the bus, if any; a failure is logged, not returned: the
@@ -51,14 +49,20 @@ func (s *Service) notify(n Notice) {
 	}
 }
 
-// publishTicket hands ev to t's local watchers and tells the other nodes.
+// publishTicket hands state event ev to t's local watchers and tells the
+// other nodes.
 func (s *Service) publishTicket(t server.Ticket, ev api.TicketEvent, at time.Time) {
-	s.Tickets.Publish(t.ID, TicketMsg{Event: ev, At: at})
-	n := Notice{Kind: NoticeState, ID: t.ID, State: ev.State, Ref: t.CurrentRef}
-	if ev.Type == api.EventRotated {
-		n = Notice{Kind: NoticeRotated, ID: t.ID, Ref: ev.Ref, Expires: *ev.ExpiresAt}
+	s.stateChanged(t.ID, ev, at)
+	s.notify(Notice{Kind: NoticeState, ID: t.ID, State: ev.State})
+}
+
+// stateChanged hands state event ev of ticket id to its local watchers;
+// a ticket that left pending is no longer rotated.
+func (s *Service) stateChanged(id string, ev api.TicketEvent, at time.Time) {
+	if ev.State != server.StatePending {
+		s.rot.ended(id)
 	}
-	s.notify(n)
+	s.Tickets.Publish(id, TicketMsg{Event: ev, At: at})
 }
 
 // publishRevoked tells session id's desktop, here and on other nodes.
@@ -86,7 +90,7 @@ func (s *Service) Deliver(ctx context.Context, n Notice) {
 			if s.Tickets.Count(n.ID) == 0 {
 				return // a watcher that comes later reads the state itself
 			}
-			t, err := s.store.TicketByRef(ctx, n.Ref)
+			t, err := s.store.TicketByID(ctx, n.ID)
 			if err != nil {
 				s.log.Error("deliver: ticket", "err", err)
 				return
@@ -98,12 +102,7 @@ func (s *Service) Deliver(ctx context.Context, n Notice) {
 			}
 			scannedEvent(&ev, t, u)
 		}
-		s.Tickets.Publish(n.ID, TicketMsg{Event: ev})
-	case NoticeRotated:
-		exp := n.Expires
-		s.Tickets.Publish(n.ID, TicketMsg{Event: api.TicketEvent{
-			Type: api.EventRotated, Ref: n.Ref, QRPayload: api.Payload(s.cfg.BaseURL, n.Ref), ExpiresAt: &exp,
-		}})
+		s.stateChanged(n.ID, ev, time.Time{})
 	case NoticeRevoked:
 		s.Sessions.Publish(n.ID, api.SessionEvent{Type: api.EventRevoked})
 	case NoticeUser:

@@ -107,7 +107,7 @@ func (s *Service) DesktopLogin(ctx context.Context, thumbprint string, d server.
 	}
 	t := server.Ticket{
 		ID: server.NewRef(), Version: 1, State: server.StateScanned, PollSecretHash: server.HashToken(secret),
-		CurrentRef: ref, Desktop: d, CreatedAt: now, ExpiresAt: now.Add(OneTapTTL), RotateUntil: now.Add(OneTapTTL),
+		Ref: ref, Desktop: d, CreatedAt: now, ExpiresAt: now.Add(OneTapTTL), RotateUntil: now.Add(OneTapTTL),
 		MatchCode: fmt.Sprintf("%02d", rand.N(100)), MatchRequired: true, UserID: k.UserID, ScannedAt: now, UpdatedAt: now,
 		KeyThumbprint: k.Thumbprint,
 	}
@@ -143,7 +143,7 @@ func (s *Service) giveBack(ctx context.Context, id, ref string, at time.Time) {
 // loginRequest is one-tap ticket t of key k as the phones see it.
 func loginRequest(t server.Ticket, k server.DesktopKey) api.LoginRequest {
 	return api.LoginRequest{
-		ID:        t.CurrentRef,
+		ID:        t.Ref,
 		Desktop:   api.DesktopInfo{Name: k.Name, OS: t.Desktop.OS, App: t.Desktop.App, IP: t.Desktop.IP, UserAgent: t.Desktop.UserAgent, CreatedAt: t.CreatedAt},
 		Choices:   choices(t),
 		ExpiresAt: t.ExpiresAt,

@@ -13,7 +13,7 @@ import (
 // node's watchers follow, which its hubs know by id while server.Store finds
 // them only by ref or token. The bus implements it (pgbus.Bus).
 type Lookup interface {
-	// TicketRefs returns the current ref of each ticket of ids that
+	// TicketRefs returns the first ref of each ticket of ids that
 	// exists, by id.
 	TicketRefs(ctx context.Context, ids []string) (map[string]string, error)
 	// LiveSessions returns which sessions of ids exist and are live at now
@@ -130,14 +130,12 @@ func (s *Service) resyncTicketBatch(ctx context.Context, look Lookup, ids []stri
 // watchers its state now: for a pending ticket its current QR (as rotated),
 // for any other its state event.
 func (s *Service) resyncEvent(ctx context.Context, ref string) (api.TicketEvent, error) {
-	t, err := s.store.TicketByRef(ctx, ref)
+	t, _, err := s.ticketByRef(ctx, ref)
 	if err != nil {
 		return api.TicketEvent{}, err
 	}
 	if t.State == server.StatePending {
-		exp := t.ExpiresAt
-		return api.TicketEvent{Type: api.EventRotated, Ref: t.CurrentRef,
-			QRPayload: api.Payload(s.cfg.BaseURL, t.CurrentRef), ExpiresAt: &exp}, nil
+		return s.currentQR(t, s.cfg.Now()), nil
 	}
 	return s.stateEvent(ctx, t)
 }

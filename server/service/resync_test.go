@@ -84,7 +84,7 @@ func (n *twoNodes) ticket(t *testing.T, path ...server.State) (server.Ticket, *h
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.look.refs[tk.ID] = tk.CurrentRef
+	n.look.refs[tk.ID] = tk.Ref
 	sub := n.a.Tickets.Subscribe(tk.ID, 16)
 	t.Cleanup(sub.Close)
 	var sr api.ScanResponse
@@ -98,7 +98,7 @@ func (n *twoNodes) ticket(t *testing.T, path ...server.State) (server.Ticket, *h
 			_, err = n.b.Confirm(ctx, n.dev, api.ConfirmRequest{ScanToken: sr.ScanToken, Approve: &approve})
 		case server.StateRedeemed:
 			var cur server.Ticket
-			if cur, err = n.b.store.TicketByRef(ctx, tk.CurrentRef); err == nil {
+			if cur, err = n.b.store.TicketByRef(ctx, tk.Ref); err == nil {
 				var rr api.RedeemResponse
 				rr, err = n.b.Redeem(ctx, cur, "")
 				token = rr.SessionToken
@@ -161,8 +161,9 @@ func TestResyncTellsWatchersWhatTheyMissed(t *testing.T) {
 	n.a.Resync(ctx, n.look)
 
 	evs := events(pendingSub)
-	if len(evs) != 1 || evs[0].Type != api.EventRotated || evs[0].Ref != pending.CurrentRef ||
-		evs[0].QRPayload != api.Payload(n.a.cfg.BaseURL, pending.CurrentRef) || evs[0].ExpiresAt == nil || !evs[0].ExpiresAt.Equal(pending.ExpiresAt) {
+	_, exp := n.a.qr(pending, 0)
+	if len(evs) != 1 || evs[0].Type != api.EventRotated || evs[0].Ref != pending.Ref ||
+		evs[0].QRPayload != api.Payload(n.a.cfg.BaseURL, pending.Ref) || evs[0].ExpiresAt == nil || !evs[0].ExpiresAt.Equal(exp) {
 		t.Errorf("pending ticket: %+v, want its current QR as one rotated event", evs)
 	}
 	evs = events(scannedSub)
@@ -191,7 +192,7 @@ func TestResyncTellsWatchersWhatTheyMissed(t *testing.T) {
 	}
 }
 
-// hookStore runs hook once, right after the first TicketByRef has read its
+// hookStore runs hook once, right after the first TicketByID has read its
 // ticket: a change that lands while Resync holds what it read.
 type hookStore struct {
 	server.Store
@@ -199,8 +200,8 @@ type hookStore struct {
 	hook func()
 }
 
-func (h *hookStore) TicketByRef(ctx context.Context, ref string) (server.Ticket, error) {
-	t, err := h.Store.TicketByRef(ctx, ref)
+func (h *hookStore) TicketByID(ctx context.Context, id string) (server.Ticket, error) {
+	t, err := h.Store.TicketByID(ctx, id)
 	h.once.Do(h.hook)
 	return t, err
 }
@@ -216,10 +217,10 @@ func TestResyncDoesNotSendAnOlderState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.look.refs[tk.ID] = tk.CurrentRef
+	n.look.refs[tk.ID] = tk.Ref
 	sub := n.a.Tickets.Subscribe(tk.ID, 16)
 	defer sub.Close()
-	sr, err := n.b.Scan(ctx, n.dev, api.Payload(n.b.cfg.BaseURL, tk.CurrentRef), "192.0.2.1") // a's watcher misses it
+	sr, err := n.b.Scan(ctx, n.dev, api.Payload(n.b.cfg.BaseURL, tk.Ref), "192.0.2.1") // a's watcher misses it
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,80 +7,79 @@ import (
 	"time"
 
 	"github.com/qrlogin/qrlogin/server"
-	"github.com/qrlogin/qrlogin/server/api"
 )
 
-// watchGrace is how long a ticket keeps rotating after its last watcher
-// left: long enough to cover the gap between two long-polls, or a
-// WebSocket's reconnect.
+// watchGrace is how long a ticket's rotations are still pushed after its
+// last watcher left: long enough to cover the gap between two long-polls,
+// or a WebSocket's reconnect.
 const watchGrace = 10 * time.Second
 
-// maxRotationBatch is the most rotations that one store transaction makes.
-const maxRotationBatch = 500
-
-// rotationGather is how long a due rotation waits for others to share its
-// transaction: desktops that arrive spread out have slots spread out, and
-// without it most transactions would hold one or two rotations (at 5,000
-// waiting desktops it cut idle CPU from 5.5 to 3.7 % of a core). A QR
-// replaced 25 ms after its slot is no less fresh to the eye; the old ref
-// stays valid until its expiry.
-const rotationGather = 25 * time.Millisecond
-
-// rotator replaces the QR of watched pending tickets at the slots
-// created + k*RotateEvery, and expires them at RotateUntil. Tickets nobody
-// watches are not rotated: they expire after one TicketTTL (by the sweep).
+// rotator pushes the new QR of each watched pending ticket at the start of
+// each of its rotations, CreatedAt + k*RotateEvery before RotateUntil. A
+// rotation writes nothing: its ref is sealed (refs.go), and which one is
+// current follows from the time alone, so rotating is an event for this
+// node's watchers. Every node that holds a watcher of a ticket pushes its
+// rotations itself (they are the same refs).
 //
-// One goroutine, the flusher (started by the first watch), waits for the
-// earliest slot and then rotates every watched ticket due by then, up to
-// maxRotationBatch, in one store transaction: an idle server rotates a
-// ticket as soon as it is due, and the rotations that fall due while a
-// batch is being written go together in the next.
+// A pending ticket lives TicketTTL, as the protocol says, unless watched:
+// while it is, the rotator extends its deadline by TicketTTL (up to
+// RotateUntil) once the deadline is within 1.25 RotateEvery (the quarter
+// is a margin for a slow write), so every TicketTTL - RotateEvery or so
+// (40 s by default), in one store
+// transaction for all the tickets due. A ticket nobody watches any more
+// expires at most TicketTTL after its last extension, by the sweep.
 //
-// Where several nodes watch one ticket (long-polls that land on different
-// nodes), each schedules it, and the first to reach a slot rotates it: the
-// store skips a rotation when the ticket changed at or after the slot began.
+// One goroutine, the pusher (started by the first watch), waits for the
+// earliest rotation or extension due and makes every one due by then. A
+// ticket is forgotten once it leaves pending (ended) or nobody has
+// watched it for watchGrace.
 type rotator struct {
 	s       *Service
 	mu      sync.Mutex
 	w       map[string]*watch // by ticket id
-	due     watchHeap         // the watches waiting for their slot, earliest first
-	wake    chan struct{}     // the earliest slot moved earlier (1 buffered)
-	ctx     context.Context   // cancelled by close
-	cancel  context.CancelFunc
-	running bool          // the flusher was started
-	done    chan struct{} // closed when the flusher returns
+	due     watchHeap         // the watches waiting for their rotation, earliest first
+	wake    chan struct{}     // the earliest rotation moved earlier (1 buffered)
+	stop    chan struct{}     // closed by close
+	running bool              // the pusher was started
+	done    chan struct{}     // closed when the pusher returns
 	closed  bool
 }
 
-// watch is one watched ticket. While its rotation is being written it is
-// in rotator.w but not in rotator.due.
+// watch is one watched ticket, in rotator.w and rotator.due until it is
+// forgotten.
 type watch struct {
-	id             string
-	watchers       int
-	left           time.Time // when the last watcher left
-	created, until time.Time // the ticket's CreatedAt and RotateUntil
-	slot           time.Time // the slot it waits for
+	t        server.Ticket // as the first watcher read it
+	watchers int
+	left     time.Time // when the last watcher left
+	n        int       // the rotation it waits for
+	slot     time.Time // when rotation n begins
+	deadline time.Time // the ticket's ExpiresAt, as stored
+	retry    time.Time // the earliest to try a failed extension again
+	at       time.Time // when it is next due: min(slot, extension), its key in due
+	index    int       // in rotator.due
 }
 
 func (r *rotator) init(s *Service) {
 	r.s = s
 	r.w = make(map[string]*watch)
 	r.wake = make(chan struct{}, 1)
+	r.stop = make(chan struct{})
 	r.done = make(chan struct{})
-	r.ctx, r.cancel = context.WithCancel(context.Background())
 }
 
-// Watch records a watcher of t and, if t is pending and not rotating yet,
-// schedules its rotation. The caller must call the returned release once,
-// when it stops watching.
+// Watch records a watcher of t and, if t is pending and rotates, schedules
+// its next rotation's push. The caller must call the returned release
+// once, when it stops watching.
 func (s *Service) Watch(t server.Ticket) (release func()) {
 	r := &s.rot
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	w := r.w[t.ID]
-	if w == nil && !r.closed && t.State == server.StatePending {
-		w = &watch{id: t.ID, created: t.CreatedAt, until: t.RotateUntil}
-		w.slot = r.nextSlot(w, r.s.cfg.Now())
+	if w == nil && !r.closed && t.State == server.StatePending && s.rotates(t) {
+		w = &watch{t: t, n: s.rotation(t, s.cfg.Now()) + 1, deadline: t.ExpiresAt}
+		if !r.setSlot(w) {
+			return func() {}
+		}
 		r.w[t.ID] = w
 		r.schedule(w)
 	}
@@ -99,7 +98,44 @@ func (s *Service) Watch(t server.Ticket) (release func()) {
 	}
 }
 
-// schedule queues w for its slot, starting the flusher if it is not
+// setSlot sets when w's rotation n begins, and when w is next due; it
+// reports false if w has nothing left to do: no rotation begins before the
+// ticket's RotateUntil, and its deadline is RotateUntil already.
+func (r *rotator) setSlot(w *watch) bool {
+	w.slot = w.t.CreatedAt.Add(time.Duration(w.n) * w.t.RotateEvery)
+	rotating := w.n < maxRotations && w.slot.Before(w.t.RotateUntil)
+	w.at = w.slot
+	if !w.deadline.Before(w.t.RotateUntil) {
+		return rotating
+	}
+	if ext := later(w.deadline.Add(-w.t.RotateEvery-w.t.RotateEvery/4), w.retry); !rotating || ext.Before(w.at) {
+		w.at = ext
+	}
+	return true
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// ended forgets ticket id, which has left pending: no more of its
+// rotations are pushed.
+func (r *rotator) ended(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if w := r.w[id]; w != nil {
+		delete(r.w, id)
+		if w.index >= 0 && w.index < len(r.due) && r.due[w.index] == w {
+			heap.Remove(&r.due, w.index)
+		}
+	}
+}
+
+// schedule queues w for its slot, starting the pusher if it is not
 // running and waking it if w is now the first due. r.mu must be held.
 func (r *rotator) schedule(w *watch) {
 	heap.Push(&r.due, w)
@@ -115,30 +151,19 @@ func (r *rotator) schedule(w *watch) {
 	}
 }
 
-// nextSlot returns the first slot after now: the next multiple of
-// RotateEvery since creation, or RotateUntil, whichever comes first.
-func (r *rotator) nextSlot(w *watch, now time.Time) time.Time {
-	every := r.s.cfg.RotateEvery
-	at := w.created.Add((now.Sub(w.created)/every + 1) * every)
-	if at.After(w.until) {
-		at = w.until
-	}
-	return at
-}
-
-// run is the flusher: until close, it rotates the due watches, batch by
-// batch, and sleeps until the next slot or a new earliest one.
+// run is the pusher: until close, it pushes the rotations due and sleeps
+// until the next or a new earliest one.
 func (r *rotator) run() {
 	defer close(r.done)
 	timer := time.NewTimer(time.Hour)
-	timer.Stop()
+	defer timer.Stop()
 	for {
-		batch, wait, ok := r.take()
+		wait, extend, ok := r.push()
 		if !ok {
 			return
 		}
-		if len(batch) > 0 {
-			r.rotate(batch)
+		if len(extend) > 0 {
+			r.extend(extend)
 			continue
 		}
 		var tick <-chan time.Time
@@ -147,8 +172,7 @@ func (r *rotator) run() {
 			tick = timer.C
 		}
 		select {
-		case <-r.ctx.Done():
-			timer.Stop()
+		case <-r.stop:
 			return
 		case <-r.wake:
 		case <-tick:
@@ -157,122 +181,105 @@ func (r *rotator) run() {
 	}
 }
 
-// take removes from the queue the watches whose slot has come, up to
-// maxRotationBatch, once the earliest of them is rotationGather late, and
-// forgets those nobody watched for watchGrace. With none ready it returns
-// how long to wait, or -1 if none is queued. It reports false once the
-// rotator is closed.
-func (r *rotator) take() (batch []*watch, wait time.Duration, ok bool) {
+// push tells the watchers of every ticket whose rotation has begun its new
+// QR, queues each one's next rotation, and forgets those past their last
+// or nobody watched for watchGrace. It returns the watches whose lease is
+// due to be extended (taken out of the queue until extend), how long to
+// wait for the next (-1 if none is queued), and false once the rotator is
+// closed.
+func (r *rotator) push() (wait time.Duration, extend []*watch, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return nil, 0, false
+		return 0, nil, false
 	}
 	now := r.s.cfg.Now()
-	if len(r.due) > 0 && r.due[0].slot.After(now.Add(-rotationGather)) {
-		return nil, r.due[0].slot.Add(rotationGather).Sub(now), true
-	}
-	for len(r.due) > 0 && len(batch) < maxRotationBatch && !r.due[0].slot.After(now) {
-		w := heap.Pop(&r.due).(*watch)
+	for len(r.due) > 0 && !r.due[0].at.After(now) {
+		w := r.due[0]
 		if w.watchers == 0 && now.Sub(w.left) > watchGrace {
-			delete(r.w, w.id)
+			heap.Pop(&r.due)
+			delete(r.w, w.t.ID)
 			continue
 		}
-		batch = append(batch, w)
+		if !w.slot.After(now) {
+			// The rotation current now: a pusher held up skips those it missed.
+			w.n = max(w.n, r.s.rotation(w.t, now))
+			r.s.Tickets.Publish(w.t.ID, TicketMsg{Event: r.s.currentQR(w.t, now)})
+			w.n++
+		}
+		if !r.setSlot(w) {
+			heap.Pop(&r.due)
+			delete(r.w, w.t.ID)
+			continue
+		}
+		if w.at.After(now) {
+			heap.Fix(&r.due, 0)
+			continue
+		}
+		heap.Pop(&r.due) // its extension is due
+		extend = append(extend, w)
+		if len(extend) == maxExtendBatch {
+			break
+		}
 	}
-	switch {
-	case len(batch) > 0:
-		return batch, 0, true
-	case len(r.due) == 0:
-		return nil, -1, true
+	if len(r.due) == 0 {
+		return -1, extend, true
 	}
-	return nil, max(r.due[0].slot.Add(rotationGather).Sub(now), 0), true
+	return r.due[0].at.Sub(now), extend, true
 }
 
-// rotate gives each ticket of batch a new ref for its slot in one store
-// transaction, unless the ticket changed since the slot began (another node
-// rotated it); the ref lives TicketTTL but not past RotateUntil, and the old
-// one is retired. It tells the watchers of those rotated, expires those past
-// their deadline, and queues the next slot of those still pending. A batch
-// that fails is logged and tried again at the next slot, and not within a
-// second (or RotateEvery, if shorter).
-func (r *rotator) rotate(batch []*watch) {
+// maxExtendBatch is the most tickets one extension transaction holds.
+const maxExtendBatch = 500
+
+// extend moves the deadline of the tickets of ws, in one store
+// transaction, to TicketTTL from now (not past their RotateUntil), and
+// queues them again. A failed write is logged and tried again a second
+// later (the deadline has RotateEvery and a quarter to spare).
+func (r *rotator) extend(ws []*watch) {
 	s := r.s
 	now := s.cfg.Now().UTC()
-	rs := make([]server.Rotation, len(batch))
-	for i, w := range batch {
-		exp := now.Add(s.cfg.TicketTTL)
-		if exp.After(w.until) {
-			exp = w.until
-		}
-		rs[i] = server.Rotation{ID: w.id, Slot: w.slot, Ref: server.NewRef(), ExpiresAt: exp}
+	until := now.Add(s.cfg.TicketTTL)
+	ids := make([]string, len(ws))
+	for i, w := range ws {
+		ids[i] = w.t.ID
 	}
-	ctx, cancel := context.WithTimeout(r.ctx, 10*time.Second)
-	defer cancel()
-	res, err := s.store.RotateTickets(ctx, rs, now)
-	if err != nil && r.ctx.Err() == nil {
-		s.log.Error("rotate tickets", "tickets", len(rs), "err", err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	_, err := s.store.ExtendTickets(ctx, ids, until, now)
+	cancel()
+	if err != nil {
+		s.log.Error("extend watched tickets", "tickets", len(ids), "err", err)
 	}
-	// With other nodes to tell, each of these waits for the bus: they run
-	// side by side, so that the bus gets the batch's notices together
-	// rather than one after another's round trip.
-	var wg sync.WaitGroup
-	for i, x := range res {
-		var tell func()
-		switch x.Outcome {
-		case server.RotationDone:
-			exp := x.Ticket.ExpiresAt
-			ev := api.TicketEvent{Type: api.EventRotated, Ref: rs[i].Ref, QRPayload: api.Payload(s.cfg.BaseURL, rs[i].Ref), ExpiresAt: &exp}
-			tell = func() { s.publishTicket(x.Ticket, ev, time.Time{}) }
-		case server.RotationPastDeadline:
-			tell = func() { s.expire(ctx, rs[i].ID) }
-		default:
-			continue
-		}
-		if s.bus != nil {
-			wg.Go(tell)
-		} else {
-			tell()
-		}
-	}
-	wg.Wait()
-
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	next := s.cfg.Now()
-	for i, w := range batch {
-		pending := err != nil || res[i].Outcome == server.RotationDone || res[i].Outcome == server.RotationDoneAlready
-		if !pending || r.closed {
-			delete(r.w, w.id)
+	for _, w := range ws {
+		if r.closed || r.w[w.t.ID] != w { // ended meanwhile
 			continue
 		}
-		w.slot = r.nextSlot(w, next)
 		if err != nil {
-			// Not sooner than a moment from now: the next slot of a ticket
-			// past its RotateUntil is behind us, and a store that is down
-			// would be asked again and again.
-			w.slot = later(w.slot, next.Add(min(s.cfg.RotateEvery, time.Second)))
+			w.retry = now.Add(time.Second)
+		} else {
+			// Those not extended (no longer pending, or expired) are
+			// ended by their own events or by the sweep.
+			w.deadline = until
+			if until.After(w.t.RotateUntil) {
+				w.deadline = w.t.RotateUntil
+			}
 		}
-		heap.Push(&r.due, w)
+		if r.setSlot(w) {
+			heap.Push(&r.due, w)
+		} else {
+			delete(r.w, w.t.ID)
+		}
 	}
 }
 
-// later returns the later of a and b.
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-// close stops the flusher, waiting for a batch in flight, and forgets every
-// watch.
+// close stops the pusher and forgets every watch.
 func (r *rotator) close() {
 	r.mu.Lock()
 	r.closed = true
 	running := r.running
 	r.mu.Unlock()
-	r.cancel()
+	close(r.stop)
 	if running {
 		<-r.done
 	}
@@ -282,17 +289,26 @@ func (r *rotator) close() {
 	r.due = nil
 }
 
-// watchHeap orders watches by slot, for container/heap.
+// watchHeap orders watches by when they are due, for container/heap; each watch knows
+// its index, so that ended can remove it.
 type watchHeap []*watch
 
 func (h watchHeap) Len() int           { return len(h) }
-func (h watchHeap) Less(i, j int) bool { return h[i].slot.Before(h[j].slot) }
-func (h watchHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *watchHeap) Push(x any)        { *h = append(*h, x.(*watch)) }
+func (h watchHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h watchHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *watchHeap) Push(x any) {
+	w := x.(*watch)
+	w.index = len(*h)
+	*h = append(*h, w)
+}
 func (h *watchHeap) Pop() any {
 	old := *h
 	w := old[len(old)-1]
 	old[len(old)-1] = nil
+	w.index = -1
 	*h = old[:len(old)-1]
 	return w
 }

@@ -2,11 +2,13 @@ package service
 
 import (
 	"context"
-	"errors"
+	"encoding/base64"
 	"io"
 	"log/slog"
 	"path/filepath"
-	"sync"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,34 +20,10 @@ import (
 )
 
 // clock is a Config.Now that moves only when told. The rotator sleeps in
-// real time until the slot it computed from it, and rotates what is due by
+// real time until the slot it computed from it, and pushes what is due by
 // it: with the clock standing still nothing rotates, and a step past a slot
-// rotates, within one RotateEvery of real time, everything due by then.
+// pushes, within one RotateEvery of real time, everything due by then.
 type clock = testclock.Clock
-
-// batchStore records the size of each RotateTickets call, once it returns.
-type batchStore struct {
-	server.Store
-	mu      sync.Mutex
-	batches []int
-}
-
-func (b *batchStore) RotateTickets(ctx context.Context, rs []server.Rotation, now time.Time) ([]server.RotationResult, error) {
-	res, err := b.Store.RotateTickets(ctx, rs, now)
-	b.mu.Lock()
-	b.batches = append(b.batches, len(rs))
-	b.mu.Unlock()
-	return res, err
-}
-
-// take returns the sizes recorded since the last call.
-func (b *batchStore) take() []int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := b.batches
-	b.batches = nil
-	return out
-}
 
 const testEvery = 200 * time.Millisecond
 
@@ -127,15 +105,10 @@ func waitWatched(t *testing.T, s *Service, n int) {
 	}
 }
 
-// Tickets that fall due at one slot are rotated in one store transaction;
-// each watcher is told its new ref, which scans while the old one does not;
-// a scanned ticket stops rotating, and so does one whose watchers left
-// more than watchGrace ago.
-func TestRotationBatchesDueTickets(t *testing.T) {
+// phone registers alice and returns her phone.
+func phone(t *testing.T, s *Service) server.Device {
+	t.Helper()
 	ctx := context.Background()
-	store := &batchStore{Store: openSQLite(t)}
-	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	s := newRotating(t, store, clk)
 	if _, err := s.Register(ctx, api.RegisterRequest{Username: "alice", Password: "password1"}); err != nil {
 		t.Fatal(err)
 	}
@@ -147,12 +120,26 @@ func TestRotationBatchesDueTickets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dev
+}
+
+// Each watcher is told its ticket's new ref at each slot, and the store is
+// not written; the new ref scans while the old one does not; a scanned
+// ticket stops rotating, and so does one whose watchers left more than
+// watchGrace ago.
+func TestRotationPushesSealedRefs(t *testing.T) {
+	ctx := context.Background()
+	store := openSQLite(t)
+	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	s := newRotating(t, store, clk)
+	dev := phone(t, s)
 
 	const n = 50
 	tks := make([]server.Ticket, n)
 	subs := make([]*hub.Sub[TicketMsg], n)
 	releases := make([]func(), n)
 	for i := range tks {
+		var err error
 		if tks[i], _, err = s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0); err != nil {
 			t.Fatal(err)
 		}
@@ -165,24 +152,26 @@ func TestRotationBatchesDueTickets(t *testing.T) {
 		none(t, "before the first slot", subs[i])
 	}
 
-	clk.Add(testEvery + rotationGather) // past the first slot, the same for all, by the gathering wait
+	clk.Add(testEvery)
 	refs := make([]string, n)
+	seen := map[string]bool{}
 	for i, sub := range subs {
 		ev := next(t, sub)
-		if ev.Type != api.EventRotated || ev.Ref == "" || ev.Ref == tks[i].CurrentRef || ev.QRPayload != api.Payload(s.cfg.BaseURL, ev.Ref) ||
-			ev.ExpiresAt == nil || !ev.ExpiresAt.Equal(clk.Now().Add(time.Minute)) {
-			t.Fatalf("ticket %d: %+v, want a rotated event with a new ref that lives a minute", i, ev)
+		slot := tks[i].CreatedAt.Add(testEvery)
+		if ev.Type != api.EventRotated || ev.Ref == "" || ev.Ref == tks[i].Ref || !api.ValidRef(ev.Ref) || seen[ev.Ref] ||
+			ev.QRPayload != api.Payload(s.cfg.BaseURL, ev.Ref) || ev.ExpiresAt == nil || !ev.ExpiresAt.Equal(slot.Add(time.Minute)) {
+			t.Fatalf("ticket %d: %+v, want a rotated event with a new ref that lives a minute from its slot", i, ev)
 		}
-		refs[i] = ev.Ref
-	}
-	if got := store.take(); len(got) != 1 || got[0] != n {
-		t.Errorf("rotations per store call: %v, want one call of %d", got, n)
+		refs[i], seen[ev.Ref] = ev.Ref, true
+		if got, err := store.TicketByID(ctx, tks[i].ID); err != nil || got.Version != 1 || got.Ref != tks[i].Ref {
+			t.Fatalf("ticket %d as stored after a rotation: %+v %v, want it unchanged", i, got, err)
+		}
 	}
 	// The even ones are scanned by the new QR; the odd ones' old QR is refused.
 	for i := range tks {
 		payload := api.Payload(s.cfg.BaseURL, refs[i])
 		if i%2 == 1 {
-			payload = api.Payload(s.cfg.BaseURL, tks[i].CurrentRef)
+			payload = api.Payload(s.cfg.BaseURL, tks[i].Ref)
 		}
 		_, err := s.Scan(ctx, dev, payload, "127.0.0.1")
 		if i%2 == 0 && err != nil {
@@ -197,25 +186,24 @@ func TestRotationBatchesDueTickets(t *testing.T) {
 			}
 		}
 	}
+	waitWatched(t, s, n/2) // the scanned ones are forgotten at once
 
-	// The odd ones' watchers leave; within watchGrace they still rotate,
-	// and the scanned ones are forgotten.
+	// The odd ones' watchers leave; within watchGrace they still rotate.
 	for i := 1; i < n; i += 2 {
 		releases[i]()
 	}
-	clk.Add(testEvery + rotationGather)
+	clk.Add(testEvery)
 	for i := 1; i < n; i += 2 {
 		if ev := next(t, subs[i]); ev.Type != api.EventRotated || ev.Ref == refs[i] {
 			t.Fatalf("ticket %d, second slot: %+v", i, ev)
 		}
 	}
-	waitWatched(t, s, n/2)
 	for i := 0; i < n; i += 2 {
 		none(t, "a scanned ticket", subs[i])
 	}
 
 	// Past watchGrace, they are forgotten at their next slot, unrotated.
-	clk.Add(watchGrace + testEvery + rotationGather)
+	clk.Add(watchGrace + testEvery)
 	waitWatched(t, s, 0)
 	for i := range subs {
 		none(t, "after the watchers left", subs[i])
@@ -225,165 +213,201 @@ func TestRotationBatchesDueTickets(t *testing.T) {
 	}
 }
 
-// Two nodes that watch the same tickets rotate each once per slot: the
-// second to reach the slot finds it rotated already, and keeps watching.
-func TestRotationTwoNodesRotateOnce(t *testing.T) {
-	ctx := context.Background()
-	db := openSQLite(t)
-	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	stores := []*batchStore{{Store: db}, {Store: db}}
-	nodes := []*Service{newRotating(t, stores[0], clk), newRotating(t, stores[1], clk)}
-	const n = 20
-	tks := make([]server.Ticket, n)
-	var subs [2][n]*hub.Sub[TicketMsg]
-	for i := range tks {
-		var err error
-		if tks[i], _, err = nodes[0].NewTicket(ctx, server.Desktop{Name: "PC"}, 0); err != nil {
-			t.Fatal(err)
-		}
-		for j, s := range nodes {
-			subs[j][i] = s.Tickets.Subscribe(tks[i].ID, 16)
-			defer subs[j][i].Close()
-			defer s.Watch(tks[i])()
-		}
-	}
-	events := make([]int, n)
-	for slot := 1; slot <= 3; slot++ {
-		clk.Add(testEvery + rotationGather)
-		for j, st := range stores { // both nodes have been through the slot
-			for deadline, done := time.Now().Add(5*time.Second), 0; done < n; time.Sleep(5 * time.Millisecond) {
-				for _, b := range st.take() {
-					done += b
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("slot %d: node %d tried %d rotations, want %d", slot, j, done, n)
-				}
-			}
-		}
-		for i, tk := range tks {
-			got, err := db.TicketByRef(ctx, tk.CurrentRef)
-			if err != nil || got.Version != int64(1+slot) {
-				t.Fatalf("slot %d, ticket %d: version %d (%v), want %d: one rotation a slot", slot, i, got.Version, err, 1+slot)
-			}
-			for events[i] < slot {
-				var m TicketMsg
-				select {
-				case m = <-subs[0][i].C:
-				case m = <-subs[1][i].C:
-				case <-time.After(5 * time.Second):
-					t.Fatalf("slot %d, ticket %d: %d rotated events, want %d", slot, i, events[i], slot)
-				}
-				events[i]++
-				if m.Event.Type != api.EventRotated || events[i] == slot && m.Event.Ref != got.CurrentRef {
-					t.Fatalf("slot %d, ticket %d: told %+v, stored ref %s", slot, i, m.Event, got.CurrentRef)
-				}
-			}
-		}
-		for _, s := range nodes {
-			if w := watched(s); w != n {
-				t.Fatalf("slot %d: a node watches %d tickets, want %d", slot, w, n)
-			}
-		}
-	}
-	for i := range tks {
-		for j := range nodes {
-			none(t, "a second rotated event", subs[j][i])
-		}
-	}
-}
-
-// barrierBus is a Bus whose Notify of a rotation returns only once n such
-// calls are waiting together.
-type barrierBus struct {
-	n       int
-	mu      sync.Mutex
-	waiting int
-	all     chan struct{}
-}
-
-func (b *barrierBus) Notify(ctx context.Context, n Notice) error {
-	if n.Kind != NoticeRotated {
-		return nil
-	}
-	b.mu.Lock()
-	if b.waiting++; b.waiting == b.n {
-		close(b.all)
-	}
-	b.mu.Unlock()
-	select {
-	case <-b.all:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// The rotations of one batch are handed to the bus together, not each
-// after the round trip of the one before.
-func TestRotationNotifiesOtherNodesTogether(t *testing.T) {
+// Which ref is current follows from the time alone: a ticket nobody
+// watches rotates too, so that its first QR stops scanning after one
+// RotateEvery; the current one, which the desktop reads when it watches
+// again, scans.
+func TestRotationWithoutWatchers(t *testing.T) {
 	ctx := context.Background()
 	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	const n = 5
-	bus := &barrierBus{n: n, all: make(chan struct{})}
-	s := newRotatingBus(t, openSQLite(t), clk, bus)
-	for range n {
-		tk, _, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Watch(tk)()
-	}
-	clk.Add(testEvery + rotationGather)
-	select {
-	case <-bus.all:
-	case <-time.After(4 * time.Second):
-		bus.mu.Lock()
-		defer bus.mu.Unlock()
-		t.Fatalf("%d notices of rotations were waiting for the bus together, want %d", bus.waiting, n)
-	}
-}
-
-// failingStore fails every RotateTickets, and counts the calls.
-type failingStore struct {
-	server.Store
-	mu    sync.Mutex
-	calls int
-}
-
-func (f *failingStore) RotateTickets(context.Context, []server.Rotation, time.Time) ([]server.RotationResult, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls++
-	return nil, errors.New("the database is down")
-}
-
-func (f *failingStore) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls
-}
-
-// A store that fails is asked again later, not again and again, even for
-// a ticket whose last slot (its RotateUntil) is behind.
-func TestRotationBacksOffWhenTheStoreFails(t *testing.T) {
-	store := &failingStore{Store: openSQLite(t)}
-	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	s := newRotating(t, store, clk)
-	tk, _, err := s.NewTicket(context.Background(), server.Desktop{Name: "PC"}, 0)
+	s := newRotating(t, openSQLite(t), clk)
+	dev := phone(t, s)
+	tk, resp, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Watch(tk)()
-	clk.Add(2 * time.Hour) // past RotateUntil (an hour)
-	deadline := time.Now().Add(5 * time.Second)
-	for store.count() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no rotation was tried")
-		}
-		time.Sleep(5 * time.Millisecond)
+	if err := s.CheckShown(ctx, resp.Ref); err != nil {
+		t.Fatalf("the first QR, at once: %v", err)
 	}
-	time.Sleep(300 * time.Millisecond) // the clock stands still: nothing is due again
-	if n := store.count(); n != 1 {
-		t.Errorf("RotateTickets was called %d times while nothing was due again, want 1", n)
+	clk.Add(3*testEvery + testEvery/2)
+	if err := s.CheckShown(ctx, resp.Ref); server.ErrorCode(err) != server.CodeExpired {
+		t.Fatalf("the first QR, three rotations on: %v, want expired", err)
+	}
+	if _, err := s.Scan(ctx, dev, resp.QRPayload, "127.0.0.1"); server.ErrorCode(err) != server.CodeExpired {
+		t.Fatalf("scan of the first QR, three rotations on: %v, want expired", err)
+	}
+	ev, _, err := s.Current(ctx, tk)
+	if err != nil || ev.State != server.StatePending || ev.Ref == resp.Ref {
+		t.Fatalf("current: %+v %v", ev, err)
+	}
+	if want := tk.CreatedAt.Add(3 * testEvery).Add(time.Minute); !ev.ExpiresAt.Equal(want) {
+		t.Errorf("the current QR expires at %v, want %v", ev.ExpiresAt, want)
+	}
+	if _, err := s.Scan(ctx, dev, ev.QRPayload, "127.0.0.1"); err != nil {
+		t.Fatalf("scan of the current QR: %v", err)
+	}
+}
+
+// Refs are sealed: 128 bits, all different, none containing the ticket's
+// id; one whose bits are changed, or a random one, names no ticket; the
+// poll secret works with any of a ticket's refs.
+func TestSealedRefs(t *testing.T) {
+	ctx := context.Background()
+	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	s := newRotating(t, openSQLite(t), clk)
+	tk, resp, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for n := range 20 {
+		ref, _ := s.qr(tk, n)
+		raw, err := base64.RawURLEncoding.DecodeString(ref)
+		if err != nil || len(raw) != 16 || seen[ref] || strings.Contains(ref, tk.ID[:8]) {
+			t.Fatalf("ref %d: %q (%v)", n, ref, err)
+		}
+		seen[ref] = true
+		if id, m, ok := s.refs.open(ref); !ok || id != tk.ID || m != n {
+			t.Fatalf("open(ref %d) = %s %d %v", n, id, m, ok)
+		}
+		if got, err := s.AuthTicket(ctx, ref, resp.PollSecret); err != nil || got.ID != tk.ID {
+			t.Fatalf("the poll secret with ref %d: %+v %v", n, got, err)
+		}
+		if _, err := s.AuthTicket(ctx, ref, "wrong"); server.ErrorCode(err) != server.CodeNotFound {
+			t.Fatalf("a wrong poll secret with ref %d: %v", n, err)
+		}
+		for bit := range 128 {
+			b := slices.Clone(raw)
+			b[bit/8] ^= 1 << (bit % 8)
+			bad := base64.RawURLEncoding.EncodeToString(b)
+			if err := s.CheckShown(ctx, bad); server.ErrorCode(err) != server.CodeNotFound {
+				t.Fatalf("ref %d with bit %d changed: %v, want not found", n, bit, err)
+			}
+		}
+	}
+	for range 1000 {
+		if err := s.CheckShown(ctx, server.NewRef()); server.ErrorCode(err) != server.CodeNotFound {
+			t.Fatalf("a random ref: %v, want not found", err)
+		}
+	}
+	// Another node on the same database seals with the same key.
+	other := newRotating(t, s.store, clk)
+	for n := range 3 {
+		a, _ := s.qr(tk, n)
+		b, _ := other.qr(tk, n)
+		if a != b {
+			t.Fatalf("ref %d: %s on one node, %s on the other", n, a, b)
+		}
+	}
+}
+
+// Two nodes that watch the same ticket each push its rotations to their
+// own watchers, the same refs, and either node scans them.
+func TestRotationTwoNodes(t *testing.T) {
+	ctx := context.Background()
+	db := openSQLite(t)
+	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	nodes := []*Service{newRotating(t, db, clk), newRotating(t, db, clk)}
+	dev := phone(t, nodes[0])
+	tk, _, err := nodes[0].NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subs [2]*hub.Sub[TicketMsg]
+	for j, s := range nodes {
+		subs[j] = s.Tickets.Subscribe(tk.ID, 16)
+		defer subs[j].Close()
+		defer s.Watch(tk)()
+	}
+	var ref string
+	for slot := 1; slot <= 3; slot++ {
+		clk.Add(testEvery)
+		a, b := next(t, subs[0]), next(t, subs[1])
+		if a.Type != api.EventRotated || a.Ref != b.Ref || a.Ref == ref {
+			t.Fatalf("slot %d: %+v and %+v", slot, a, b)
+		}
+		ref = a.Ref
+	}
+	if _, err := nodes[1].Scan(ctx, dev, api.Payload(nodes[1].cfg.BaseURL, ref), "127.0.0.1"); err != nil {
+		t.Fatalf("scan on the other node: %v", err)
+	}
+}
+
+// A pending ticket nobody watches expires after TicketTTL; a watched one
+// is extended, in few writes, until RotateMax, and then expires; both are
+// expired by the sweep, and their watchers told.
+func TestRotationExtendsWatchedTickets(t *testing.T) {
+	ctx := context.Background()
+	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	store := &countingStore{Store: openSQLite(t)}
+	s, err := New(store, Config{
+		BaseURL: "http://127.0.0.1:8080", TicketTTL: 3 * testEvery, RotateEvery: testEvery, RotateMax: 15 * testEvery,
+		Now: clk.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	s.Run()
+	watched, _, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone, _, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, aloneSub := s.Tickets.Subscribe(watched.ID, 64), s.Tickets.Subscribe(alone.ID, 64)
+	defer sub.Close()
+	defer aloneSub.Close()
+	defer s.Watch(watched)()
+	step := testEvery / 2
+	for i := range 30 { // RotateMax in steps of half a rotation
+		clk.Add(step)
+		time.Sleep(step)
+		if i == 6 { // past its TTL, the lone ticket has expired
+			if ev := next(t, aloneSub); ev.State != server.StateExpired {
+				t.Fatalf("the ticket nobody watches, after its TTL: %+v", ev)
+			}
+		}
+		if i < 29 {
+			waitFor(t, func() bool {
+				got, err := store.TicketByID(ctx, watched.ID)
+				return err == nil && got.State == server.StatePending && got.ExpiresAt.Sub(clk.Now()) >= min(testEvery, watched.RotateUntil.Sub(clk.Now()))
+			}, "the watched ticket pending, with a rotation or more left, at %v", clk.Now())
+		}
+	}
+	for {
+		if ev := next(t, sub); ev.Type == api.EventState {
+			if ev.State != server.StateExpired {
+				t.Fatalf("at RotateUntil: %+v, want expired", ev)
+			}
+			break
+		}
+	}
+	// An extension every two rotations or so, in place of 15 rotations.
+	if n := store.extensions.Load(); n < 5 || n > 8 {
+		t.Errorf("%d extensions in 5 minutes, want about 7", n)
+	}
+}
+
+// countingStore counts ExtendTickets calls.
+type countingStore struct {
+	server.Store
+	extensions atomic.Int64
+}
+
+func (c *countingStore) ExtendTickets(ctx context.Context, ids []string, until, now time.Time) (int, error) {
+	c.extensions.Add(1)
+	return c.Store.ExtendTickets(ctx, ids, until, now)
+}
+
+// waitFor waits until ok holds, failing with the message after a few seconds.
+func waitFor(t *testing.T, ok func() bool, format string, args ...any) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: "+format, args...)
+		}
 	}
 }

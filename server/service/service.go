@@ -174,6 +174,7 @@ type Service struct {
 	Users    *hub.Hub[UserMsg]
 
 	rot  rotator
+	refs refSealer
 	apps Apps // cfg.Apps
 	bus  Bus  // cfg.Bus
 
@@ -211,6 +212,10 @@ func New(store server.Store, cfg Config) (*Service, error) {
 	s.bases = map[string]bool{}
 	for _, b := range append([]string{cfg.BaseURL}, cfg.Aliases...) {
 		s.bases[normalBase(b)] = true
+	}
+	var err error
+	if s.refs, err = loadRefSealer(store); err != nil {
+		return nil, err
 	}
 	s.rot.init(s)
 	return s, nil

@@ -36,35 +36,43 @@ func (s *Service) CreateTicket(ctx context.Context, req api.CreateTicketRequest,
 }
 
 // NewTicket starts a ticket for desktop d, whose labels the caller has
-// checked. A lifetime of 0 gives the protocol's: a ref lives TicketTTL and
-// rotates while watched, up to RotateMax; another lifetime (a device grant's)
-// is the pending ticket's whole life.
+// checked. A lifetime of 0 gives the protocol's: the pending ticket lives
+// TicketTTL, longer while watched (up to RotateMax), and its QR is
+// replaced every RotateEvery by a sealed ref (refs.go, rotation.go);
+// another lifetime (a device grant's) is the pending ticket's whole life,
+// with one ref.
 func (s *Service) NewTicket(ctx context.Context, d server.Desktop, lifetime time.Duration) (server.Ticket, api.CreateTicketResponse, error) {
 	now := s.cfg.Now().UTC()
-	ref, secret := server.NewRef(), server.NewSecret()
+	id, ref, secret := server.NewRef(), server.NewRef(), server.NewSecret()
+	if lifetime == 0 { // it rotates: its refs are sealed (refs.go)
+		id = newTicketID()
+		ref, _ = s.refs.seal(id, 0)
+	}
 	t := server.Ticket{
-		ID:             server.NewRef(),
+		ID:             id,
 		Version:        1,
 		State:          server.StatePending,
 		PollSecretHash: server.HashToken(secret),
-		CurrentRef:     ref,
+		Ref:            ref,
 		Desktop:        d,
 		CreatedAt:      now,
 		ExpiresAt:      now.Add(s.cfg.TicketTTL),
 		RotateUntil:    now.Add(s.cfg.RotateMax),
+		RotateEvery:    s.cfg.RotateEvery,
 		MatchCode:      fmt.Sprintf("%02d", rand.N(100)), // math/rand/v2 is seeded from crypto/rand
 		UpdatedAt:      now,
 	}
 	if lifetime > 0 {
-		t.ExpiresAt, t.RotateUntil = now.Add(lifetime), now.Add(lifetime)
+		t.ExpiresAt, t.RotateUntil, t.RotateEvery = now.Add(lifetime), now.Add(lifetime), 0
 	}
 	if err := s.store.CreateTicket(ctx, t); err != nil {
 		return t, api.CreateTicketResponse{}, err
 	}
 	s.cfg.Metrics.Transition(server.StatePending)
+	_, exp := s.qr(t, 0)
 	return t, api.CreateTicketResponse{
 		Ref: ref, PollSecret: secret, QRPayload: api.Payload(s.cfg.BaseURL, ref),
-		ExpiresAt: t.ExpiresAt, MatchCode: t.MatchCode,
+		ExpiresAt: exp, MatchCode: t.MatchCode,
 	}, nil
 }
 
@@ -78,7 +86,7 @@ func (s *Service) AuthTicket(ctx context.Context, ref, secret string) (server.Ti
 	if !api.ValidRef(ref) {
 		return server.Ticket{}, server.Errorf(server.CodeNotFound, "no such ticket")
 	}
-	t, err := s.store.TicketByRef(ctx, ref)
+	t, _, err := s.ticketByRef(ctx, ref)
 	if err != nil {
 		return server.Ticket{}, err
 	}
@@ -92,21 +100,21 @@ func (s *Service) AuthTicket(ctx context.Context, ref, secret string) (server.Ti
 // should see it now, expiring it first if its deadline passed. While pending
 // the event names the current QR. It also returns the ticket as read.
 func (s *Service) Current(ctx context.Context, t server.Ticket) (api.TicketEvent, server.Ticket, error) {
-	t, err := s.store.TicketByRef(ctx, t.CurrentRef)
+	t, err := s.store.TicketByID(ctx, t.ID)
 	if err != nil {
 		return api.TicketEvent{}, t, err
 	}
-	if t.Expired(s.cfg.Now()) {
+	now := s.cfg.Now()
+	if t.Expired(now) {
 		s.expire(ctx, t.ID)
-		if t, err = s.store.TicketByRef(ctx, t.CurrentRef); err != nil {
+		if t, err = s.store.TicketByID(ctx, t.ID); err != nil {
 			return api.TicketEvent{}, t, err
 		}
 	}
 	ev, err := s.stateEvent(ctx, t)
 	if t.State == server.StatePending {
-		ev.Ref, ev.QRPayload = t.CurrentRef, api.Payload(s.cfg.BaseURL, t.CurrentRef)
-		exp := t.ExpiresAt
-		ev.ExpiresAt = &exp
+		qr := s.currentQR(t, now)
+		ev.Ref, ev.QRPayload, ev.ExpiresAt = qr.Ref, qr.QRPayload, qr.ExpiresAt
 	}
 	return ev, t, err
 }
@@ -192,7 +200,7 @@ func (s *Service) Scan(ctx context.Context, d server.Device, payload, ip string)
 	if err != nil {
 		return api.ScanResponse{}, err
 	}
-	t, err := s.store.TicketByRef(ctx, ref)
+	t, n, err := s.ticketByRef(ctx, ref)
 	if err != nil {
 		return api.ScanResponse{}, err
 	}
@@ -206,7 +214,7 @@ func (s *Service) Scan(ctx context.Context, d server.Device, payload, ip string)
 	sameNet := sameNetwork(t.Desktop.IP, ip)
 	token := server.NewSecret()
 	t, err = s.update(ctx, t.ID, func(t *server.Ticket, now time.Time) (*server.Session, error) {
-		if t.CurrentRef != ref {
+		if n != s.rotation(*t, now) {
 			return nil, server.Errorf(server.CodeExpired, "this QR code was replaced by a newer one")
 		}
 		if t.State != server.StatePending {
@@ -415,7 +423,7 @@ func (s *Service) Redeem(ctx context.Context, t server.Ticket, keyThumbprint str
 	s.publishState(t, time.Time{})
 	switch {
 	case t.KeyThumbprint != "":
-		s.settled(ctx, key.ID, t.CurrentRef, sess.CreatedAt)
+		s.settled(ctx, key.ID, t.Ref, sess.CreatedAt)
 	case keyThumbprint != "":
 		s.enroll(ctx, t, keyThumbprint, sess.CreatedAt)
 	}
@@ -475,9 +483,9 @@ func (s *Service) Cancel(ctx context.Context, t server.Ticket) (api.StateBody, e
 	s.publishState(t, time.Time{})
 	if t.KeyThumbprint != "" { // the phones stop asking; the desktop may ask again
 		if k, err := s.askingKey(ctx, t); err == nil && k.ID != "" {
-			s.settled(ctx, k.ID, t.CurrentRef, time.Time{})
+			s.settled(ctx, k.ID, t.Ref, time.Time{})
 		}
-		closed := api.LoginRequest{ID: t.CurrentRef}
+		closed := api.LoginRequest{ID: t.Ref}
 		s.publishUser(t.UserID, api.MobileEvent{Type: api.EventLoginRequestClosed, Request: &closed}, "")
 	}
 	return api.StateBody{State: t.State}, nil

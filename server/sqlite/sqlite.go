@@ -111,7 +111,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 // txStatements are the statements of the hot write transactions (a login's
 // four, and rotation).
-var txStatements = []string{qInsertTicket, qInsertRef, qTicketByID, qUpdateTicket, qInsertSession, qRotateTicket, qTicketDeadline}
+var txStatements = []string{qInsertTicket, qInsertRef, qTicketByID, qUpdateTicket, qInsertSession, qExtendTicket}
 
 // Close closes both pools.
 func (db *DB) Close() error {

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -13,18 +12,19 @@ import (
 
 const ticketColumns = `id, version, state, poll_secret_hash, current_ref, desktop_name, desktop_os, desktop_app, desktop_ip, desktop_user_agent,
 	created_at, expires_at, rotate_until, match_code, match_required, match_failures, user_id, device_id, scan_token_hash,
-	scanned_at, confirmed_at, session_id, updated_at, key_thumbprint`
+	scanned_at, confirmed_at, session_id, updated_at, key_thumbprint, rotate_every`
 
 // rowScanner is *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
 
 func scanTicket(row rowScanner) (server.Ticket, error) {
 	var t server.Ticket
-	var created, expires, rotateUntil, scanned, confirmed, updated int64
+	var created, expires, rotateUntil, scanned, confirmed, updated, every int64
 	var state string
-	err := row.Scan(&t.ID, &t.Version, &state, &t.PollSecretHash, &t.CurrentRef, &t.Desktop.Name, &t.Desktop.OS, &t.Desktop.App, &t.Desktop.IP, &t.Desktop.UserAgent,
+	err := row.Scan(&t.ID, &t.Version, &state, &t.PollSecretHash, &t.Ref, &t.Desktop.Name, &t.Desktop.OS, &t.Desktop.App, &t.Desktop.IP, &t.Desktop.UserAgent,
 		&created, &expires, &rotateUntil, &t.MatchCode, &t.MatchRequired, &t.MatchFailures, &t.UserID, &t.DeviceID, &t.ScanTokenHash,
-		&scanned, &confirmed, &t.SessionID, &updated, &t.KeyThumbprint)
+		&scanned, &confirmed, &t.SessionID, &updated, &t.KeyThumbprint, &every)
+	t.RotateEvery = time.Duration(every)
 	t.State = server.State(state)
 	t.CreatedAt, t.ExpiresAt, t.RotateUntil = fromNanos(created), fromNanos(expires), fromNanos(rotateUntil)
 	t.ScannedAt, t.ConfirmedAt, t.UpdatedAt = fromNanos(scanned), fromNanos(confirmed), fromNanos(updated)
@@ -33,26 +33,24 @@ func scanTicket(row rowScanner) (server.Ticket, error) {
 
 // ticketArgs lists t's values in ticketColumns' order.
 func ticketArgs(t *server.Ticket) []any {
-	return []any{t.ID, t.Version, string(t.State), t.PollSecretHash, t.CurrentRef, t.Desktop.Name, t.Desktop.OS, t.Desktop.App, t.Desktop.IP, t.Desktop.UserAgent,
+	return []any{t.ID, t.Version, string(t.State), t.PollSecretHash, t.Ref, t.Desktop.Name, t.Desktop.OS, t.Desktop.App, t.Desktop.IP, t.Desktop.UserAgent,
 		nanos(t.CreatedAt), nanos(t.ExpiresAt), nanos(t.RotateUntil), t.MatchCode, t.MatchRequired, t.MatchFailures, t.UserID, t.DeviceID, nullBytes(t.ScanTokenHash),
-		nanos(t.ScannedAt), nanos(t.ConfirmedAt), t.SessionID, nanos(t.UpdatedAt), t.KeyThumbprint}
+		nanos(t.ScannedAt), nanos(t.ConfirmedAt), t.SessionID, nanos(t.UpdatedAt), t.KeyThumbprint, int64(t.RotateEvery)}
 }
 
 // The statements of the hot write transactions (prepared at Open).
 var (
-	qInsertTicket = `INSERT INTO tickets (` + ticketColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	qInsertTicket = `INSERT INTO tickets (` + ticketColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 	qInsertRef    = `INSERT INTO ticket_refs (ref, ticket_id) VALUES (?, ?)`
 	qTicketByID   = `SELECT ` + ticketColumns + ` FROM tickets WHERE id = ?`
 	qUpdateTicket = `UPDATE tickets SET version = ?, state = ?, current_ref = ?, expires_at = ?, rotate_until = ?,
 			match_required = ?, match_failures = ?, user_id = ?, device_id = ?, scan_token_hash = ?, scanned_at = ?, confirmed_at = ?,
 			session_id = ?, updated_at = ? WHERE id = ? AND version = ?`
+	// qExtendTicket moves a pending, unexpired ticket's deadline later.
+	// Arguments: until, now, id, now, until.
+	qExtendTicket = `UPDATE tickets SET version = version + 1, expires_at = min(?, rotate_until), updated_at = ?
+			WHERE id = ? AND state = 'pending' AND expires_at > ? AND expires_at < min(?, rotate_until)`
 	qTicketByRef = `SELECT ` + prefixed("t.", ticketColumns) + ` FROM ticket_refs r JOIN tickets t ON t.id = r.ticket_id WHERE r.ref = ?`
-	// qRotateTicket rotates a ticket that is pending, not expired at now
-	// and unchanged since the slot. Arguments: ref, expires, now, id, now,
-	// slot.
-	qRotateTicket = `UPDATE tickets SET version = version + 1, current_ref = ?, expires_at = ?, updated_at = ?
-			WHERE id = ? AND state = 'pending' AND expires_at > ? AND updated_at < ? RETURNING ` + ticketColumns
-	qTicketDeadline = `SELECT state, expires_at FROM tickets WHERE id = ?`
 )
 
 // CreateTicket implements server.Store.
@@ -61,11 +59,16 @@ func (db *DB) CreateTicket(ctx context.Context, t server.Ticket) error {
 		if _, err := db.txExec(ctx, tx, qInsertTicket, ticketArgs(&t)...); err != nil {
 			return fmt.Errorf("sqlite: create ticket: %w", err)
 		}
-		if _, err := db.txExec(ctx, tx, qInsertRef, t.CurrentRef, t.ID); err != nil {
+		if _, err := db.txExec(ctx, tx, qInsertRef, t.Ref, t.ID); err != nil {
 			return fmt.Errorf("sqlite: create ticket ref: %w", err)
 		}
 		return nil
 	})
+}
+
+// TicketByID implements server.Store.
+func (db *DB) TicketByID(ctx context.Context, id string) (server.Ticket, error) {
+	return scanTicket(db.row(ctx, qTicketByID, id))
 }
 
 // TicketByRef implements server.Store.
@@ -86,14 +89,14 @@ func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server
 		if err != nil {
 			return err
 		}
-		oldVersion, oldRef := t.Version, t.CurrentRef
+		oldVersion, oldRef := t.Version, t.Ref
 		sess, err := update(&t)
 		if err != nil {
 			return err
 		}
 		t.ID, t.Version = id, oldVersion+1
 		res, err := db.txExec(ctx, tx, qUpdateTicket,
-			t.Version, string(t.State), t.CurrentRef, nanos(t.ExpiresAt), nanos(t.RotateUntil),
+			t.Version, string(t.State), t.Ref, nanos(t.ExpiresAt), nanos(t.RotateUntil),
 			t.MatchRequired, t.MatchFailures, t.UserID, t.DeviceID, nullBytes(t.ScanTokenHash), nanos(t.ScannedAt), nanos(t.ConfirmedAt),
 			t.SessionID, nanos(t.UpdatedAt), id, oldVersion)
 		if err != nil {
@@ -102,8 +105,8 @@ func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server
 		if n, _ := res.RowsAffected(); n != 1 {
 			return server.Errorf(server.CodeConflict, "the ticket changed meanwhile")
 		}
-		if t.CurrentRef != oldRef {
-			if _, err := db.txExec(ctx, tx, qInsertRef, t.CurrentRef, id); err != nil {
+		if t.Ref != oldRef {
+			if _, err := db.txExec(ctx, tx, qInsertRef, t.Ref, id); err != nil {
 				return fmt.Errorf("sqlite: add ticket ref: %w", err)
 			}
 		}
@@ -118,42 +121,23 @@ func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server
 	return out, err
 }
 
-// RotateTickets implements server.Store in one write transaction of
-// prepared statements: per rotation, an UPDATE that rotates the ticket only
-// if it may be rotated and returns it, then the new ref's INSERT; or, where
-// the UPDATE changed nothing, a read of why.
-func (db *DB) RotateTickets(ctx context.Context, rs []server.Rotation, now time.Time) ([]server.RotationResult, error) {
-	out := make([]server.RotationResult, len(rs))
+// ExtendTickets implements server.Store in one write transaction of a
+// prepared UPDATE per ticket.
+func (db *DB) ExtendTickets(ctx context.Context, ids []string, until, now time.Time) (int, error) {
+	n := 0
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		for i, r := range rs {
-			t, err := scanTicket(db.txRow(ctx, tx, qRotateTicket, r.Ref, nanos(r.ExpiresAt), nanos(now), r.ID, nanos(now), nanos(r.Slot)))
-			if err == nil {
-				if _, err := db.txExec(ctx, tx, qInsertRef, r.Ref, r.ID); err != nil {
-					return fmt.Errorf("sqlite: add ticket ref: %w", err)
-				}
-				out[i] = server.RotationResult{Outcome: server.RotationDone, Ticket: t}
-				continue
+		n = 0
+		for _, id := range ids {
+			res, err := db.txExec(ctx, tx, qExtendTicket, nanos(until), nanos(now), id, nanos(now), nanos(until))
+			if err != nil {
+				return fmt.Errorf("sqlite: extend ticket: %w", err)
 			}
-			if !errors.Is(err, server.ErrNotFound) {
-				return err
-			}
-			var state string
-			var expires int64
-			switch err := db.txRow(ctx, tx, qTicketDeadline, r.ID).Scan(&state, &expires); {
-			case errors.Is(err, sql.ErrNoRows):
-				out[i].Outcome = server.RotationNoTicket
-			case err != nil:
-				return fmt.Errorf("sqlite: rotate ticket: %w", err)
-			default:
-				out[i].Outcome = server.SkippedRotation(server.State(state), fromNanos(expires), now)
-			}
+			k, _ := res.RowsAffected()
+			n += int(k)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return n, err
 }
 
 // DueTickets implements server.Store.

@@ -32,8 +32,9 @@ func Run(t *testing.T, open func(t *testing.T) server.Store) {
 		"SessionKeyBinding":         testSessionKeyBinding,
 		"DesktopKeys":               testDesktopKeys,
 		"DueSkipsFinal":             testDueSkipsFinal,
-		"RotateTickets":             testRotateTickets,
-		"RotateTicketsRace":         testRotateTicketsRace,
+		"TicketByID":                testTicketByID,
+		"ServerKey":                 testServerKey,
+		"ExtendTickets":             testExtendTickets,
 		"LogoutEndsLoginsInFlight":  testLogoutEndsLoginsInFlight,
 		"LogoutCoversEarlierLogins": testLogoutCoversEarlierLogins,
 		"PurgeSessions":             testPurgeSessions,
@@ -55,7 +56,7 @@ func user(id, name string) server.User {
 
 func ticket(id, ref string) server.Ticket {
 	return server.Ticket{
-		ID: id, Version: 1, State: server.StatePending, PollSecretHash: server.HashToken(id), CurrentRef: ref,
+		ID: id, Version: 1, State: server.StatePending, PollSecretHash: server.HashToken(id), Ref: ref,
 		Desktop:   server.Desktop{Name: "PC", OS: "linux", App: "a", IP: "127.0.0.1", UserAgent: "ua"},
 		CreatedAt: t0, ExpiresAt: t0.Add(time.Minute), RotateUntil: t0.Add(5 * time.Minute), MatchCode: "07", UpdatedAt: t0,
 	}
@@ -117,15 +118,15 @@ func testTicketCAS(t *testing.T, s server.Store) {
 func testTicketRefs(t *testing.T, s server.Store) {
 	must(t, s.CreateTicket(ctx, ticket("t1", "ref1")))
 	tk, err := s.UpdateTicket(ctx, "t1", func(tk *server.Ticket) (*server.Session, error) {
-		tk.CurrentRef = "ref2"
+		tk.Ref = "ref2"
 		return nil, nil
 	})
-	if err != nil || tk.CurrentRef != "ref2" {
+	if err != nil || tk.Ref != "ref2" {
 		t.Fatalf("rotate: %+v %v", tk, err)
 	}
 	for _, ref := range []string{"ref1", "ref2"} {
 		got, err := s.TicketByRef(ctx, ref)
-		if err != nil || got.ID != "t1" || got.CurrentRef != "ref2" {
+		if err != nil || got.ID != "t1" || got.Ref != "ref2" {
 			t.Fatalf("TicketByRef(%s): %+v %v", ref, got, err)
 		}
 	}
@@ -139,7 +140,7 @@ func testUpdaterError(t *testing.T, s server.Store) {
 	must(t, s.CreateTicket(ctx, ticket("t1", "ref1")))
 	mine := server.Errorf(server.CodeExpired, "mine")
 	_, err := s.UpdateTicket(ctx, "t1", func(tk *server.Ticket) (*server.Session, error) {
-		tk.State, tk.CurrentRef = server.StateRedeemed, "other"
+		tk.State, tk.Ref = server.StateRedeemed, "other"
 		return &server.Session{ID: "s1"}, mine
 	})
 	if err != mine {
@@ -571,167 +572,85 @@ func testDueSkipsFinal(t *testing.T, s server.Store) {
 	}
 }
 
-// A batch rotates the tickets that are pending, unexpired and unchanged
-// since the slot, and only those; it reports why it left each other one,
-// in the batch's order, and a missing ticket fails nothing.
-func testRotateTickets(t *testing.T, s server.Store) {
-	slot := t0.Add(20 * time.Second)
-	now := slot.Add(time.Millisecond)
-	for _, id := range []string{"p1", "p2", "p3", "changed", "scanned", "redeemed", "expired"} {
-		if err := s.CreateTicket(ctx, ticket(id, "ref-"+id)); err != nil {
-			t.Fatal(err)
+// A ticket is found by its id as by its ref, with its rotation period;
+// an unknown id is not found.
+func testTicketByID(t *testing.T, s server.Store) {
+	tk := ticket("t1", "ref1")
+	tk.RotateEvery = 20*time.Second + 3*time.Microsecond
+	must(t, s.CreateTicket(ctx, tk))
+	got, err := s.TicketByID(ctx, "t1")
+	if err != nil || got.ID != "t1" || got.Ref != "ref1" || got.RotateEvery != tk.RotateEvery || got.State != server.StatePending {
+		t.Fatalf("TicketByID: %+v %v", got, err)
+	}
+	byRef, err := s.TicketByRef(ctx, "ref1")
+	if err != nil || byRef.RotateEvery != tk.RotateEvery {
+		t.Fatalf("TicketByRef: %+v %v", byRef, err)
+	}
+	for _, id := range []string{"t2", "", "ref1", "t1\x00"} {
+		if _, err := s.TicketByID(ctx, id); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("TicketByID(%q): %v, want not found", id, err)
 		}
-	}
-	set := func(id string, fn func(tk *server.Ticket)) {
-		t.Helper()
-		if _, err := s.UpdateTicket(ctx, id, func(tk *server.Ticket) (*server.Session, error) { fn(tk); return nil, nil }); err != nil {
-			t.Fatal(err)
-		}
-	}
-	set("changed", func(tk *server.Ticket) { tk.UpdatedAt = slot }) // rotated by another node at the slot
-	set("scanned", func(tk *server.Ticket) { tk.State, tk.UpdatedAt = server.StateScanned, t0.Add(time.Second) })
-	set("redeemed", func(tk *server.Ticket) { tk.State, tk.ExpiresAt = server.StateRedeemed, t0.Add(time.Second) })
-	set("expired", func(tk *server.Ticket) { tk.ExpiresAt = now })
-	before := map[string]server.Ticket{}
-	for _, id := range []string{"changed", "scanned", "redeemed", "expired"} {
-		before[id], _ = s.TicketByRef(ctx, "ref-"+id)
-	}
-
-	expires := now.Add(time.Minute)
-	ids := []string{"p1", "changed", "missing", "scanned", "p2", "a\x00b", "redeemed", "expired", "p3"}
-	rs := make([]server.Rotation, len(ids))
-	for i, id := range ids {
-		rs[i] = server.Rotation{ID: id, Slot: slot, Ref: "new-" + id, ExpiresAt: expires}
-	}
-	got, err := s.RotateTickets(ctx, rs, now)
-	if err != nil || len(got) != len(rs) {
-		t.Fatalf("RotateTickets: %d results, %v; want %d", len(got), err, len(rs))
-	}
-	want := map[string]server.RotationOutcome{
-		"p1": server.RotationDone, "p2": server.RotationDone, "p3": server.RotationDone,
-		"changed": server.RotationDoneAlready, "scanned": server.RotationNotPending, "redeemed": server.RotationNotPending,
-		"expired": server.RotationPastDeadline, "missing": server.RotationNoTicket, "a\x00b": server.RotationNoTicket,
-	}
-	for i, id := range ids {
-		if got[i].Outcome != want[id] {
-			t.Errorf("%s: outcome %d, want %d", id, got[i].Outcome, want[id])
-		}
-		if want[id] != server.RotationDone {
-			if got[i].Ticket.ID != "" {
-				t.Errorf("%s: a ticket with a skipped rotation: %+v", id, got[i].Ticket)
-			}
-			continue
-		}
-		tk := got[i].Ticket
-		if tk.ID != id || tk.State != server.StatePending || tk.CurrentRef != "new-"+id || tk.Version != 2 ||
-			!tk.ExpiresAt.Equal(expires) || !tk.UpdatedAt.Equal(now) || !tk.CreatedAt.Equal(t0) || !tk.RotateUntil.Equal(t0.Add(5*time.Minute)) ||
-			tk.UpdatedAt.Location() != time.UTC {
-			t.Errorf("%s rotated: %+v", id, tk)
-		}
-		for _, ref := range []string{"ref-" + id, "new-" + id} {
-			if stored, err := s.TicketByRef(ctx, ref); err != nil || stored.Version != 2 || stored.CurrentRef != "new-"+id || !stored.ExpiresAt.Equal(expires) {
-				t.Errorf("%s: TicketByRef(%s) after the rotation: %+v %v", id, ref, stored, err)
-			}
-		}
-	}
-	for id, b := range before {
-		after, err := s.TicketByRef(ctx, "ref-"+id)
-		if err != nil || after.Version != b.Version || after.State != b.State || after.CurrentRef != b.CurrentRef ||
-			!after.ExpiresAt.Equal(b.ExpiresAt) || !after.UpdatedAt.Equal(b.UpdatedAt) {
-			t.Errorf("%s was changed: %+v, was %+v (%v)", id, after, b, err)
-		}
-		if _, err := s.TicketByRef(ctx, "new-"+id); !errors.Is(err, server.ErrNotFound) {
-			t.Errorf("%s: the ref of a skipped rotation was stored (%v)", id, err)
-		}
-	}
-
-	// The same slot again, as from a node that comes second: rotated already.
-	for i := range rs {
-		rs[i].Ref = "again-" + rs[i].ID
-	}
-	got, err = s.RotateTickets(ctx, rs, now.Add(time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, id := range ids {
-		if w := want[id]; w == server.RotationDone && got[i].Outcome != server.RotationDoneAlready || w != server.RotationDone && got[i].Outcome != w {
-			t.Errorf("%s, second rotation for the slot: outcome %d", id, got[i].Outcome)
-		}
-	}
-	if got, err := s.RotateTickets(ctx, nil, now); err != nil || len(got) != 0 {
-		t.Errorf("an empty batch: %+v %v", got, err)
 	}
 }
 
-// Batches racing for the same tickets and slot, in different orders (as
-// from several nodes), rotate each ticket once, and none fails.
-func testRotateTicketsRace(t *testing.T, s server.Store) {
-	const tickets, batches = 30, 4
-	slot := t0.Add(20 * time.Second)
-	now := slot.Add(time.Millisecond)
-	ids := make([]string, tickets)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("t%02d", i)
-		if err := s.CreateTicket(ctx, ticket(ids[i], "ref-"+ids[i])); err != nil {
-			t.Fatal(err)
+// ExtendTickets moves the deadline of pending, unexpired tickets only, not
+// past their RotateUntil, and only later.
+func testExtendTickets(t *testing.T, s server.Store) {
+	now, until := t0.Add(30*time.Second), t0.Add(2*time.Minute)
+	for _, id := range []string{"t1", "t2", "t3", "t5"} {
+		tk := ticket(id, "ref-"+id)
+		switch id {
+		case "t2":
+			tk.State = server.StateScanned
+		case "t3":
+			tk.ExpiresAt = now
+		case "t5":
+			tk.RotateUntil = t0.Add(90 * time.Second)
+		}
+		must(t, s.CreateTicket(ctx, tk))
+	}
+	n, err := s.ExtendTickets(ctx, []string{"t1", "t2", "t3", "t4", "t5"}, until, now)
+	if err != nil || n != 2 {
+		t.Fatalf("ExtendTickets = %d, %v; want 2", n, err)
+	}
+	for id, want := range map[string]time.Time{"t1": until, "t5": t0.Add(90 * time.Second), "t2": t0.Add(time.Minute), "t3": now} {
+		got, err := s.TicketByID(ctx, id)
+		moved := id == "t1" || id == "t5"
+		if err != nil || !got.ExpiresAt.Equal(want) || moved != (got.Version == 2) || moved != got.UpdatedAt.Equal(now) {
+			t.Errorf("%s: expires %v, version %d, updated %v (%v); want expires %v, moved %v", id, got.ExpiresAt, got.Version, got.UpdatedAt, err, want, moved)
 		}
 	}
-	done := make([][]server.RotationResult, batches)
-	start := make(chan struct{})
+	if n, err := s.ExtendTickets(ctx, []string{"t1", "t5"}, t0.Add(time.Minute), now); err != nil || n != 0 {
+		t.Fatalf("an earlier deadline: %d, %v; want 0", n, err)
+	}
+}
+
+// ServerKey stores the first key offered and returns it to every later
+// call and to racing first calls; names are apart.
+func testServerKey(t *testing.T, s server.Store) {
+	const n = 16
+	keys := make([][]byte, n)
 	var wg sync.WaitGroup
-	for b := range batches {
-		rs := make([]server.Rotation, tickets)
-		for i := range rs {
-			j := (i + 7*b) % tickets // each batch in its own order
-			if b%2 == 1 {
-				j = tickets - 1 - j
-			}
-			id := ids[j]
-			rs[i] = server.Rotation{ID: id, Slot: slot, Ref: fmt.Sprintf("b%d-%s", b, id), ExpiresAt: now.Add(time.Minute)}
-		}
+	for i := range n {
 		wg.Go(func() {
-			<-start
-			res, err := s.RotateTickets(ctx, rs, now)
+			k, err := s.ServerKey(ctx, "seal", []byte(fmt.Sprintf("key-%02d", i)))
 			if err != nil {
-				t.Errorf("batch %d: %v", b, err)
-				return
+				t.Error(err)
 			}
-			for i, r := range res {
-				if r.Outcome == server.RotationDone && r.Ticket.CurrentRef != rs[i].Ref {
-					t.Errorf("batch %d: %s rotated to %s, want %s", b, rs[i].ID, r.Ticket.CurrentRef, rs[i].Ref)
-				}
-			}
-			done[b] = res
+			keys[i] = k
 		})
 	}
-	close(start)
 	wg.Wait()
-	wins := map[string]string{}
-	for b, res := range done {
-		for _, r := range res {
-			switch r.Outcome {
-			case server.RotationDone:
-				if w, ok := wins[r.Ticket.ID]; ok {
-					t.Errorf("%s rotated twice for one slot: to %s and to %s", r.Ticket.ID, w, r.Ticket.CurrentRef)
-				}
-				wins[r.Ticket.ID] = r.Ticket.CurrentRef
-			case server.RotationDoneAlready:
-			default:
-				t.Errorf("batch %d: outcome %d, want done or done already", b, r.Outcome)
-			}
+	for i := range n {
+		if string(keys[i]) != string(keys[0]) || !strings.HasPrefix(string(keys[0]), "key-") {
+			t.Fatalf("racing first calls got %q and %q", keys[0], keys[i])
 		}
 	}
-	for _, id := range ids {
-		tk, err := s.TicketByRef(ctx, "ref-"+id)
-		if err != nil || tk.Version != 2 || tk.CurrentRef != wins[id] {
-			t.Errorf("%s after the race: %+v %v, want version 2 and the winner's ref %q", id, tk, err, wins[id])
-		}
-		for b := range batches {
-			ref := fmt.Sprintf("b%d-%s", b, id)
-			if _, err := s.TicketByRef(ctx, ref); (ref == wins[id]) != (err == nil) {
-				t.Errorf("%s: TicketByRef(%s): %v", id, ref, err)
-			}
-		}
+	if k, err := s.ServerKey(ctx, "seal", []byte("later")); err != nil || string(k) != string(keys[0]) {
+		t.Fatalf("a later call got %q %v, want %q", k, err, keys[0])
+	}
+	if k, err := s.ServerKey(ctx, "other", []byte("other-key")); err != nil || string(k) != "other-key" {
+		t.Fatalf("another name got %q %v", k, err)
 	}
 }
 
@@ -824,7 +743,7 @@ func testLogoutEndsLoginsInFlight(t *testing.T, s server.Store) {
 		}
 		for what, got := range map[string]server.Ticket{"returned": tk, "stored": stored} {
 			if got.State != server.StateCancelled || got.Version != 2 || !got.UpdatedAt.Equal(at) || got.UpdatedAt.Location() != time.UTC ||
-				got.DeviceID != "d1" || got.UserID != "u1" || got.CurrentRef != "ref-"+tk.ID || !got.ExpiresAt.Equal(t0.Add(time.Minute)) {
+				got.DeviceID != "d1" || got.UserID != "u1" || got.Ref != "ref-"+tk.ID || !got.ExpiresAt.Equal(t0.Add(time.Minute)) {
 				t.Errorf("%s %s: %+v, want it cancelled at %v, version 2, the rest as it was", what, tk.ID, got, at)
 			}
 		}
