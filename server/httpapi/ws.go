@@ -73,19 +73,19 @@ func normalOrigin(u *url.URL) string {
 // {"type":"auth"} within AuthTimeout, then checks the same. Once the
 // subject is known it calls subscribe, before the upgrade is answered where
 // it can be, so that no event published after the client's dial returns is
-// missed. It returns the connection, the subject, a func that gives the
-// socket's slots back (call it when the socket ends), and false if it
-// already answered; then it has given the slots back but undone nothing
-// that subscribe did: the caller's deferred clean-up must.
-func accept[T any](h *Handler, w http.ResponseWriter, r *http.Request, check func(ctx context.Context, m api.AuthMessage) (T, error), slot func(T) (kind, id string), subscribe func(T)) (*websocket.Conn, T, func(), bool) {
+// missed. The socket's slots are given back when s ends (or, if accept
+// fails, before it returns). It returns the connection and the subject, or
+// false if it already answered or closed the connection.
+func accept[T any](h *Handler, s *wsSocket, w http.ResponseWriter, r *http.Request, check func(ctx context.Context, m api.AuthMessage) (T, error), slot func(T) (kind, id string), subscribe func(T)) (*websocket.Conn, T, bool) {
 	var zero T
 	releaseAddr, err := h.limits.addressSocket(clientIP(r))
 	if err != nil {
 		h.writeError(w, r, err)
-		return nil, zero, nil, false
+		return nil, zero, false
 	}
 	releaseCred := func() {}
 	release := func() { releaseCred(); releaseAddr() }
+	s.atEnd(release)
 	// authenticate checks m's credential and takes its socket slot.
 	authenticate := func(ctx context.Context, m api.AuthMessage) (T, error) {
 		var subject T
@@ -114,27 +114,35 @@ func accept[T any](h *Handler, w http.ResponseWriter, r *http.Request, check fun
 		if err != nil {
 			release()
 			h.writeError(w, r, err)
-			return nil, zero, nil, false
+			return nil, zero, false
 		}
 		subscribe(subject)
 	}
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // Origin checked above
+	// Origin checked above; small buffers (wsResponseWriter) for a socket
+	// that mostly waits.
+	c, err := websocket.Accept(wsResponseWriter{w}, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		release()
-		return nil, zero, nil, false
+		return nil, zero, false
 	}
 	c.SetReadLimit(4 << 10)
 	if tok != "" {
-		return c, subject, release, true
+		return c, subject, true
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.AuthTimeout)
-	defer cancel()
+	deadline := time.Now().Add(h.cfg.AuthTimeout)
+	// The read's context is not the request's: the connection keeps the
+	// context of its last read, and a waiting socket should not keep the
+	// request's.
+	rctx, cancelRead := context.WithDeadline(context.Background(), deadline)
+	defer cancelRead()
 	var m api.AuthMessage
-	if err := wsjson.Read(ctx, c, &m); err != nil || m.Type != api.EventAuth {
+	if err := wsjson.Read(rctx, c, &m); err != nil || m.Type != api.EventAuth {
 		release()
 		c.Close(closeUnauthorized, "send {\"type\":\"auth\"} first")
-		return nil, zero, nil, false
+		return nil, zero, false
 	}
+	ctx, cancel := context.WithDeadline(r.Context(), deadline)
+	defer cancel()
 	subject, err = authenticate(ctx, m)
 	if err != nil {
 		release()
@@ -143,77 +151,57 @@ func accept[T any](h *Handler, w http.ResponseWriter, r *http.Request, check fun
 			code = closeTooMany
 		}
 		c.Close(code, server.ErrorMessage(err))
-		return nil, zero, nil, false
+		return nil, zero, false
 	}
 	subscribe(subject)
-	return c, subject, release, true
+	return c, subject, true
 }
 
-// pump writes each message of sub to c, as to returns it, until to says the
-// message was the last, the subscription ends, the peer goes away or stops
-// answering pings. It closes c with a code that says why.
-func pump[T any](h *Handler, ctx context.Context, c *websocket.Conn, sub <-chan T, dropped func() bool, to func(T) (v any, last bool)) {
-	ctx = discardReads(ctx, c)
-	ping := time.NewTicker(h.cfg.PingEvery)
-	defer ping.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			c.Close(websocket.StatusNormalClosure, "")
-			return
-		case <-ping.C:
-			pctx, cancel := context.WithTimeout(ctx, h.cfg.PingEvery/2)
-			err := c.Ping(pctx)
-			cancel()
-			if err != nil {
-				c.Close(websocket.StatusGoingAway, "no pong")
-				return
-			}
-		case m, ok := <-sub:
-			if !ok {
-				if dropped() {
-					c.Close(websocket.StatusTryAgainLater, "fell behind; reconnect")
-				} else {
-					c.Close(websocket.StatusGoingAway, "server shutting down")
-				}
-				return
-			}
-			v, last := to(m)
-			if err := writeMsg(ctx, c, v); err != nil {
-				return
-			}
-			if last {
-				c.Close(websocket.StatusNormalClosure, "")
-				return
-			}
+// wsEncoding names how a handler encodes the messages of a hub for a kind
+// of socket: the key under which the sockets of a topic share the encoding
+// of a message (hub.Derive).
+type wsEncoding struct {
+	h    *Handler
+	kind string
+}
+
+// subscribe subscribes s to topic of hb. Each message that keep (if not
+// nil) keeps is queued for s as encode turns it into a message to write,
+// which it does once per publication for all the sockets of kind (nil: not
+// sent). The subscription ends with the socket.
+func subscribe[T any](s *wsSocket, hb *hub.Hub[T], topic, kind string, keep func(T) bool, encode func(T) *wsMsg) {
+	key := wsEncoding{s.h, kind}
+	sub := hb.SubscribeFunc(topic, func(m *hub.Message[T]) bool {
+		if keep != nil && !keep(m.Value) {
+			return true
 		}
+		msg := hub.Derive(m, key, encode)
+		return msg == nil || s.push(msg)
+	}, s.ended)
+	s.atEnd(sub.Close)
+}
+
+// encode encodes v as a message to write to sockets (last: the socket
+// closes after it; wrote: called after each write). It logs and returns nil
+// if v cannot be encoded.
+func (h *Handler) encode(v any, last bool, wrote func()) *wsMsg {
+	b, err := json.Marshal(v)
+	if err != nil {
+		h.log.Error("encoding an event", "err", err)
+		return nil
 	}
+	return &wsMsg{b: b, last: last, wrote: wrote}
 }
 
-// discardReads reads the client's messages (an extra auth message, say)
-// and drops them, which also answers pings and notices a close; the
-// returned context ends when the connection does. (coder/websocket's
-// CloseRead would close the socket on any data message instead.)
-func discardReads(ctx context.Context, c *websocket.Conn) context.Context {
-	ctx, cancel := context.WithCancel(ctx)
-	go func() {
-		defer cancel()
-		for {
-			if _, _, err := c.Read(ctx); err != nil {
-				return
-			}
-		}
-	}()
-	return ctx
-}
-
-// writeMsg writes v as one JSON text message within 10 s.
-func writeMsg(ctx context.Context, c *websocket.Conn, v any) error {
+// writeMsg writes v as one JSON text message within wsWriteTimeout. Its
+// context is not the request's: the connection keeps the context of its
+// last write, and a waiting socket should not keep the request's.
+func writeMsg(c *websocket.Conn, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), wsWriteTimeout)
 	defer cancel()
 	return c.Write(ctx, websocket.MessageText, b)
 }
@@ -225,75 +213,66 @@ func final(ev api.TicketEvent) bool {
 
 // ticketEvents serves GET /api/v1/tickets/{ref}/events.
 func (h *Handler) ticketEvents(w http.ResponseWriter, r *http.Request) {
-	h.sockets.Add(1)
-	defer h.sockets.Done()
+	s := h.newSocket(16)
+	defer s.leave()
 	ref := r.PathValue("ref")
-	var sub *hub.Sub[service.TicketMsg]
-	release := func() {}
-	defer func() {
-		release()
-		if sub != nil {
-			sub.Close()
-		}
-	}()
-	c, t, done, ok := accept(h, w, r, func(ctx context.Context, m api.AuthMessage) (server.Ticket, error) {
+	c, t, ok := accept(h, s, w, r, func(ctx context.Context, m api.AuthMessage) (server.Ticket, error) {
 		return h.svc.AuthTicket(ctx, ref, m.PollSecret)
 	}, func(t server.Ticket) (string, string) { return "ticket", t.ID }, func(t server.Ticket) {
-		sub = h.svc.Tickets.Subscribe(t.ID, 16)
-		release = h.svc.Watch(t)
+		subscribe(s, h.svc.Tickets, t.ID, "ticket_ws", nil, func(m service.TicketMsg) *wsMsg {
+			var wrote func()
+			if state, at := m.Event.State, m.At; !at.IsZero() {
+				wrote = func() { h.metrics.Pushed(state, at) }
+			}
+			return h.encode(m.Event, final(m.Event), wrote)
+		})
+		s.atEnd(h.svc.Watch(t))
 	})
 	if !ok {
 		return
 	}
-	defer done()
-	defer h.metrics.SocketOpened("ticket_ws")()
+	s.atEnd(h.metrics.SocketOpened("ticket_ws"))
 
-	ctx := r.Context()
-	ev, _, err := h.svc.Current(ctx, t)
+	ev, _, err := h.svc.Current(r.Context(), t)
 	if err != nil {
 		h.log.Error("ticket events: current state", "err", err)
 		c.Close(websocket.StatusInternalError, "internal error")
 		return
 	}
 	ev.Ref, ev.QRPayload, ev.ExpiresAt = "", "", nil // the state message names no QR
-	if err := writeMsg(ctx, c, ev); err != nil {
+	if err := writeMsg(c, ev); err != nil {
+		c.CloseNow()
 		return
 	}
 	if final(ev) {
 		c.Close(websocket.StatusNormalClosure, "")
 		return
 	}
-	pump(h, ctx, c, sub.C, sub.Dropped, func(m service.TicketMsg) (any, bool) {
-		h.metrics.Pushed(m.Event.State, m.At)
-		return m.Event, final(m.Event)
-	})
+	s.run(c)
 }
 
 // sessionEvents serves GET /api/v1/session/events: {"type":"revoked"} when
 // the session ends, then close.
 func (h *Handler) sessionEvents(w http.ResponseWriter, r *http.Request) {
-	h.sockets.Add(1)
-	defer h.sockets.Done()
+	s := h.newSocket(4)
+	defer s.leave()
 	var token string
-	var sub *hub.Sub[api.SessionEvent]
-	defer func() {
-		if sub != nil {
-			sub.Close()
-		}
-	}()
-	c, _, done, ok := accept(h, w, r, func(ctx context.Context, m api.AuthMessage) (server.Session, error) {
+	c, _, ok := accept(h, s, w, r, func(ctx context.Context, m api.AuthMessage) (server.Session, error) {
 		token = m.Token
-		s, err := h.svc.AuthSession(ctx, m.Token)
+		ss, err := h.svc.AuthSession(ctx, m.Token)
 		if err != nil {
-			return s, err
+			return ss, err
 		}
-		return s, h.bound(r, s, m.Token, m.DPoP, true)
-	}, func(s server.Session) (string, string) { return "session", s.ID }, func(s server.Session) { sub = h.svc.Sessions.Subscribe(s.ID, 4) })
+		return ss, h.bound(r, ss, m.Token, m.DPoP, true)
+	}, func(ss server.Session) (string, string) { return "session", ss.ID }, func(ss server.Session) {
+		subscribe(s, h.svc.Sessions, ss.ID, "session_ws", nil, func(ev api.SessionEvent) *wsMsg {
+			return h.encode(ev, ev.Type == api.EventRevoked, nil)
+		})
+	})
 	if !ok {
 		return
 	}
-	defer done()
-	defer h.metrics.SocketOpened("session_ws")()
+	s.atEnd(h.metrics.SocketOpened("session_ws"))
 	// The session may have been revoked between the check and the
 	// subscription: look again now that no event can be missed.
 	// Only a session that is no longer valid is told "revoked": a database
@@ -305,46 +284,30 @@ func (h *Handler) sessionEvents(w http.ResponseWriter, r *http.Request) {
 			c.Close(websocket.StatusInternalError, "internal error")
 			return
 		}
-		writeMsg(r.Context(), c, api.SessionEvent{Type: api.EventRevoked})
+		writeMsg(c, api.SessionEvent{Type: api.EventRevoked})
 		c.Close(websocket.StatusNormalClosure, "")
 		return
 	}
-	pump(h, r.Context(), c, sub.C, sub.Dropped, func(ev api.SessionEvent) (any, bool) {
-		return ev, ev.Type == api.EventRevoked
-	})
+	s.run(c)
 }
 
-// mobileEvents serves GET /api/v1/mobile/events, the phone's own channel.
+// mobileEvents serves GET /api/v1/mobile/events, the phone's own channel:
+// the events of its account but those it caused itself.
 func (h *Handler) mobileEvents(w http.ResponseWriter, r *http.Request) {
-	h.sockets.Add(1)
-	defer h.sockets.Done()
-	var sub *hub.Sub[service.UserMsg]
-	defer func() {
-		if sub != nil {
-			sub.Close()
-		}
-	}()
-	c, d, done, ok := accept(h, w, r, func(ctx context.Context, m api.AuthMessage) (server.Device, error) {
+	s := h.newSocket(64)
+	defer s.leave()
+	c, _, ok := accept(h, s, w, r, func(ctx context.Context, m api.AuthMessage) (server.Device, error) {
 		return h.svc.AuthDevice(ctx, m.Token, m.DeviceID)
-	}, func(d server.Device) (string, string) { return "phone", d.ID }, func(d server.Device) { sub = h.svc.Users.Subscribe(d.UserID, 64) })
+	}, func(d server.Device) (string, string) { return "phone", d.ID }, func(d server.Device) {
+		subscribe(s, h.svc.Users, d.UserID, "mobile_ws",
+			func(m service.UserMsg) bool { return m.Except != d.ID },
+			func(m service.UserMsg) *wsMsg { return h.encode(m.Event, false, nil) })
+	})
 	if !ok {
 		return
 	}
-	defer done()
-	defer h.metrics.SocketOpened("mobile_ws")()
-	msgs := make(chan api.MobileEvent, 64)
-	go func() { // filter out the device's own events
-		defer close(msgs)
-		for m := range sub.C {
-			if m.Except != d.ID {
-				select {
-				case msgs <- m.Event:
-				default:
-				}
-			}
-		}
-	}()
-	pump(h, r.Context(), c, msgs, sub.Dropped, func(ev api.MobileEvent) (any, bool) { return ev, false })
+	s.atEnd(h.metrics.SocketOpened("mobile_ws"))
+	s.run(c)
 }
 
 // wait serves the long-poll GET /api/v1/tickets/{ref}/wait?after=&qr=.

@@ -2,6 +2,10 @@
 // subscriber that does not keep up is dropped, never allowed to block the
 // publisher or the others.
 //
+// A subscription either fills a channel (Subscribe) or has a func called
+// for each message (SubscribeFunc), which lets a subscriber that writes to
+// a socket need no goroutine of its own while it waits.
+//
 // A topic exists while it has subscribers. Each has a version, which
 // changes whenever the topic gets a message, so that a caller that read a
 // state to publish can tell whether someone published to the topic while
@@ -27,16 +31,46 @@ type topicState[T any] struct {
 	version uint64
 }
 
-// Sub is one subscription. C yields the topic's messages in order; it is
-// closed when the subscription ends: by Close, by Hub.Close, or because the
-// subscriber fell more than its buffer behind (Dropped then reports true).
+// Sub is one subscription. Of one made by Subscribe, C yields the topic's
+// messages in order; it is closed when the subscription ends: by Close, by
+// Hub.Close, or because the subscriber fell more than its buffer behind
+// (Dropped then reports true). One made by SubscribeFunc has no C.
 type Sub[T any] struct {
 	C       <-chan T
-	c       chan T
+	c       chan T                 // Subscribe's
+	deliver func(*Message[T]) bool // SubscribeFunc's
+	end     func(dropped bool)     // SubscribeFunc's
 	h       *Hub[T]
 	topic   string
 	dropped bool // guarded by h.mu
 	done    bool // guarded by h.mu
+}
+
+// Message is a published message as SubscribeFunc's subscribers get it:
+// one per publication, shared by the topic's subscribers, with what they
+// derived from it (Derive).
+type Message[T any] struct {
+	Value   T
+	derived []derived
+}
+
+// derived is a value that a subscriber derived from a Message, by key.
+type derived struct{ key, value any }
+
+// Derive returns f(m.Value), calling f only the first time it is asked for
+// key during m's publication: the subscribers of a topic that turn a
+// message into the same thing (its encoding, say) share one result. Keys
+// compare as map keys do; the fs given with one key must compute the same
+// thing, of the same type V.
+func Derive[T, V any](m *Message[T], key any, f func(T) V) V {
+	for _, d := range m.derived {
+		if d.key == key {
+			return d.value.(V)
+		}
+	}
+	v := f(m.Value)
+	m.derived = append(m.derived, derived{key, v})
+	return v
 }
 
 // New returns an empty hub.
@@ -54,24 +88,46 @@ func (h *Hub[T]) Subscribe(topic string, buf int) *Sub[T] {
 	s := &Sub[T]{C: c, c: c, h: h, topic: topic}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
-		s.done = true
-		close(c)
-		return s
-	}
-	tp := h.topics[topic]
-	if tp == nil {
-		h.seq++
-		tp = &topicState[T]{subs: make(map[*Sub[T]]struct{}), version: h.seq}
-		h.topics[topic] = tp
-	}
-	tp.subs[s] = struct{}{}
+	h.addLocked(s)
 	return s
 }
 
+// SubscribeFunc starts a subscription to topic that calls deliver with
+// each message published to it, in order, from the publisher's goroutine
+// and with the hub's lock held: deliver must not block, nor call the hub
+// or its subscriptions. If deliver returns false the subscriber is dropped,
+// as Subscribe's is when its buffer is full. end is called, under the lock
+// too, when the hub ends the subscription: with true when it was dropped,
+// with false by Hub.Close (on a closed hub, before SubscribeFunc returns);
+// not when Close ends it.
+func (h *Hub[T]) SubscribeFunc(topic string, deliver func(*Message[T]) bool, end func(dropped bool)) *Sub[T] {
+	s := &Sub[T]{deliver: deliver, end: end, h: h, topic: topic}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.addLocked(s)
+	return s
+}
+
+// addLocked adds s to its topic, or ends it if the hub is closed. h.mu
+// must be held.
+func (h *Hub[T]) addLocked(s *Sub[T]) {
+	if h.closed {
+		h.endLocked(s, false)
+		return
+	}
+	tp := h.topics[s.topic]
+	if tp == nil {
+		h.seq++
+		tp = &topicState[T]{subs: make(map[*Sub[T]]struct{}), version: h.seq}
+		h.topics[s.topic] = tp
+	}
+	tp.subs[s] = struct{}{}
+}
+
 // Publish hands msg to every subscriber of topic without blocking, and
-// returns how many took it. A subscriber whose buffer is full is dropped.
-// A topic with subscribers gets a new version.
+// returns how many took it. A subscriber whose buffer is full, or whose
+// deliver returns false, is dropped. A topic with subscribers gets a new
+// version.
 func (h *Hub[T]) Publish(topic string, msg T) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -100,14 +156,25 @@ func (h *Hub[T]) publishLocked(topic string, msg T) int {
 	h.seq++
 	tp.version = h.seq
 	n := 0
+	var m *Message[T] // made for the first of SubscribeFunc's subscribers
 	for s := range tp.subs {
-		select {
-		case s.c <- msg:
-			n++
-		default:
-			s.dropped = true
-			h.removeLocked(s)
+		if s.deliver != nil {
+			if m == nil {
+				m = &Message[T]{Value: msg}
+			}
+			if s.deliver(m) {
+				n++
+				continue
+			}
+		} else {
+			select {
+			case s.c <- msg:
+				n++
+				continue
+			default:
+			}
 		}
+		h.endLocked(s, true)
 	}
 	return n
 }
@@ -156,26 +223,43 @@ func (h *Hub[T]) Close() {
 	h.closed = true
 	for _, tp := range h.topics {
 		for s := range tp.subs {
-			h.removeLocked(s)
+			h.endLocked(s, false)
 		}
 	}
 }
 
-// removeLocked ends s. h.mu must be held.
+// endLocked ends s for the hub, dropped or not, and tells its subscriber.
+// h.mu must be held.
+func (h *Hub[T]) endLocked(s *Sub[T], dropped bool) {
+	s.dropped = dropped
+	h.removeLocked(s)
+	if s.end != nil {
+		s.end(dropped)
+	}
+}
+
+// removeLocked ends s: closes its channel, if any, and takes it out of its
+// topic, if it was in one. h.mu must be held.
 func (h *Hub[T]) removeLocked(s *Sub[T]) {
 	if s.done {
 		return
 	}
 	s.done = true
-	close(s.c)
+	if s.c != nil {
+		close(s.c)
+	}
 	tp := h.topics[s.topic]
+	if tp == nil {
+		return // ended as it started, on a closed hub
+	}
 	delete(tp.subs, s)
 	if len(tp.subs) == 0 {
 		delete(h.topics, s.topic)
 	}
 }
 
-// Close ends the subscription; C is closed. Safe to call more than once.
+// Close ends the subscription; C, if any, is closed. Safe to call more
+// than once. It must not be called from SubscribeFunc's deliver or end.
 func (s *Sub[T]) Close() {
 	s.h.mu.Lock()
 	defer s.h.mu.Unlock()
@@ -183,7 +267,8 @@ func (s *Sub[T]) Close() {
 }
 
 // Dropped reports whether the hub ended the subscription because the
-// subscriber fell behind.
+// subscriber fell behind (its buffer was full, or its deliver returned
+// false).
 func (s *Sub[T]) Dropped() bool {
 	s.h.mu.Lock()
 	defer s.h.mu.Unlock()
