@@ -99,7 +99,7 @@ func (db *DB) AddSigningKey(ctx context.Context, k oauth.SigningKey) error {
 
 // DropSigningKeys implements oauth.Store.
 func (db *DB) DropSigningKeys(ctx context.Context, t time.Time) (int, error) {
-	res, err := db.w.ExecContext(ctx, `DELETE FROM oauth_signing_keys WHERE retired_at <> 0 AND retired_at < ?`, nanos(t))
+	res, err := db.exec(ctx, `DELETE FROM oauth_signing_keys WHERE retired_at <> 0 AND retired_at < ?`, nanos(t))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: drop signing keys: %w", err)
 	}

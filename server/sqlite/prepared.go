@@ -77,13 +77,20 @@ func (db *DB) rows(ctx context.Context, q string, args ...any) (*sql.Rows, error
 	return st.QueryContext(ctx, args...)
 }
 
-// exec runs a write outside any transaction.
+// exec runs one write statement, prepared (before, outside any
+// transaction), as a write of its own (inTx).
 func (db *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	st, err := db.wp.stmt(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	return st.ExecContext(ctx, args...)
+	var res sql.Result
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		return err
+	})
+	return res, err
 }
 
 // txExec runs a write in tx, prepared if Open prepared it (txStatements).
