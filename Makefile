@@ -24,12 +24,12 @@ endif
 NFPM   := $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 WINRES := $(GO) run github.com/tc-hib/go-winres@v0.3.3
 
-.PHONY: help deps frontend web wasm desktop package run server test lint fuzz bench clean
+.PHONY: help deps frontend web wasm desktop package run server test lint fuzz bench bench-report clean
 
 ## help: list the targets
 help:
-	@awk '/^## [a-z]+:/ { sub(/^## /, ""); i = index($$0, ":"); printf "  %-9s %s\n", substr($$0, 1, i - 1), substr($$0, i + 2); next } \
-		/^## / { sub(/^## /, ""); printf "  %-9s %s\n", "", $$0 }' $(MAKEFILE_LIST)
+	@awk '/^## [a-z-]+:/ { sub(/^## /, ""); i = index($$0, ":"); printf "  %-12s %s\n", substr($$0, 1, i - 1), substr($$0, i + 2); next } \
+		/^## / { sub(/^## /, ""); printf "  %-12s %s\n", "", $$0 }' $(MAKEFILE_LIST)
 
 ## deps: install the Debian packages and the npm modules the build needs
 deps: $(NPM_DEPS)
@@ -122,6 +122,13 @@ fuzz:
 ## bench: the Go benchmarks of the hot paths (not part of `make test`)
 bench:
 	$(GO) test -run '^$$' -bench . -count 5 ./server/...
+
+## bench-report: rerun the table of docs/benchmarks.md on the server of
+## the working tree (and first on OLD=<git rev>'s, if given) with
+## qrlogin-load report, each run on a fresh server; ARGS passes it flags
+## (-short, -o report.md, -json FILE, -postgres URL); build/bench-report.sh
+bench-report:
+	OLD='$(OLD)' GO='$(GO)' sh build/bench-report.sh $(ARGS)
 
 ## clean: remove what the targets built
 clean:

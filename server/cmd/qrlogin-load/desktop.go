@@ -49,13 +49,28 @@ func kindOf(step string, err error) string {
 	return errKind(step, err)
 }
 
+// createBody is every desktop's request for a ticket, encoded once.
+var createBody = func() json.RawMessage {
+	b, err := json.Marshal(api.CreateTicketRequest{Device: api.DesktopDevice{Name: "Load PC", OS: "linux", App: "qrlogin-load"}})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
+
+// ticket is what the tool uses of a created ticket (api.CreateTicketResponse):
+// decoding no more spares parsing the rest, its expiry time.
+type ticket struct {
+	Ref        string `json:"ref"`
+	PollSecret string `json:"poll_secret"`
+	QRPayload  string `json:"qr_payload"`
+	MatchCode  string `json:"match_code"`
+}
+
 // createTicket asks for a ticket as a desktop from ep.
-func (l *loader) createTicket(ctx context.Context, ep *endpoint) (api.CreateTicketResponse, error) {
-	ctx, cancel := context.WithTimeout(ctx, l.cfg.RequestTimeout)
-	defer cancel()
-	var t api.CreateTicketResponse
-	err := call(ctx, ep.hc, http.MethodPost, l.nodes.base()+api.PathTickets, creds{},
-		api.CreateTicketRequest{Device: api.DesktopDevice{Name: "Load PC", OS: "linux", App: "qrlogin-load"}}, &t)
+func (l *loader) createTicket(ctx context.Context, ep *endpoint) (ticket, error) {
+	var t ticket
+	err := call(ctx, l.cfg.RequestTimeout, ep.hc, http.MethodPost, l.nodes.base()+api.PathTickets, creds{}, createBody, &t)
 	if err != nil {
 		return t, &stepError{"create", err}
 	}
@@ -69,7 +84,7 @@ func (l *loader) createTicket(ctx context.Context, ep *endpoint) (api.CreateTick
 // longpoll).
 // With several nodes, the WebSocket goes to node (-1: one at random), and
 // each long-poll to a node at random.
-func (l *loader) watch(ctx context.Context, ep *endpoint, t api.CreateTicketResponse, longPoll bool, node int, fn func(event) bool) error {
+func (l *loader) watch(ctx context.Context, ep *endpoint, t ticket, longPoll bool, node int, fn func(event) bool) error {
 	if longPoll {
 		return l.watchLongPoll(ctx, ep, t, fn)
 	}
@@ -79,7 +94,7 @@ func (l *loader) watch(ctx context.Context, ep *endpoint, t api.CreateTicketResp
 	return l.watchWS(ctx, ep, t, node, fn)
 }
 
-func (l *loader) watchWS(ctx context.Context, ep *endpoint, t api.CreateTicketResponse, node int, fn func(event) bool) error {
+func (l *loader) watchWS(ctx context.Context, ep *endpoint, t ticket, node int, fn func(event) bool) error {
 	dctx, cancel := context.WithTimeout(ctx, l.cfg.RequestTimeout)
 	conn, err := dialWS(dctx, ep.hc, l.nodes.wsBases[node]+api.PathTickets+"/"+t.Ref+"/events", creds{bearer: t.PollSecret})
 	cancel()
@@ -92,9 +107,14 @@ func (l *loader) watchWS(ctx context.Context, ep *endpoint, t api.CreateTicketRe
 	l.openWS.Add(1)
 	defer l.openWS.Add(-1)
 	defer conn.CloseNow()
+	// ctx's end closes the socket, which ends a Read; reading with a
+	// context that never ends spares coder/websocket a context.AfterFunc
+	// for each frame.
+	stop := context.AfterFunc(ctx, func() { conn.CloseNow() })
+	defer stop()
 	conn.SetReadLimit(64 << 10)
 	for {
-		typ, b, err := conn.Read(ctx)
+		typ, b, err := conn.Read(context.Background())
 		at := time.Now()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -102,15 +122,24 @@ func (l *loader) watchWS(ctx context.Context, ep *endpoint, t api.CreateTicketRe
 			}
 			return &stepError{"ws_closed", errClosed(err)}
 		}
-		var ev api.TicketEvent
+		var ev wsEvent
 		if typ != websocket.MessageText || json.Unmarshal(b, &ev) != nil {
 			return &stepError{"ws_message", errors.New("not a JSON text message")}
 		}
-		if fn(event{ev, at}) {
+		if fn(event{api.TicketEvent{Type: ev.Type, State: ev.State, Ref: ev.Ref, QRPayload: ev.QRPayload}, at}) {
 			conn.Close(websocket.StatusNormalClosure, "")
 			return nil
 		}
 	}
+}
+
+// wsEvent is what the tool uses of a WebSocket's api.TicketEvent (not the
+// user of a confirmed ticket, nor a rotated QR's expiry).
+type wsEvent struct {
+	Type      string       `json:"type"`
+	State     server.State `json:"state"`
+	Ref       string       `json:"ref"`
+	QRPayload string       `json:"qr_payload"`
 }
 
 // errClosed keeps the close status of a WebSocket's end in its error.
@@ -121,7 +150,7 @@ func errClosed(err error) error {
 	return err
 }
 
-func (l *loader) watchLongPoll(ctx context.Context, ep *endpoint, t api.CreateTicketResponse, fn func(event) bool) error {
+func (l *loader) watchLongPoll(ctx context.Context, ep *endpoint, t ticket, fn func(event) bool) error {
 	state, qr := "", t.Ref
 	for {
 		u := l.nodes.base() + api.PathTickets + "/" + t.Ref + "/wait"
@@ -129,12 +158,10 @@ func (l *loader) watchLongPoll(ctx context.Context, ep *endpoint, t api.CreateTi
 			u += "?" + url.Values{"after": {state}, "qr": {qr}}.Encode()
 		}
 		start := time.Now()
-		rctx, cancel := context.WithTimeout(ctx, l.cfg.LongPollTimeout)
 		var ans api.TicketEvent
 		l.openLP.Add(1)
-		err := call(rctx, ep.hc, http.MethodGet, u, creds{bearer: t.PollSecret}, nil, &ans)
+		err := call(ctx, l.cfg.LongPollTimeout, ep.hc, http.MethodGet, u, creds{bearer: t.PollSecret}, nil, &ans)
 		l.openLP.Add(-1)
-		cancel()
 		at := time.Now()
 		if err != nil {
 			if ctx.Err() != nil {

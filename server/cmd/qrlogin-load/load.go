@@ -47,6 +47,13 @@ type Config struct {
 	PushTimeout     time.Duration // for an event to reach the desktop (10 s)
 	LoginTimeout    time.Duration // of a whole login (30 s)
 
+	// ExtraCPU, if not nil, is read at the start and at the end of the
+	// phase: the CPU time used so far by other processes the run loads
+	// (the report's cluster figure gives PostgreSQL's), by pid. Their CPU
+	// over the phase is reported as extra_cpu_s and is not counted in
+	// other_cpu_percent. A process that ends during the phase is missed.
+	ExtraCPU func() (map[int]time.Duration, error)
+
 	Verbose bool
 	Log     io.Writer // progress lines and warnings; nil: none
 	Samples io.Writer // if not nil, every push-latency sample as a JSON line (Sample), written at the end
@@ -159,6 +166,9 @@ type Report struct {
 	ServerOpenFiles        *int       `json:"server_open_files,omitempty"`          // once all waiting were up
 	ServerCPUSeconds       *float64   `json:"server_cpu_s,omitempty"`               // over the phase
 	ServerCPUPercent       *float64   `json:"server_cpu_percent,omitempty"`
+	// Config.ExtraCPU's processes over the phase (PostgreSQL's).
+	ExtraCPUSeconds *float64 `json:"extra_cpu_s,omitempty"`
+	ExtraCPUPercent *float64 `json:"extra_cpu_percent,omitempty"`
 	// The whole machine over the phase, in percent of one core (the tool
 	// and the server share it: what neither used is "other", which should
 	// be near 0 for a clean measurement), and iowait.
@@ -189,6 +199,7 @@ type loader struct {
 	openWS, openLP, inflight atomic.Int64
 	stopping                 atomic.Bool
 	cancelLogins             context.CancelFunc
+	workers                  *workers // the logins and their watchers
 	logMu                    sync.Mutex
 }
 
@@ -219,7 +230,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		bases = append(bases, u.String())
 		v4loop = v4loop && v4
 	}
-	l := &loader{cfg: cfg, nodes: newNodes(bases)}
+	l := &loader{cfg: cfg, nodes: newNodes(bases), workers: newWorkers()}
+	defer l.workers.stop()
 	if v4loop && cfg.Sources > 0 {
 		srcs, err := sourceAddrs(cfg.SourceFirst, cfg.Sources)
 		if err != nil {
@@ -355,6 +367,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	srvA := sumProc(srvAs)
 	selfA, selfErr := readProc(os.Getpid())
 	machA, machErr := readMachine()
+	extraA, extraErr := readExtra(cfg.ExtraCPU)
 	waitMin := l.watchWaitingMin(ctx)
 	if cfg.Rate > 0 {
 		lctx, cancelLogins := context.WithCancel(ctx)
@@ -373,6 +386,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	srvB := sumProc(srvBs)
 	selfB, selfErr2 := readProc(os.Getpid())
 	machB, machErr2 := readMachine()
+	extraB, extraErr2 := readExtra(cfg.ExtraCPU)
 
 	// The end: how many still wait, then close them.
 	rep.Waiting = l.settleWaiting(2 * time.Second)
@@ -418,13 +432,26 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if selfErr == nil && selfErr2 == nil {
 		rep.ToolCPUPercent = cpuPercent(selfA, selfB)
 	}
+	var extraPct float64
+	if cfg.ExtraCPU != nil {
+		if extraErr == nil && extraErr2 == nil {
+			d := extraCPU(extraA, extraB)
+			rep.ExtraCPUSeconds = new(round3(d.Seconds()))
+			if wall := machB.At.Sub(machA.At); wall > 0 {
+				extraPct = math.Round(float64(d)/float64(wall)*1000) / 10
+				rep.ExtraCPUPercent = new(extraPct)
+			}
+		} else {
+			l.logf("warning: the extra processes' CPU could not be read: %v", errors.Join(extraErr, extraErr2))
+		}
+	}
 	if machErr == nil && machErr2 == nil {
 		if wall := machB.At.Sub(machA.At); wall > 0 {
 			busy := float64(machB.Busy-machA.Busy) / float64(wall) * 100
 			rep.MachineCPUPercent = new(math.Round(busy*10) / 10)
 			rep.IOWaitPercent = new(math.Round(float64(machB.Wait-machA.Wait)/float64(wall)*1000) / 10)
 			if srvErr == nil && srvErr2 == nil && selfErr == nil && selfErr2 == nil {
-				other := busy - cpuPercent(srvA, srvB) - cpuPercent(selfA, selfB)
+				other := busy - cpuPercent(srvA, srvB) - cpuPercent(selfA, selfB) - extraPct
 				rep.OtherCPUPercent = new(math.Round(max(other, 0)*10) / 10)
 			}
 		}
@@ -484,7 +511,7 @@ func (l *loader) health(ctx context.Context) error {
 	defer cancel()
 	for _, base := range l.nodes.bases {
 		var h api.Health
-		if err := call(ctx, l.eps[0].hc, http.MethodGet, base+api.PathHealth, creds{}, nil, &h); err != nil {
+		if err := call(ctx, 0, l.eps[0].hc, http.MethodGet, base+api.PathHealth, creds{}, nil, &h); err != nil {
 			return fmt.Errorf("server %s is not answering %s: %w", base, api.PathHealth, err)
 		}
 	}
@@ -537,7 +564,8 @@ func (l *loader) schedule(ctx context.Context, start time.Time) {
 				continue
 			}
 			l.inflight.Add(1)
-			go l.login(ctx, issued, planned)
+			n := issued
+			l.workers.run(func() { l.login(ctx, n, planned) })
 		}
 		select {
 		case <-ctx.Done():
@@ -643,6 +671,41 @@ func (l *loader) progress(ctx context.Context) {
 	}
 }
 
+// workers runs short tasks (a login, its desktop's watcher) on goroutines
+// kept for the next ones: a new goroutine's stack grows, copied each time,
+// through net/http and encoding/json, and a kept one has grown already.
+type workers struct {
+	work chan func() // an idle worker takes a task here
+	done chan struct{}
+}
+
+func newWorkers() *workers {
+	return &workers{work: make(chan func()), done: make(chan struct{})}
+}
+
+// run runs f on an idle worker, or on a new one if none is idle.
+func (w *workers) run(f func()) {
+	select {
+	case w.work <- f:
+	default:
+		go w.loop(f)
+	}
+}
+
+func (w *workers) loop(f func()) {
+	for {
+		f()
+		select {
+		case f = <-w.work:
+		case <-w.done:
+			return
+		}
+	}
+}
+
+// stop lets the workers end once their tasks are done.
+func (w *workers) stop() { close(w.done) }
+
 // cpuPercent is the CPU a process used between two samples, in percent of
 // one core.
 func cpuPercent(a, b ProcSample) float64 {
@@ -654,3 +717,26 @@ func cpuPercent(a, b ProcSample) float64 {
 }
 
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
+
+// readExtra calls f, if not nil.
+func readExtra(f func() (map[int]time.Duration, error)) (map[int]time.Duration, error) {
+	if f == nil {
+		return nil, nil
+	}
+	return f()
+}
+
+// extraCPU is the CPU processes used between two readings by pid: each
+// one's growth, and all of a process that was not there at the first (it
+// started in between). A process gone by the second is not counted.
+func extraCPU(a, b map[int]time.Duration) time.Duration {
+	var d time.Duration
+	for pid, cb := range b {
+		if ca, ok := a[pid]; ok {
+			d += max(cb-ca, 0)
+		} else {
+			d += cb
+		}
+	}
+	return d
+}

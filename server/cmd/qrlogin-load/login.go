@@ -50,7 +50,7 @@ func (l *loader) newPhone(ctx context.Context, ep *endpoint, run string, i int) 
 	rand.Read(pw[:])
 	password := hex.EncodeToString(pw[:])
 	username := fmt.Sprintf("load%s_%d", run, i)
-	err := call(ctx, ep.hc, http.MethodPost, l.nodes.base()+api.PathAccounts, creds{},
+	err := call(ctx, 0, ep.hc, http.MethodPost, l.nodes.base()+api.PathAccounts, creds{},
 		api.RegisterRequest{Username: username, Password: password, DisplayName: fmt.Sprintf("Load Phone %d", i)}, nil)
 	var he *httpError
 	if errors.As(err, &he) && he.status == http.StatusForbidden {
@@ -63,7 +63,7 @@ func (l *loader) newPhone(ctx context.Context, ep *endpoint, run string, i int) 
 		return phone{}, fmt.Errorf("registering phone %d: %w", i, err)
 	}
 	var lr api.MobileLoginResponse
-	err = call(ctx, ep.hc, http.MethodPost, l.nodes.base()+api.PathMobileLogin, creds{}, api.MobileLoginRequest{
+	err = call(ctx, 0, ep.hc, http.MethodPost, l.nodes.base()+api.PathMobileLogin, creds{}, api.MobileLoginRequest{
 		Username: username, Password: password,
 		Device: api.MobileDevice{ID: fmt.Sprintf("load-%s-%d", run, i), Name: "Load Phone", Platform: "qrlogin-load"},
 	}, &lr)
@@ -80,13 +80,24 @@ type desk struct {
 	err  error  // the watcher's error; read only once evs is closed
 	qr   string // the QR payload shown now
 	done chan struct{}
+	t    *time.Timer // for next and rotatedWithin, made once
+}
+
+// timer returns d's timer, (re)started for dl.
+func (d *desk) timer(dl time.Duration) *time.Timer {
+	if d.t == nil {
+		d.t = time.NewTimer(dl)
+	} else {
+		d.t.Reset(dl) // no stale tick since Go 1.23
+	}
+	return d.t
 }
 
 // next returns the next state event, within d, noting the QRs of rotated
 // events it passes. A watcher that ended or a timeout is an error of kind
 // timeoutKind or the watcher's.
 func (d *desk) next(dl time.Duration, timeoutKind string) (event, error) {
-	t := time.NewTimer(dl)
+	t := d.timer(dl)
 	defer t.Stop()
 	for {
 		select {
@@ -111,7 +122,7 @@ func (d *desk) next(dl time.Duration, timeoutKind string) (event, error) {
 // rotatedWithin waits up to dl for a rotated event (a newer QR) and reports
 // whether the QR changed since was.
 func (d *desk) rotatedWithin(dl time.Duration, was string) bool {
-	t := time.NewTimer(dl)
+	t := d.timer(dl)
 	defer t.Stop()
 	for d.qr == was {
 		select {
@@ -164,14 +175,16 @@ func (l *loader) loginOnce(ctx context.Context, n int64, planned time.Time) erro
 	if err != nil {
 		return err
 	}
-	d := &desk{evs: make(chan event, 32), qr: t.QRPayload, done: make(chan struct{})}
+	// A login's desktop gets three state events, and a rotated one now
+	// and then: a few slots keep the watcher from waiting on this side.
+	d := &desk{evs: make(chan event, 8), qr: t.QRPayload, done: make(chan struct{})}
 	wnode := -1 // the node holding the desktop's WebSocket
 	if !lp {
 		wnode = l.nodes.pick()
 	}
 	wctx, wcancel := context.WithCancel(ctx)
 	defer func() { wcancel(); <-d.done }()
-	go func() {
+	l.workers.run(func() {
 		defer close(d.done)
 		defer close(d.evs)
 		// The desktop stops watching at confirmed and redeems, as the Go
@@ -184,7 +197,7 @@ func (l *loader) loginOnce(ctx context.Context, n int64, planned time.Time) erro
 			}
 			return ev.Type == api.EventState && ev.State != server.StatePending && ev.State != server.StateScanned
 		})
-	}()
+	})
 
 	ev, err := d.next(l.cfg.PushTimeout, "watch_timeout")
 	if err != nil {
@@ -197,14 +210,15 @@ func (l *loader) loginOnce(ctx context.Context, n int64, planned time.Time) erro
 	// The phone scans what the desktop shows. Should the server replace
 	// the QR between the look and the scan (410), scan the new one, as a
 	// person would.
-	var sr api.ScanResponse
+	var sr struct { // what the tool uses of an api.ScanResponse
+		ScanToken     string `json:"scan_token"`
+		MatchRequired bool   `json:"match_required"`
+	}
 	var scanStart time.Time
 	for attempt := 0; ; attempt++ {
 		shown := d.qr
 		scanStart = time.Now()
-		rctx, rcancel := context.WithTimeout(ctx, l.cfg.RequestTimeout)
-		err = call(rctx, ph.ep.hc, http.MethodPost, l.nodes.base()+api.PathMobileScan, ph.creds, api.ScanRequest{QRPayload: shown}, &sr)
-		rcancel()
+		err = call(ctx, l.cfg.RequestTimeout, ph.ep.hc, http.MethodPost, l.nodes.base()+api.PathMobileScan, ph.creds, api.ScanRequest{QRPayload: shown}, &sr)
 		var he *httpError
 		if err != nil && errors.As(err, &he) && he.status == http.StatusGone && attempt < 3 && d.rotatedWithin(2*time.Second, shown) {
 			l.rescans.Add(1)
@@ -231,10 +245,8 @@ func (l *loader) loginOnce(ctx context.Context, n int64, planned time.Time) erro
 	var sb api.StateBody
 	cnode := l.nodes.pick()
 	confirmStart := time.Now()
-	rctx, rcancel := context.WithTimeout(ctx, l.cfg.RequestTimeout)
-	err = call(rctx, ph.ep.hc, http.MethodPost, l.nodes.bases[cnode]+api.PathMobileConfirm, ph.creds,
+	err = call(ctx, l.cfg.RequestTimeout, ph.ep.hc, http.MethodPost, l.nodes.bases[cnode]+api.PathMobileConfirm, ph.creds,
 		api.ConfirmRequest{ScanToken: sr.ScanToken, Approve: &approve, MatchCode: code}, &sb)
-	rcancel()
 	if err != nil {
 		return &stepError{"confirm", err}
 	}
@@ -246,10 +258,10 @@ func (l *loader) loginOnce(ctx context.Context, n int64, planned time.Time) erro
 	}
 	push := ev.at.Sub(confirmStart)
 
-	var rr api.RedeemResponse
-	rctx, rcancel = context.WithTimeout(ctx, l.cfg.RequestTimeout)
-	err = call(rctx, ep.hc, http.MethodPost, l.nodes.base()+api.PathTickets+"/"+t.Ref+"/redeem", creds{bearer: t.PollSecret}, nil, &rr)
-	rcancel()
+	var rr struct { // what the tool uses of an api.RedeemResponse
+		SessionToken string `json:"session_token"`
+	}
+	err = call(ctx, l.cfg.RequestTimeout, ep.hc, http.MethodPost, l.nodes.base()+api.PathTickets+"/"+t.Ref+"/redeem", creds{bearer: t.PollSecret}, nil, &rr)
 	if err != nil {
 		return &stepError{"redeem", err}
 	}

@@ -42,6 +42,18 @@
 //
 //	/tmp/qrlogin-load plot latency -o push-latency.png -target 20 run.jsonl
 //	/tmp/qrlogin-load plot rss -o rss.png -extrapolate 50000 -limit 1536 rss.csv
+//
+// The report subcommand reruns a fixed table of figures (those of
+// docs/benchmarks.md: the server's marginal CPU per login between 100 and
+// 400 logins/s, logins at 1,000/s, 9,000 waiting desktops idle for 30 s,
+// and with -postgres three nodes on PostgreSQL) against one or more server
+// binaries, each run on a fresh server process and database that it starts
+// and stops itself, and prints a Markdown table with a column per binary
+// (and their ratio); make bench-report runs it on the current server and
+// OLD=<rev>'s:
+//
+//	/tmp/qrlogin-load report -server-bin /tmp/old-server,/tmp/qrlogin-server -label old,new -o report.md -json runs.json
+//	/tmp/qrlogin-load report -short -only marginal -server-bin /tmp/qrlogin-server   # a quick smoke run
 package main
 
 import (
@@ -69,6 +81,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "plot" {
 		return runPlot(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "report" {
+		return runReport(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("qrlogin-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c Config
@@ -87,6 +102,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var pids pidList
 	fs.Var(&pids, "server-pid", "the server's `pid` (or the nodes', comma-separated), to report its RSS and CPU from /proc")
 	cpuProfile := fs.String("cpuprofile", "", "write the tool's own CPU profile to this `file`")
+	memProfile := fs.String("memprofile", "", "write the tool's own allocation profile (allocs) to this `file` at the end")
 	samples := fs.String("samples", "", "write every push-latency sample to this `file` as JSON lines (for plot latency)")
 	fs.DurationVar(&c.Idle, "idle", 0, "measure the server's CPU for this long once the waiting desktops are up, before the logins")
 	fs.DurationVar(&c.Progress, "progress", 5*time.Second, "time between progress lines on stderr")
@@ -95,7 +111,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", 10*time.Second, "timeout of each HTTP call and WebSocket dial")
 	fs.BoolVar(&c.Verbose, "v", false, "log each failed login")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: qrlogin-load -server URL[,URL...] [flags]\n       qrlogin-load plot latency|rss ... (PNG plots; plot -h)\n\nDrives a qrlogin server on this machine and prints a JSON report. The server\nneeds open registration (it registers -phones accounts) and, for high rates,\n-no-rate-limits.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: qrlogin-load -server URL[,URL...] [flags]\n       qrlogin-load plot latency|rss ... (PNG plots; plot -h)\n       qrlogin-load report -server-bin PATH[,PATH...] ... (the benchmark table, on fresh servers; report -h)\n\nDrives a qrlogin server on this machine and prints a JSON report. The server\nneeds open registration (it registers -phones accounts) and, for high rates,\n-no-rate-limits.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -122,6 +138,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	if *memProfile != "" {
+		defer func() {
+			f, err := os.Create(*memProfile)
+			if err == nil {
+				err = pprof.Lookup("allocs").WriteTo(f, 0)
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+			}
+			if err != nil {
+				fmt.Fprintln(stderr, "qrlogin-load: -memprofile:", err)
+			}
+		}()
 	}
 	if *samples != "" {
 		f, err := os.Create(*samples)

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -68,10 +69,12 @@ func sourceAddrs(first string, n int) ([]netip.Addr, error) {
 
 // endpoint is one source address of the tool: an http.Client whose
 // connections all come from it (IPv4 loopback offers 2^24 of them, each with
-// its own ~28k ephemeral ports).
+// its own ~28k ephemeral ports). Its transport is a connPool (net/http's
+// Transport only for https).
 type endpoint struct {
-	src string // "" for the system's choice
-	hc  *http.Client
+	src  string // "" for the system's choice
+	hc   *http.Client
+	pool *connPool
 }
 
 // idleConns is the keep-alive connections an endpoint keeps per server
@@ -99,13 +102,14 @@ func newEndpoint(src netip.Addr, idleConns int) *endpoint {
 		DisableCompression:  true,
 		ForceAttemptHTTP2:   false,
 	}
+	e.pool = &connPool{dialer: d, maxIdle: idleConns, fallback: tr}
 	// No Client.Timeout: every call carries a context deadline, and the
 	// WebSocket dialer wants a client without one.
-	e.hc = &http.Client{Transport: tr}
+	e.hc = &http.Client{Transport: e.pool}
 	return e
 }
 
-func (e *endpoint) close() { e.hc.CloseIdleConnections() }
+func (e *endpoint) close() { e.pool.closeIdle() }
 
 // httpError is a protocol refusal: a status other than the one wanted.
 type httpError struct {
@@ -143,11 +147,29 @@ type creds struct {
 	deviceID string
 }
 
-// call sends in (if not nil) as JSON and decodes a 2xx answer into out (if
-// not nil). Any other status is an *httpError.
-func call(ctx context.Context, hc *http.Client, method, u string, c creds, in, out any) error {
+// call sends in (if not nil) as JSON (a json.RawMessage as it is) and
+// decodes a 2xx answer into out (if not nil), within timeout (0: ctx's
+// deadline only). Any other status is an *httpError. It goes to hc's
+// transport directly (a connPool, for plain http without a context for
+// the timeout): an API call has no redirect to follow, and http.Client
+// would copy the request's headers for one on every call.
+func call(ctx context.Context, timeout time.Duration, hc *http.Client, method, u string, c creds, in, out any) error {
+	pool, direct := hc.Transport.(*connPool)
+	direct = direct && strings.HasPrefix(u, "http:")
+	var dl time.Time
+	if timeout > 0 {
+		if direct {
+			dl = time.Now().Add(timeout)
+		} else {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
+	}
 	var body io.Reader
-	if in != nil {
+	if raw, ok := in.(json.RawMessage); ok {
+		body = bytes.NewReader(raw)
+	} else if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return err
@@ -160,17 +182,28 @@ func call(ctx context.Context, hc *http.Client, method, u string, c creds, in, o
 	}
 	setHeaders(req.Header, c)
 	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header["Content-Type"] = contentTypeJSON
 	}
-	res, err := hc.Do(req)
+	var res *http.Response
+	switch {
+	case direct:
+		res, err = pool.roundTrip(req, dl)
+	case hc.Transport != nil:
+		res, err = hc.Transport.RoundTrip(req)
+	default:
+		res, err = hc.Do(req)
+	}
 	if err != nil {
 		return err
 	}
 	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if err != nil {
+	buf := bodyBufs.Get().(*bytes.Buffer)
+	defer bodyBufs.Put(buf)
+	buf.Reset()
+	if _, err := buf.ReadFrom(io.LimitReader(res.Body, 1<<20)); err != nil {
 		return err
 	}
+	b := buf.Bytes()
 	if res.StatusCode/100 != 2 {
 		var eb api.ErrorBody
 		json.Unmarshal(b, &eb)
@@ -184,13 +217,25 @@ func call(ctx context.Context, hc *http.Client, method, u string, c creds, in, o
 	return nil
 }
 
+// bodyBufs holds the buffers call reads answers into (json.Unmarshal keeps
+// nothing of its input).
+var bodyBufs = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 1024)) }}
+
+// The headers every call sends, in their canonical form, set without
+// http.Header.Set's canonicalization and copies. Nothing changes them.
+var (
+	userAgent       = []string{"qrlogin-load"}
+	contentTypeJSON = []string{"application/json"}
+	headerDeviceID  = http.CanonicalHeaderKey(api.HeaderDeviceID)
+)
+
 func setHeaders(h http.Header, c creds) {
-	h.Set("User-Agent", "qrlogin-load")
+	h["User-Agent"] = userAgent
 	if c.bearer != "" {
-		h.Set("Authorization", "Bearer "+c.bearer)
+		h["Authorization"] = []string{"Bearer " + c.bearer}
 	}
 	if c.deviceID != "" {
-		h.Set(api.HeaderDeviceID, c.deviceID)
+		h[headerDeviceID] = []string{c.deviceID}
 	}
 }
 

@@ -1,6 +1,9 @@
 package main
 
-import "syscall"
+import (
+	"net"
+	"syscall"
+)
 
 // ipBindAddressNoPort is IP_BIND_ADDRESS_NO_PORT (linux/in.h, since 4.2).
 const ipBindAddressNoPort = 24
@@ -14,4 +17,28 @@ func bindNoPort(network, address string, c syscall.RawConn) error {
 	return c.Control(func(fd uintptr) {
 		syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
 	})
+}
+
+// connOpen reports whether c, an idle client connection, is still open:
+// no end of stream (nor anything else) is waiting to be read from it. It
+// peeks without blocking.
+func connOpen(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	open := true
+	var b [1]byte
+	err = rc.Read(func(fd uintptr) bool {
+		n, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		// EAGAIN: nothing to read, the connection waits for a request.
+		// 0 bytes: the server closed it; data or another error: unusable.
+		open = n < 0 && (rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK)
+		return true
+	})
+	return err == nil && open
 }
