@@ -88,22 +88,26 @@ type Store interface {
 	// the ticket cancelled.
 	RevokeDevice(ctx context.Context, deviceID string, at time.Time) ([]Session, []Ticket, error)
 
-	// CreateTicket stores a new ticket with its first ref.
+	// CreateTicket stores a new ticket; one that does not rotate
+	// (RotateEvery 0) with its ref, which TicketByRef then finds. A
+	// rotating ticket's refs are sealed values (the ticket's id, opened by
+	// the service), not stored.
 	CreateTicket(ctx context.Context, t Ticket) error
 	// TicketByID returns the ticket whose ID is id.
 	TicketByID(ctx context.Context, id string) (Ticket, error)
-	// TicketByRef returns the ticket that any of its stored refs (its
-	// first, or one that UpdateTicket added) names.
+	// TicketByRef returns the ticket that a stored ref names (CreateTicket;
+	// or, for a ticket stored before refs were sealed, any ref it had).
 	TicketByRef(ctx context.Context, ref string) (Ticket, error)
-	// TicketByScanToken returns the ticket whose scan token hashes to h.
-	TicketByScanToken(ctx context.Context, h []byte) (Ticket, error)
 	// UpdateTicket loads the ticket, calls update on it and stores the result,
 	// all in one transaction, with the version compared and swapped: of racing
 	// updates exactly one wins. If update returns an error nothing is stored
-	// and that error is returned. A changed Ref adds the new ref.
+	// and that error is returned. The ticket's ID and Ref stay as they are.
 	// With a non-nil session (from update) it is created in the same
 	// transaction.
 	UpdateTicket(ctx context.Context, id string, update func(t *Ticket) (*Session, error)) (Ticket, error)
+	// UpdateTicketByScanToken is UpdateTicket of the ticket whose scan
+	// token hashes to h (ErrNotFound for none, or an empty h).
+	UpdateTicketByScanToken(ctx context.Context, h []byte, update func(t *Ticket) (*Session, error)) (Ticket, error)
 	// ExtendTickets moves the deadline (ExpiresAt) of each ticket of ids
 	// that is pending and not expired at now to until, or to its
 	// RotateUntil if that is sooner, in one transaction, where that is

@@ -146,11 +146,15 @@ func accept[T any](h *Handler, s *wsSocket, w http.ResponseWriter, r *http.Reque
 	subject, err = authenticate(ctx, m)
 	if err != nil {
 		release()
-		code := closeUnauthorized
-		if server.ErrorCode(err) == server.CodeRateLimited {
-			code = closeTooMany
+		switch server.ErrorCode(err) {
+		case server.CodeRateLimited:
+			c.Close(closeTooMany, server.ErrorMessage(err))
+		case server.CodeInternal: // the database, say: the client retries
+			h.log.Error("websocket auth", "err", err)
+			c.Close(websocket.StatusInternalError, "internal error")
+		default:
+			c.Close(closeUnauthorized, server.ErrorMessage(err))
 		}
-		c.Close(code, server.ErrorMessage(err))
 		return nil, zero, false
 	}
 	subscribe(subject)
@@ -216,29 +220,25 @@ func (h *Handler) ticketEvents(w http.ResponseWriter, r *http.Request) {
 	s := h.newSocket(16)
 	defer s.leave()
 	ref := r.PathValue("ref")
-	c, t, ok := accept(h, s, w, r, func(ctx context.Context, m api.AuthMessage) (server.Ticket, error) {
-		return h.svc.AuthTicket(ctx, ref, m.PollSecret)
-	}, func(t server.Ticket) (string, string) { return "ticket", t.ID }, func(t server.Ticket) {
-		subscribe(s, h.svc.Tickets, t.ID, "ticket_ws", nil, func(m service.TicketMsg) *wsMsg {
-			var wrote func()
-			if state, at := m.Event.State, m.At; !at.IsZero() {
-				wrote = func() { h.metrics.Pushed(state, at) }
-			}
-			return h.encode(m.Event, final(m.Event), wrote)
+	var ev api.TicketEvent // the state when subscribed (Follow)
+	c, _, ok := accept(h, s, w, r, func(ctx context.Context, m api.AuthMessage) (t server.Ticket, err error) {
+		t, ev, err = h.svc.Follow(ctx, ref, m.PollSecret, func(id string) {
+			subscribe(s, h.svc.Tickets, id, "ticket_ws", nil, func(m service.TicketMsg) *wsMsg {
+				var wrote func()
+				if state, at := m.Event.State, m.At; !at.IsZero() {
+					wrote = func() { h.metrics.Pushed(state, at) }
+				}
+				return h.encode(m.Event, final(m.Event), wrote)
+			})
 		})
+		return t, err
+	}, func(t server.Ticket) (string, string) { return "ticket", t.ID }, func(t server.Ticket) {
 		s.atEnd(h.svc.Watch(t))
 	})
 	if !ok {
 		return
 	}
 	s.atEnd(h.metrics.SocketOpened("ticket_ws"))
-
-	ev, _, err := h.svc.Current(r.Context(), t)
-	if err != nil {
-		h.log.Error("ticket events: current state", "err", err)
-		c.Close(websocket.StatusInternalError, "internal error")
-		return
-	}
 	ev.Ref, ev.QRPayload, ev.ExpiresAt = "", "", nil // the state message names no QR
 	if err := writeMsg(c, ev); err != nil {
 		c.CloseNow()

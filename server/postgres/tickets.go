@@ -31,9 +31,14 @@ func scanTicket(row pgx.Row) (server.Ticket, error) {
 // CreateTicket implements server.Store: one statement, and so one
 // transaction, stores the ticket and its first ref.
 func (db *DB) CreateTicket(ctx context.Context, t server.Ticket) error {
-	_, err := db.pool.Exec(ctx, `WITH t AS (INSERT INTO tickets (`+ticketColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25) RETURNING id)
-		INSERT INTO ticket_refs (ref, ticket_id) SELECT $5, id FROM t`,
+	// A rotating ticket's refs are sealed, not stored (server.Store): its
+	// insert is the statement alone.
+	q := `INSERT INTO tickets (` + ticketColumns + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`
+	if t.RotateEvery == 0 {
+		q = `WITH t AS (` + q + ` RETURNING id) INSERT INTO ticket_refs (ref, ticket_id) SELECT $5, id FROM t`
+	}
+	_, err := db.pool.Exec(ctx, q,
 		t.ID, t.Version, string(t.State), t.PollSecretHash, t.Ref, text(t.Desktop.Name), text(t.Desktop.OS), text(t.Desktop.App), text(t.Desktop.IP), text(t.Desktop.UserAgent),
 		at(t.CreatedAt), at(t.ExpiresAt), at(t.RotateUntil), t.MatchCode, t.MatchRequired, t.MatchFailures, t.UserID, t.DeviceID, nullBytes(t.ScanTokenHash),
 		never(t.ScannedAt), never(t.ConfirmedAt), t.SessionID, at(t.UpdatedAt), text(t.KeyThumbprint), t.RotateEvery.Microseconds())
@@ -54,14 +59,6 @@ func (db *DB) TicketByRef(ctx context.Context, ref string) (server.Ticket, error
 		return server.Ticket{}, notFound("ticket")
 	}
 	return scanTicket(db.pool.QueryRow(ctx, `SELECT `+prefixed("t.", ticketColumns)+` FROM ticket_refs r JOIN tickets t ON t.id = r.ticket_id WHERE r.ref = $1`, ref))
-}
-
-// TicketByScanToken implements server.Store.
-func (db *DB) TicketByScanToken(ctx context.Context, h []byte) (server.Ticket, error) {
-	if len(h) == 0 {
-		return server.Ticket{}, notFound("ticket") // no ticket's hash is empty
-	}
-	return scanTicket(db.pool.QueryRow(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE scan_token_hash = $1`, h))
 }
 
 // ExtendTickets implements server.Store in one statement.

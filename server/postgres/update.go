@@ -22,6 +22,20 @@ func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server
 	if !storable(id) {
 		return server.Ticket{}, notFound("ticket")
 	}
+	return db.updateTicket(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE id = $1 FOR UPDATE`, id, update)
+}
+
+// UpdateTicketByScanToken implements server.Store as UpdateTicket does.
+func (db *DB) UpdateTicketByScanToken(ctx context.Context, h []byte, update func(t *server.Ticket) (*server.Session, error)) (server.Ticket, error) {
+	if len(h) == 0 {
+		return server.Ticket{}, notFound("ticket") // no ticket's hash is empty
+	}
+	return db.updateTicket(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE scan_token_hash = $1 FOR UPDATE`, h, update)
+}
+
+// updateTicket is UpdateTicket of the ticket that the one-row query q,
+// which locks it, finds by key.
+func (db *DB) updateTicket(ctx context.Context, q string, key any, update func(t *server.Ticket) (*server.Session, error)) (server.Ticket, error) {
 	c, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return server.Ticket{}, wrap(err, "ticket")
@@ -36,7 +50,7 @@ func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server
 
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
-	b.Queue(`SELECT `+ticketColumns+` FROM tickets WHERE id = $1 FOR UPDATE`, id)
+	b.Queue(q, key)
 	var t server.Ticket
 	err = sendBatch(ctx, c, b, func(br pgx.BatchResults) error {
 		if _, err := br.Exec(); err != nil {
@@ -48,24 +62,21 @@ func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server
 	if err != nil {
 		return server.Ticket{}, err
 	}
-	oldVersion, oldRef := t.Version, t.Ref
+	id, ref, oldVersion := t.ID, t.Ref, t.Version
 	sess, err := update(&t)
 	if err != nil {
 		return server.Ticket{}, err
 	}
-	t.ID, t.Version = id, oldVersion+1
+	t.ID, t.Ref, t.Version = id, ref, oldVersion+1
 
 	b = &pgx.Batch{}
-	b.Queue(`WITH u AS (UPDATE tickets SET version = $1, state = $2, current_ref = $3, expires_at = $4, rotate_until = $5,
-			match_required = $6, match_failures = $7, user_id = $8, device_id = $9, scan_token_hash = $10, scanned_at = $11, confirmed_at = $12,
-			session_id = $13, updated_at = $14 WHERE id = $15 AND version = $16 RETURNING 1)
+	b.Queue(`WITH u AS (UPDATE tickets SET version = $1, state = $2, expires_at = $3, rotate_until = $4,
+			match_required = $5, match_failures = $6, user_id = $7, device_id = $8, scan_token_hash = $9, scanned_at = $10, confirmed_at = $11,
+			session_id = $12, updated_at = $13 WHERE id = $14 AND version = $15 RETURNING 1)
 		SELECT 1 / count(*) FROM u`,
-		t.Version, string(t.State), t.Ref, at(t.ExpiresAt), at(t.RotateUntil),
+		t.Version, string(t.State), at(t.ExpiresAt), at(t.RotateUntil),
 		t.MatchRequired, t.MatchFailures, t.UserID, t.DeviceID, nullBytes(t.ScanTokenHash), never(t.ScannedAt), never(t.ConfirmedAt),
 		t.SessionID, at(t.UpdatedAt), id, oldVersion)
-	if t.Ref != oldRef {
-		b.Queue(`INSERT INTO ticket_refs (ref, ticket_id) VALUES ($1, $2)`, t.Ref, id)
-	}
 	if sess != nil {
 		b.Queue(insertSession, insertArgs(sess, id)...)
 	}

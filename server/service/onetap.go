@@ -260,7 +260,7 @@ func (s *Service) DecideLoginRequest(ctx context.Context, d server.Device, id st
 		return api.StateBody{}, server.Errorf(server.CodeNotFound, "this computer is no longer remembered for your account")
 	}
 	wrongNumber := false
-	decided, err := s.update(ctx, t.ID, func(t *server.Ticket, now time.Time) (*server.Session, error) {
+	decided, err := s.update(ctx, byID(t.ID), func(t *server.Ticket, now time.Time) (*server.Session, error) {
 		if t.State != server.StateScanned {
 			return nil, gone(*t, "decide")
 		}

@@ -165,6 +165,13 @@ func (s *Service) ticketByRef(ctx context.Context, ref string) (server.Ticket, i
 			return t, n, err
 		}
 	}
+	return s.storedTicket(ctx, ref)
+}
+
+// storedTicket is ticketByRef of a ref that is stored (TicketByRef): its
+// rotation is 0 if it is the ticket's first, else -1 (one that rotation
+// stored before refs were sealed).
+func (s *Service) storedTicket(ctx context.Context, ref string) (server.Ticket, int, error) {
 	t, err := s.store.TicketByRef(ctx, ref)
 	if err != nil {
 		return t, 0, err
@@ -173,6 +180,12 @@ func (s *Service) ticketByRef(ctx context.Context, ref string) (server.Ticket, i
 		return t, -1, nil
 	}
 	return t, 0, nil
+}
+
+// storedRef is storedTicket's ticket id and rotation.
+func (s *Service) storedRef(ctx context.Context, ref string) (string, int, error) {
+	t, n, err := s.storedTicket(ctx, ref)
+	return t.ID, n, err
 }
 
 // CheckShown returns nil if ref is the QR that a pending ticket shows now;

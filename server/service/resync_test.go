@@ -98,7 +98,7 @@ func (n *twoNodes) ticket(t *testing.T, path ...server.State) (server.Ticket, *h
 			_, err = n.b.Confirm(ctx, n.dev, api.ConfirmRequest{ScanToken: sr.ScanToken, Approve: &approve})
 		case server.StateRedeemed:
 			var cur server.Ticket
-			if cur, err = n.b.store.TicketByRef(ctx, tk.Ref); err == nil {
+			if cur, err = n.b.store.TicketByID(ctx, tk.ID); err == nil {
 				var rr api.RedeemResponse
 				rr, err = n.b.Redeem(ctx, cur, "")
 				token = rr.SessionToken

@@ -96,6 +96,41 @@ func (s *Service) AuthTicket(ctx context.Context, ref, secret string) (server.Ti
 	return t, nil
 }
 
+// Follow is AuthTicket for a watcher of the ticket that ref names: it calls
+// subscribe with the ticket's id before the read that the secret is checked
+// against, so that no change after that read goes unseen, and returns the
+// ticket as read with its state event as Current does. For a sealed ref
+// that is the one read. subscribe may also be called with an id that is no
+// ticket's (a random ref can open as sealed); nothing is published to it.
+func (s *Service) Follow(ctx context.Context, ref, secret string, subscribe func(id string)) (server.Ticket, api.TicketEvent, error) {
+	if secret == "" {
+		return server.Ticket{}, api.TicketEvent{}, server.Errorf(server.CodeUnauthorized, "the ticket's poll secret is required")
+	}
+	if !api.ValidRef(ref) {
+		return server.Ticket{}, api.TicketEvent{}, server.Errorf(server.CodeNotFound, "no such ticket")
+	}
+	var t server.Ticket
+	err := error(server.ErrNotFound)
+	if id, _, ok := s.refs.open(ref); ok {
+		subscribe(id)
+		t, err = s.store.TicketByID(ctx, id)
+	}
+	if errors.Is(err, server.ErrNotFound) {
+		if t, _, err = s.storedTicket(ctx, ref); err == nil {
+			subscribe(t.ID)
+			t, err = s.store.TicketByID(ctx, t.ID)
+		}
+	}
+	if err != nil {
+		return server.Ticket{}, api.TicketEvent{}, err
+	}
+	if subtle.ConstantTimeCompare(t.PollSecretHash, server.HashToken(secret)) != 1 {
+		return server.Ticket{}, api.TicketEvent{}, server.Errorf(server.CodeNotFound, "no such ticket")
+	}
+	ev, t, err := s.current(ctx, t)
+	return t, ev, err
+}
+
 // Current reads ticket t again and returns its state event as a watcher
 // should see it now, expiring it first if its deadline passed. While pending
 // the event names the current QR. It also returns the ticket as read.
@@ -104,7 +139,13 @@ func (s *Service) Current(ctx context.Context, t server.Ticket) (api.TicketEvent
 	if err != nil {
 		return api.TicketEvent{}, t, err
 	}
+	return s.current(ctx, t)
+}
+
+// current is Current of t as just read.
+func (s *Service) current(ctx context.Context, t server.Ticket) (api.TicketEvent, server.Ticket, error) {
 	now := s.cfg.Now()
+	var err error
 	if t.Expired(now) {
 		s.expire(ctx, t.ID)
 		if t, err = s.store.TicketByID(ctx, t.ID); err != nil {
@@ -167,18 +208,35 @@ func gone(t server.Ticket, what string) error {
 // passed; the caller expires the ticket and answers 410.
 var errDeadline = errors.New("deadline passed")
 
-// update runs the store's compare-and-swap on ticket id; an updater that
-// finds the deadline passed makes it expire the ticket and answer 410.
-func (s *Service) update(ctx context.Context, id string, fn func(t *server.Ticket, now time.Time) (*server.Session, error)) (server.Ticket, error) {
+// ticketKey names the ticket that update changes: by its id, or by the
+// scan token that its scan handed out.
+type ticketKey struct{ id, scanToken string }
+
+func byID(id string) ticketKey           { return ticketKey{id: id} }
+func byScanToken(token string) ticketKey { return ticketKey{scanToken: token} }
+
+// update runs the store's compare-and-swap on the ticket that k names; an
+// updater that finds the deadline passed makes it expire the ticket and
+// answer 410.
+func (s *Service) update(ctx context.Context, k ticketKey, fn func(t *server.Ticket, now time.Time) (*server.Session, error)) (server.Ticket, error) {
 	now := s.cfg.Now().UTC()
-	t, err := s.store.UpdateTicket(ctx, id, func(t *server.Ticket) (*server.Session, error) {
+	id := k.id
+	update := func(t *server.Ticket) (*server.Session, error) {
+		id = t.ID
 		if t.Expired(now) {
 			return nil, errDeadline
 		}
 		sess, err := fn(t, now)
 		t.UpdatedAt = now
 		return sess, err
-	})
+	}
+	var t server.Ticket
+	var err error
+	if k.id != "" {
+		t, err = s.store.UpdateTicket(ctx, k.id, update)
+	} else {
+		t, err = s.store.UpdateTicketByScanToken(ctx, server.HashToken(k.scanToken), update)
+	}
 	if errors.Is(err, errDeadline) {
 		s.expire(ctx, id)
 		return t, server.Errorf(server.CodeExpired, "this login has expired")
@@ -200,34 +258,23 @@ func (s *Service) Scan(ctx context.Context, d server.Device, payload, ip string)
 	if err != nil {
 		return api.ScanResponse{}, err
 	}
-	t, n, err := s.ticketByRef(ctx, ref)
-	if err != nil {
-		return api.ScanResponse{}, err
-	}
-	var app *api.App
-	if s.apps != nil {
-		if app, err = s.apps.App(ctx, t.ID); err != nil {
+	// A sealed ref names its ticket and rotation: the update is the one
+	// read. Another is looked up as stored first; so is a ref that opens
+	// but names no ticket (a random one does, once in 2^16).
+	id, n, sealed := s.refs.open(ref)
+	if !sealed {
+		if id, n, err = s.storedRef(ctx, ref); err != nil {
 			return api.ScanResponse{}, err
 		}
 	}
-	device := app != nil && app.UserCode != ""
-	sameNet := sameNetwork(t.Desktop.IP, ip)
 	token := server.NewSecret()
-	t, err = s.update(ctx, t.ID, func(t *server.Ticket, now time.Time) (*server.Session, error) {
-		if n != s.rotation(*t, now) {
-			return nil, server.Errorf(server.CodeExpired, "this QR code was replaced by a newer one")
+	t, app, sameNet, err := s.scan(ctx, d, id, n, ip, token)
+	if sealed && errors.Is(err, server.ErrNotFound) {
+		if id, n, err = s.storedRef(ctx, ref); err != nil {
+			return api.ScanResponse{}, err
 		}
-		if t.State != server.StatePending {
-			return nil, gone(*t, "scan")
-		}
-		t.State = server.StateScanned
-		t.UserID, t.DeviceID = d.UserID, d.ID
-		t.ScanTokenHash = server.HashToken(token)
-		t.ScannedAt = now
-		t.ExpiresAt = now.Add(s.cfg.TicketTTL)
-		t.MatchRequired = !device && (s.cfg.Match == MatchAlways || s.cfg.Match == MatchRisky && !sameNet)
-		return nil, nil
-	})
+		t, app, sameNet, err = s.scan(ctx, d, id, n, ip, token)
+	}
 	if err != nil {
 		return api.ScanResponse{}, err
 	}
@@ -251,12 +298,42 @@ func (s *Service) Scan(ctx context.Context, d server.Device, payload, ip string)
 	}
 	switch {
 	case sameNet:
-	case device:
+	case app != nil && app.UserCode != "":
 		resp.Warning = fmt.Sprintf("This device is on a different network from your phone. Approve only if you are in front of it and its screen shows the code %s.", app.UserCode)
 	default:
 		resp.Warning = "This desktop is on a different network from your phone. Log in only if you are sitting at it and asked for this QR code yourself."
 	}
 	return resp, nil
+}
+
+// scan moves ticket id from pending to scanned by device d, if n is the
+// rotation it shows now. It returns the ticket as stored, the app the
+// login is for (nil for a desktop's), and whether the phone's address ip
+// is on the desktop's network.
+func (s *Service) scan(ctx context.Context, d server.Device, id string, n int, ip, token string) (t server.Ticket, app *api.App, sameNet bool, err error) {
+	if s.apps != nil {
+		if app, err = s.apps.App(ctx, id); err != nil {
+			return t, nil, false, err
+		}
+	}
+	device := app != nil && app.UserCode != ""
+	t, err = s.update(ctx, byID(id), func(t *server.Ticket, now time.Time) (*server.Session, error) {
+		if n != s.rotation(*t, now) {
+			return nil, server.Errorf(server.CodeExpired, "this QR code was replaced by a newer one")
+		}
+		if t.State != server.StatePending {
+			return nil, gone(*t, "scan")
+		}
+		sameNet = sameNetwork(t.Desktop.IP, ip)
+		t.State = server.StateScanned
+		t.UserID, t.DeviceID = d.UserID, d.ID
+		t.ScanTokenHash = server.HashToken(token)
+		t.ScannedAt = now
+		t.ExpiresAt = now.Add(s.cfg.TicketTTL)
+		t.MatchRequired = !device && (s.cfg.Match == MatchAlways || s.cfg.Match == MatchRisky && !sameNet)
+		return nil, nil
+	})
+	return t, app, sameNet, err
 }
 
 // refOf returns the ref a scanned payload names: the ref of <base>/q/<ref>,
@@ -327,15 +404,11 @@ func (s *Service) Confirm(ctx context.Context, d server.Device, req api.ConfirmR
 	if req.ScanToken == "" || req.Approve == nil {
 		return api.StateBody{}, server.Errorf(server.CodeInvalid, "scan_token and approve are required")
 	}
-	t, err := s.store.TicketByScanToken(ctx, server.HashToken(req.ScanToken))
-	if err != nil {
-		return api.StateBody{}, err
-	}
-	if t.DeviceID != d.ID {
-		return api.StateBody{}, server.Errorf(server.CodeForbidden, "only the device that scanned may confirm")
-	}
 	var after error // returned once the update is stored
-	t, err = s.update(ctx, t.ID, func(t *server.Ticket, now time.Time) (*server.Session, error) {
+	t, err := s.update(ctx, byScanToken(req.ScanToken), func(t *server.Ticket, now time.Time) (*server.Session, error) {
+		if t.DeviceID != d.ID {
+			return nil, server.Errorf(server.CodeForbidden, "only the device that scanned may confirm")
+		}
 		if t.State != server.StateScanned {
 			return nil, gone(*t, "confirm")
 		}
@@ -399,7 +472,7 @@ func (s *Service) Redeem(ctx context.Context, t server.Ticket, keyThumbprint str
 	}
 	token := server.NewSecret()
 	var sess server.Session
-	t, err := s.update(ctx, t.ID, func(t *server.Ticket, now time.Time) (*server.Session, error) {
+	t, err := s.update(ctx, byID(t.ID), func(t *server.Ticket, now time.Time) (*server.Session, error) {
 		switch t.State {
 		case server.StateConfirmed:
 		case server.StateRedeemed:
@@ -448,7 +521,7 @@ func (s *Service) Redeem(ctx context.Context, t server.Ticket, keyThumbprint str
 // desktop session: the open platform hands out its own grant instead. It
 // returns the ticket, whose UserID is the account that approved.
 func (s *Service) Consume(ctx context.Context, t server.Ticket) (server.Ticket, error) {
-	t, err := s.update(ctx, t.ID, func(t *server.Ticket, now time.Time) (*server.Session, error) {
+	t, err := s.update(ctx, byID(t.ID), func(t *server.Ticket, now time.Time) (*server.Session, error) {
 		switch t.State {
 		case server.StateConfirmed:
 		case server.StateRedeemed:
@@ -470,7 +543,7 @@ func (s *Service) Consume(ctx context.Context, t server.Ticket) (server.Ticket, 
 
 // Cancel ends a ticket that has not ended yet; its watcher is told.
 func (s *Service) Cancel(ctx context.Context, t server.Ticket) (api.StateBody, error) {
-	t, err := s.update(ctx, t.ID, func(t *server.Ticket, now time.Time) (*server.Session, error) {
+	t, err := s.update(ctx, byID(t.ID), func(t *server.Ticket, now time.Time) (*server.Session, error) {
 		if !t.State.CanMoveTo(server.StateCancelled) {
 			return nil, gone(*t, "cancel")
 		}

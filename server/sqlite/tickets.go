@@ -40,10 +40,11 @@ func ticketArgs(t *server.Ticket) []any {
 
 // The statements of the hot write transactions (prepared at Open).
 var (
-	qInsertTicket = `INSERT INTO tickets (` + ticketColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
-	qInsertRef    = `INSERT INTO ticket_refs (ref, ticket_id) VALUES (?, ?)`
-	qTicketByID   = `SELECT ` + ticketColumns + ` FROM tickets WHERE id = ?`
-	qUpdateTicket = `UPDATE tickets SET version = ?, state = ?, current_ref = ?, expires_at = ?, rotate_until = ?,
+	qInsertTicket      = `INSERT INTO tickets (` + ticketColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	qInsertRef         = `INSERT INTO ticket_refs (ref, ticket_id) VALUES (?, ?)`
+	qTicketByID        = `SELECT ` + ticketColumns + ` FROM tickets WHERE id = ?`
+	qTicketByScanToken = `SELECT ` + ticketColumns + ` FROM tickets WHERE scan_token_hash = ?`
+	qUpdateTicket      = `UPDATE tickets SET version = ?, state = ?, expires_at = ?, rotate_until = ?,
 			match_required = ?, match_failures = ?, user_id = ?, device_id = ?, scan_token_hash = ?, scanned_at = ?, confirmed_at = ?,
 			session_id = ?, updated_at = ? WHERE id = ? AND version = ?`
 	// qExtendTicket moves a pending, unexpired ticket's deadline later.
@@ -58,6 +59,9 @@ func (db *DB) CreateTicket(ctx context.Context, t server.Ticket) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := db.txExec(ctx, tx, qInsertTicket, ticketArgs(&t)...); err != nil {
 			return fmt.Errorf("sqlite: create ticket: %w", err)
+		}
+		if t.RotateEvery > 0 {
+			return nil // its refs are sealed: found by its id (server.Store)
 		}
 		if _, err := db.txExec(ctx, tx, qInsertRef, t.Ref, t.ID); err != nil {
 			return fmt.Errorf("sqlite: create ticket ref: %w", err)
@@ -76,27 +80,36 @@ func (db *DB) TicketByRef(ctx context.Context, ref string) (server.Ticket, error
 	return scanTicket(db.row(ctx, qTicketByRef, ref))
 }
 
-// TicketByScanToken implements server.Store.
-func (db *DB) TicketByScanToken(ctx context.Context, h []byte) (server.Ticket, error) {
-	return scanTicket(db.row(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE scan_token_hash = ?`, h))
-}
-
 // UpdateTicket implements server.Store.
 func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server.Ticket) (*server.Session, error)) (server.Ticket, error) {
+	return db.updateTicket(ctx, qTicketByID, id, update)
+}
+
+// UpdateTicketByScanToken implements server.Store.
+func (db *DB) UpdateTicketByScanToken(ctx context.Context, h []byte, update func(t *server.Ticket) (*server.Session, error)) (server.Ticket, error) {
+	if len(h) == 0 {
+		return server.Ticket{}, notFound(sql.ErrNoRows, "ticket")
+	}
+	return db.updateTicket(ctx, qTicketByScanToken, h, update)
+}
+
+// updateTicket is UpdateTicket of the ticket that the one-row query q
+// finds by key.
+func (db *DB) updateTicket(ctx context.Context, q string, key any, update func(t *server.Ticket) (*server.Session, error)) (server.Ticket, error) {
 	var out server.Ticket
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		t, err := scanTicket(db.txRow(ctx, tx, qTicketByID, id))
+		t, err := scanTicket(db.txRow(ctx, tx, q, key))
 		if err != nil {
 			return err
 		}
-		oldVersion, oldRef := t.Version, t.Ref
+		id, ref, oldVersion := t.ID, t.Ref, t.Version
 		sess, err := update(&t)
 		if err != nil {
 			return err
 		}
-		t.ID, t.Version = id, oldVersion+1
+		t.ID, t.Ref, t.Version = id, ref, oldVersion+1
 		res, err := db.txExec(ctx, tx, qUpdateTicket,
-			t.Version, string(t.State), t.Ref, nanos(t.ExpiresAt), nanos(t.RotateUntil),
+			t.Version, string(t.State), nanos(t.ExpiresAt), nanos(t.RotateUntil),
 			t.MatchRequired, t.MatchFailures, t.UserID, t.DeviceID, nullBytes(t.ScanTokenHash), nanos(t.ScannedAt), nanos(t.ConfirmedAt),
 			t.SessionID, nanos(t.UpdatedAt), id, oldVersion)
 		if err != nil {
@@ -104,11 +117,6 @@ func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return server.Errorf(server.CodeConflict, "the ticket changed meanwhile")
-		}
-		if t.Ref != oldRef {
-			if _, err := db.txExec(ctx, tx, qInsertRef, t.Ref, id); err != nil {
-				return fmt.Errorf("sqlite: add ticket ref: %w", err)
-			}
 		}
 		if sess != nil {
 			if err := db.insertSession(ctx, tx, sess, id); err != nil {

@@ -114,24 +114,57 @@ func testTicketCAS(t *testing.T, s server.Store) {
 	}
 }
 
-// A rotated ticket is found by every ref it had, and its current one moves.
+// A ticket that does not rotate is found by its ref; a rotating one (its
+// refs are sealed) by its id only. An update keeps the ID and the Ref, and
+// one by scan token finds the ticket that holds the token's hash.
 func testTicketRefs(t *testing.T, s server.Store) {
 	must(t, s.CreateTicket(ctx, ticket("t1", "ref1")))
+	rot := ticket("t2", "ref2")
+	rot.RotateEvery = 20 * time.Second
+	must(t, s.CreateTicket(ctx, rot))
+	if got, err := s.TicketByRef(ctx, "ref1"); err != nil || got.ID != "t1" {
+		t.Fatalf("TicketByRef(ref1): %+v %v", got, err)
+	}
+	if _, err := s.TicketByRef(ctx, "ref2"); !errors.Is(err, server.ErrNotFound) {
+		t.Fatalf("TicketByRef of a rotating ticket's ref: %v, want not_found", err)
+	}
+	if got, err := s.TicketByID(ctx, "t2"); err != nil || got.Ref != "ref2" || got.RotateEvery != 20*time.Second {
+		t.Fatalf("TicketByID(t2): %+v %v", got, err)
+	}
 	tk, err := s.UpdateTicket(ctx, "t1", func(tk *server.Ticket) (*server.Session, error) {
-		tk.Ref = "ref2"
+		tk.ID, tk.Ref = "t9", "ref9"
+		tk.State, tk.ScanTokenHash = server.StateScanned, server.HashToken("scan1")
 		return nil, nil
 	})
-	if err != nil || tk.Ref != "ref2" {
-		t.Fatalf("rotate: %+v %v", tk, err)
+	if err != nil || tk.ID != "t1" || tk.Ref != "ref1" {
+		t.Fatalf("an update that changes ID and Ref: %+v %v", tk, err)
 	}
-	for _, ref := range []string{"ref1", "ref2"} {
-		got, err := s.TicketByRef(ctx, ref)
-		if err != nil || got.ID != "t1" || got.Ref != "ref2" {
-			t.Fatalf("TicketByRef(%s): %+v %v", ref, got, err)
+	if got, err := s.TicketByRef(ctx, "ref1"); err != nil || got.Ref != "ref1" || got.State != server.StateScanned {
+		t.Fatalf("after the update: %+v %v", got, err)
+	}
+	for _, k := range []string{"ref9", "ref3"} {
+		if _, err := s.TicketByRef(ctx, k); !errors.Is(err, server.ErrNotFound) {
+			t.Fatalf("TicketByRef(%s): %v, want not_found", k, err)
 		}
 	}
-	if _, err := s.TicketByRef(ctx, "ref3"); !errors.Is(err, server.ErrNotFound) {
-		t.Fatalf("unknown ref: %v", err)
+	tk, err = s.UpdateTicketByScanToken(ctx, server.HashToken("scan1"), func(tk *server.Ticket) (*server.Session, error) {
+		if tk.ID != "t1" {
+			t.Errorf("the scan token found %s, want t1", tk.ID)
+		}
+		tk.State = server.StateConfirmed
+		return nil, nil
+	})
+	if err != nil || tk.ID != "t1" || tk.State != server.StateConfirmed || tk.Version != 3 {
+		t.Fatalf("UpdateTicketByScanToken: %+v %v", tk, err)
+	}
+	for _, h := range [][]byte{nil, server.HashToken("scan2")} {
+		_, err := s.UpdateTicketByScanToken(ctx, h, func(*server.Ticket) (*server.Session, error) {
+			t.Error("update called for a token no ticket holds")
+			return nil, nil
+		})
+		if !errors.Is(err, server.ErrNotFound) {
+			t.Fatalf("UpdateTicketByScanToken(%x): %v, want not_found", h, err)
+		}
 	}
 }
 
@@ -360,9 +393,6 @@ func testOddKeysAndText(t *testing.T, s server.Store) {
 	if err != nil || got.Desktop.Name != "PC" || !strings.HasPrefix(got.Desktop.UserAgent, "Mozilla/5.0 (caf") {
 		t.Fatalf("the ticket with odd bytes: %+v %v", got, err)
 	}
-	if _, err := s.TicketByScanToken(ctx, nil); !errors.Is(err, server.ErrNotFound) {
-		t.Fatalf("TicketByScanToken(empty): %v, want not_found", err)
-	}
 	for _, k := range []string{"a\x00b", "\xff\xfe", "nope"} {
 		notFound := func(what string, err error) {
 			t.Helper()
@@ -572,8 +602,8 @@ func testDueSkipsFinal(t *testing.T, s server.Store) {
 	}
 }
 
-// A ticket is found by its id as by its ref, with its rotation period;
-// an unknown id is not found.
+// A ticket is found by its id, with its rotation period; an unknown id is
+// not found.
 func testTicketByID(t *testing.T, s server.Store) {
 	tk := ticket("t1", "ref1")
 	tk.RotateEvery = 20*time.Second + 3*time.Microsecond
@@ -581,10 +611,6 @@ func testTicketByID(t *testing.T, s server.Store) {
 	got, err := s.TicketByID(ctx, "t1")
 	if err != nil || got.ID != "t1" || got.Ref != "ref1" || got.RotateEvery != tk.RotateEvery || got.State != server.StatePending {
 		t.Fatalf("TicketByID: %+v %v", got, err)
-	}
-	byRef, err := s.TicketByRef(ctx, "ref1")
-	if err != nil || byRef.RotateEvery != tk.RotateEvery {
-		t.Fatalf("TicketByRef: %+v %v", byRef, err)
 	}
 	for _, id := range []string{"t2", "", "ref1", "t1\x00"} {
 		if _, err := s.TicketByID(ctx, id); !errors.Is(err, server.ErrNotFound) {

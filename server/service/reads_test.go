@@ -1,0 +1,114 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
+)
+
+// readCounter counts the reads of a ticket outside an update.
+type readCounter struct {
+	server.Store
+	reads atomic.Int64
+}
+
+func (c *readCounter) TicketByID(ctx context.Context, id string) (server.Ticket, error) {
+	c.reads.Add(1)
+	return c.Store.TicketByID(ctx, id)
+}
+
+func (c *readCounter) TicketByRef(ctx context.Context, ref string) (server.Ticket, error) {
+	c.reads.Add(1)
+	return c.Store.TicketByRef(ctx, ref)
+}
+
+// Follow subscribes to the ticket before it reads it, once for a sealed
+// ref, and answers a wrong or missing secret, or an unknown ref, as
+// AuthTicket does.
+func TestFollowSubscribesThenReadsOnce(t *testing.T) {
+	ctx := context.Background()
+	counter := &readCounter{}
+	n := newTwoNodes(t, func(s server.Store) server.Store { counter.Store = s; return counter })
+	tk, resp, err := n.b.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subscribed []string
+	got, ev, err := n.a.Follow(ctx, resp.Ref, resp.PollSecret, func(id string) {
+		if counter.reads.Load() != 0 {
+			t.Error("subscribed after the ticket was read")
+		}
+		subscribed = append(subscribed, id)
+	})
+	if err != nil || got.ID != tk.ID || ev.State != server.StatePending || ev.Ref != resp.Ref {
+		t.Fatalf("Follow = %s, %+v, %v; want %s pending with its first ref", got.ID, ev, err, tk.ID)
+	}
+	if len(subscribed) != 1 || subscribed[0] != tk.ID || counter.reads.Load() != 1 {
+		t.Fatalf("subscribed to %v with %d reads; want [%s] and 1", subscribed, counter.reads.Load(), tk.ID)
+	}
+
+	for _, c := range []struct {
+		ref, secret string
+		want        server.Code
+	}{
+		{resp.Ref, "", server.CodeUnauthorized},
+		{resp.Ref, "wrong", server.CodeNotFound},
+		{server.NewRef(), resp.PollSecret, server.CodeNotFound},
+		{"not a ref", resp.PollSecret, server.CodeNotFound},
+	} {
+		if _, _, err := n.a.Follow(ctx, c.ref, c.secret, func(string) {}); server.ErrorCode(err) != c.want {
+			t.Errorf("Follow(%q, %q): %v, want %s", c.ref, c.secret, err, c.want)
+		}
+	}
+
+	// A device grant's ticket does not rotate: its ref is stored.
+	grant, gresp, err := n.b.NewTicket(ctx, server.Desktop{Name: "TV"}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subscribed = nil
+	got, ev, err = n.a.Follow(ctx, gresp.Ref, gresp.PollSecret, func(id string) { subscribed = append(subscribed, id) })
+	if err != nil || got.ID != grant.ID || ev.Ref != gresp.Ref || len(subscribed) == 0 || subscribed[len(subscribed)-1] != grant.ID {
+		t.Fatalf("Follow of a stored ref = %s, %+v, %v, subscribed %v", got.ID, ev, err, subscribed)
+	}
+}
+
+// A scan of a sealed ref and its confirm read the ticket only in their
+// updates; a confirm by another device is refused and changes nothing.
+func TestScanAndConfirmReadInTheUpdate(t *testing.T) {
+	ctx := context.Background()
+	counter := &readCounter{}
+	n := newTwoNodes(t, func(s server.Store) server.Store { counter.Store = s; return counter })
+	tk, resp, err := n.b.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr, err := n.a.Scan(ctx, n.dev, resp.QRPayload, "192.0.2.1")
+	if err != nil || sr.ScanToken == "" || sr.Desktop.Name != "PC" {
+		t.Fatalf("Scan = %+v, %v", sr, err)
+	}
+	approve := true
+	other := n.dev
+	other.ID = "another-device"
+	if _, err := n.a.Confirm(ctx, other, api.ConfirmRequest{ScanToken: sr.ScanToken, Approve: &approve}); server.ErrorCode(err) != server.CodeForbidden {
+		t.Fatalf("Confirm by another device: %v, want forbidden", err)
+	}
+	if cur, _ := n.b.store.TicketByID(ctx, tk.ID); cur.State != server.StateScanned {
+		t.Fatalf("after the refused confirm the ticket is %s", cur.State)
+	}
+	if _, err := n.a.Confirm(ctx, n.dev, api.ConfirmRequest{ScanToken: "unknown", Approve: &approve}); !errors.Is(err, server.ErrNotFound) {
+		t.Fatalf("Confirm of an unknown scan token: %v, want not_found", err)
+	}
+	body, err := n.a.Confirm(ctx, n.dev, api.ConfirmRequest{ScanToken: sr.ScanToken, Approve: &approve})
+	if err != nil || body.State != server.StateConfirmed {
+		t.Fatalf("Confirm = %+v, %v", body, err)
+	}
+	if r := counter.reads.Load(); r != 0 {
+		t.Fatalf("scan and confirm read the ticket %d times outside their updates", r)
+	}
+}
