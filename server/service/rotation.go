@@ -30,9 +30,9 @@ const watchGrace = 10 * time.Second
 // expires at most TicketTTL after its last extension, by the sweep.
 //
 // One goroutine, the pusher (started by the first watch), waits for the
-// earliest rotation or extension due and makes every one due by then. A
-// ticket is forgotten once it leaves pending (ended) or nobody has
-// watched it for watchGrace.
+// earliest rotation or extension due, rounded up to a multiple of
+// pushQuantum, and makes every one due by then. A ticket is forgotten once
+// it leaves pending (ended) or nobody has watched it for watchGrace.
 type rotator struct {
 	s       *Service
 	mu      sync.Mutex
@@ -44,6 +44,12 @@ type rotator struct {
 	done    chan struct{}     // closed when the pusher returns
 	closed  bool
 }
+
+// pushQuantum is how late the pusher may be, so that the rotations (and
+// extensions) due within the same pushQuantum of the clock are made in one
+// wake-up, not one each: it wakes only at multiples of it. Never earlier: a
+// ref pushed before its slot would not scan yet.
+const pushQuantum = 50 * time.Millisecond
 
 // watch is one watched ticket, in rotator.w and rotator.due until it is
 // forgotten.
@@ -185,7 +191,8 @@ func (r *rotator) run() {
 // QR, queues each one's next rotation, and forgets those past their last
 // or nobody watched for watchGrace. It returns the watches whose lease is
 // due to be extended (taken out of the queue until extend), how long to
-// wait for the next (-1 if none is queued), and false once the rotator is
+// wait for the next (until its time rounded up to a multiple of
+// pushQuantum; -1 if none is queued), and false once the rotator is
 // closed.
 func (r *rotator) push() (wait time.Duration, extend []*watch, ok bool) {
 	r.mu.Lock()
@@ -225,7 +232,17 @@ func (r *rotator) push() (wait time.Duration, extend []*watch, ok bool) {
 	if len(r.due) == 0 {
 		return -1, extend, true
 	}
-	return r.due[0].at.Sub(now), extend, true
+	return quantumAfter(r.due[0].at).Sub(now), extend, true
+}
+
+// quantumAfter returns the first multiple of pushQuantum (since the zero
+// time) that is not before t.
+func quantumAfter(t time.Time) time.Time {
+	q := t.Truncate(pushQuantum)
+	if q.Before(t) {
+		q = q.Add(pushQuantum)
+	}
+	return q
 }
 
 // maxExtendBatch is the most tickets one extension transaction holds.

@@ -213,6 +213,45 @@ func TestRotationPushesSealedRefs(t *testing.T) {
 	}
 }
 
+// A rotation is pushed once its slot has begun, never before: a ref
+// pushed early would not scan yet.
+func TestRotationNotBeforeSlot(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 13e6, time.UTC)) // off the pushQuantum grid
+	s := newRotating(t, openSQLite(t), clk)
+	tk, _, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := s.Tickets.Subscribe(tk.ID, 4)
+	defer sub.Close()
+	defer s.Watch(tk)()
+	clk.Add(testEvery - time.Nanosecond)
+	time.Sleep(2 * testEvery)
+	none(t, "a nanosecond before the slot", sub)
+	clk.Add(time.Nanosecond)
+	if ev := next(t, sub); ev.Type != api.EventRotated || ev.Ref == tk.Ref {
+		t.Fatalf("at the slot: %+v, want a rotated event with a new ref", ev)
+	}
+}
+
+// quantumAfter rounds up to the pushQuantum grid, and never down.
+func TestQuantumAfter(t *testing.T) {
+	base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct{ in, want time.Duration }{
+		{0, 0},
+		{time.Nanosecond, pushQuantum},
+		{pushQuantum - time.Nanosecond, pushQuantum},
+		{pushQuantum, pushQuantum},
+		{pushQuantum + time.Nanosecond, 2 * pushQuantum},
+	} {
+		if got := quantumAfter(base.Add(tc.in)); !got.Equal(base.Add(tc.want)) {
+			t.Errorf("quantumAfter(base+%v) = base+%v, want base+%v", tc.in, got.Sub(base), tc.want)
+		}
+	}
+}
+
 // Which ref is current follows from the time alone: a ticket nobody
 // watches rotates too, so that its first QR stops scanning after one
 // RotateEvery; the current one, which the desktop reads when it watches
