@@ -39,7 +39,16 @@ type Config struct {
 	Limits   Limits
 	NoLimits bool
 	// PingEvery is how often idle WebSockets are pinged (30 s); a peer that
-	// does not answer within PingEvery/2 is dropped.
+	// does not answer within PingEvery/2 is dropped. Where a connection
+	// takes TCP_USER_TIMEOUT (Linux), it is set to PingEvery/2, so that
+	// what the server writes and the peer does not acknowledge in that time
+	// ends the socket: then a socket is pinged only once nothing was written
+	// to it for PingEvery (a waiting ticket's rotations spare its pings).
+	// Either way a peer that dies is dropped within 1.5 PingEvery, and the
+	// client hears from the server at least every PingEvery. A socket
+	// behind a trusted proxy (whose acknowledgements say nothing of the
+	// client), or whose connection could not take the option, is pinged
+	// each PingEvery.
 	PingEvery time.Duration
 	// LongPollHold is the longest a long-poll is held unchanged (25 s).
 	LongPollHold time.Duration
@@ -220,7 +229,8 @@ func (h *Handler) routes() {
 }
 
 // upgradeChecked wraps a WebSocket handler: it answers a request that is
-// not an upgrade (400) or comes from an origin not allowed (403) itself.
+// not an upgrade (400) or comes from an origin not allowed (403) itself,
+// and hands on the others with a timedWriter.
 func (h *Handler) upgradeChecked(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
@@ -231,7 +241,7 @@ func (h *Handler) upgradeChecked(next http.HandlerFunc) http.HandlerFunc {
 			h.writeError(w, r, server.Errorf(server.CodeForbidden, "WebSocket upgrades from this origin are not allowed"))
 			return
 		}
-		next(w, r)
+		next(h.timedWriter(w, r), r)
 	}
 }
 

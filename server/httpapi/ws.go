@@ -126,6 +126,7 @@ func accept[T any](h *Handler, s *wsSocket, w http.ResponseWriter, r *http.Reque
 		return nil, zero, false
 	}
 	c.SetReadLimit(4 << 10)
+	s.dropsDead = dropsDead(w)
 	if tok != "" {
 		return c, subject, true
 	}

@@ -13,7 +13,8 @@ import (
 const wsWriteTimeout = 10 * time.Second
 
 // wsSocket is an open WebSocket that events are pushed to. While it waits
-// it costs one goroutine, its reader (read), and a timer for pings: events
+// it costs one goroutine, its reader (read), and a timer for pings (which
+// each write puts off where TCP drops dead peers: Config.PingEvery): events
 // are queued by the publisher (push, under the hub's lock, never blocking)
 // and written by a goroutine started for them (write), which ends when the
 // queue is empty. At most max events wait; one more drops the socket.
@@ -28,6 +29,9 @@ type wsSocket struct {
 	max      int
 	cleanups []func()
 	running  bool // run was called; the handler's goroutine only
+	// dropsDead: TCP fails the connection if the peer dies (timedWriter),
+	// so a write puts the next ping off. Set before run.
+	dropsDead bool
 
 	mu      sync.Mutex
 	queue   []*wsMsg
@@ -186,6 +190,21 @@ func (s *wsSocket) write() {
 			s.c.Close(websocket.StatusNormalClosure, "")
 			return
 		}
+		s.putOffPing()
+	}
+}
+
+// putOffPing, after a write, sets the next ping PingEvery from now if TCP
+// drops the socket's dead peer (dropsDead): what was just written is
+// acknowledged within PingEvery/2, or the connection fails.
+func (s *wsSocket) putOffPing() {
+	if !s.dropsDead {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.ping.Reset(s.h.cfg.PingEvery)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"runtime"
 	"strings"
 	"sync"
@@ -43,14 +44,20 @@ type socketServer struct {
 
 // newSocketServer starts a socketServer that pings every ping.
 func newSocketServer(t *testing.T, max int, ping time.Duration) *socketServer {
+	return startSocketServer(t, max, Config{PingEvery: ping}, nil)
+}
+
+// startSocketServer starts a socketServer whose handler has cfg (as New
+// makes it), on connections that wrap (if not nil) wraps.
+func startSocketServer(t *testing.T, max int, cfg Config, wrap func(net.Conn) net.Conn) *socketServer {
 	ss := &socketServer{
 		t:   t,
-		h:   &Handler{cfg: Config{PingEvery: ping}, log: slog.New(slog.DiscardHandler)},
+		h:   &Handler{cfg: cfg, log: slog.New(slog.DiscardHandler)},
 		hub: hub.New[event](),
 		max: max,
 	}
 	ss.srv = httptest.NewUnstartedServer(http.HandlerFunc(ss.serve))
-	ss.srv.Listener = &countingListener{Listener: ss.srv.Listener, writes: &ss.writes}
+	ss.srv.Listener = &countingListener{Listener: ss.srv.Listener, writes: &ss.writes, wrap: wrap}
 	ss.srv.Start()
 	t.Cleanup(func() {
 		ss.hub.Close()
@@ -71,10 +78,12 @@ func (ss *socketServer) serve(w http.ResponseWriter, r *http.Request) {
 		ss.encodes.Add(1)
 		return ss.h.encode(e, false, nil)
 	})
-	c, err := websocket.Accept(wsResponseWriter{w}, r, nil)
+	tw := ss.h.timedWriter(w, r)
+	c, err := websocket.Accept(wsResponseWriter{tw}, r, nil)
 	if err != nil {
 		return
 	}
+	s.dropsDead = dropsDead(tw)
 	c.SetReadLimit(4 << 10)
 	s.run(c)
 	ss.running.Done()
@@ -244,6 +253,65 @@ func TestSocketPings(t *testing.T) {
 	}
 }
 
+// busy publishes an event every d until the test ends.
+func (ss *socketServer) busy(d time.Duration) {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	ss.t.Cleanup(func() { close(stop); <-done })
+	go func() {
+		defer close(done)
+		for n := 0; ; n++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(d):
+				ss.hub.Publish("t", event{N: n})
+			}
+		}
+	}()
+}
+
+// drain reads c's messages, and so answers its pings, until it closes.
+func drain(c *websocket.Conn) {
+	go func() {
+		for {
+			if _, _, err := c.Read(context.Background()); err != nil {
+				return
+			}
+		}
+	}()
+}
+
+// A socket written to all the time is still pinged where TCP cannot drop
+// its dead peer: behind a trusted proxy, whose acknowledgements say nothing
+// of the client, or on a connection that is not a socket (or not Linux).
+func TestBusySocketPingedWithoutTCPTimeout(t *testing.T) {
+	t.Parallel()
+	type opaqueConn struct{ net.Conn } // no NetConn: nothing to set an option on
+	for name, tc := range map[string]struct {
+		cfg  Config
+		wrap func(net.Conn) net.Conn
+	}{
+		"trusted proxy": {cfg: Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}},
+		"not a socket":  {wrap: func(c net.Conn) net.Conn { return opaqueConn{c} }},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			const every = 100 * time.Millisecond
+			tc.cfg.PingEvery = every
+			ss := startSocketServer(t, 16, tc.cfg, tc.wrap)
+			var pings atomic.Int64
+			c := ss.dial(1, &websocket.DialOptions{OnPingReceived: func(context.Context, []byte) bool {
+				pings.Add(1)
+				return true
+			}})[0]
+			drain(c)
+			ss.busy(every / 10)
+			waitFor(t, 100*every, "a busy socket was not pinged", func() bool { return pings.Load() >= 3 })
+		})
+	}
+}
+
 // An idle socket costs one goroutine: its reader. No writer, no pinger,
 // and not the HTTP connection's goroutine, which returned.
 func TestIdleSocketOneGoroutine(t *testing.T) {
@@ -393,10 +461,12 @@ func readFrame(br *bufio.Reader) (string, error) {
 	return string(b), err
 }
 
-// countingListener counts the writes to the connections it accepts.
+// countingListener counts the writes to the connections it accepts, and
+// wraps them with wrap if not nil.
 type countingListener struct {
 	net.Listener
 	writes *atomic.Int64
+	wrap   func(net.Conn) net.Conn
 }
 
 func (l *countingListener) Accept() (net.Conn, error) {
@@ -404,7 +474,11 @@ func (l *countingListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &countingConn{Conn: c, writes: l.writes}, nil
+	var cc net.Conn = &countingConn{Conn: c, writes: l.writes}
+	if l.wrap != nil {
+		cc = l.wrap(cc)
+	}
+	return cc, nil
 }
 
 type countingConn struct {
@@ -416,3 +490,6 @@ func (c *countingConn) Write(p []byte) (int, error) {
 	c.writes.Add(1)
 	return c.Conn.Write(p)
 }
+
+// NetConn returns the TCP connection, as a TLS one does.
+func (c *countingConn) NetConn() net.Conn { return c.Conn }

@@ -92,3 +92,7 @@ func (c *cappedConn) Close() error {
 	c.once.Do(c.release)
 	return c.Conn.Close()
 }
+
+// NetConn returns the connection c wraps (a WebSocket sets a TCP option on
+// it).
+func (c *cappedConn) NetConn() net.Conn { return c.Conn }
