@@ -101,7 +101,7 @@ type Handler struct {
 	// xffWarned is set once X-Forwarded-For from an untrusted peer was
 	// logged.
 	xffWarned atomic.Bool
-	sockets   sync.WaitGroup // WebSocket handlers running (hijacked: http.Server.Shutdown does not wait for them)
+	sockets   sync.WaitGroup // WebSockets open, from newSocket until they end (hijacked: http.Server.Shutdown does not wait for them)
 }
 
 // New returns the handler of svc's protocol.
@@ -262,8 +262,9 @@ func (h *Handler) limited(next http.HandlerFunc, classes ...string) http.Handler
 	}
 }
 
-// Drain waits until every WebSocket handler has returned (after the
-// service's Close told them to end), or ctx ends.
+// Drain waits until every WebSocket has ended (after the service's Close
+// told them to), or ctx ends. A socket outlives its handler, which hands
+// it over to its own goroutines (wsSocket.run).
 func (h *Handler) Drain(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() { h.sockets.Wait(); close(done) }()
