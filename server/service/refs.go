@@ -119,6 +119,16 @@ func (s *Service) rotation(t server.Ticket, now time.Time) int {
 	return max(0, min(n, last, maxRotations-1))
 }
 
+// scans reports whether ref n of pending ticket t is one that scans at
+// now: the current rotation's; or, while nobody has watched t, its first,
+// which then lives until t's deadline, as the protocol has it (refs are
+// replaced only while the desktop watches). The first watch marks t by
+// extending its deadline at once (rotator), which moves its Version past 1:
+// no other write leaves a ticket pending.
+func (s *Service) scans(t server.Ticket, n int, now time.Time) bool {
+	return n == s.rotation(t, now) || n == 0 && t.Version == 1
+}
+
 // rotates reports whether t's QR is replaced while it is pending.
 func (s *Service) rotates(t server.Ticket) bool {
 	if t.RotateEvery <= 0 {
@@ -200,7 +210,7 @@ func (s *Service) CheckShown(ctx context.Context, ref string) error {
 		return err
 	}
 	now := s.cfg.Now()
-	if t.State != server.StatePending || t.Expired(now) || n != s.rotation(t, now) {
+	if t.State != server.StatePending || t.Expired(now) || !s.scans(t, n, now) {
 		return server.Errorf(server.CodeExpired, "this QR code is no longer shown")
 	}
 	return nil

@@ -26,7 +26,11 @@ const watchGrace = 10 * time.Second
 // RotateUntil) once the deadline is within 1.25 RotateEvery (the quarter
 // is a margin for a slow write), so every TicketTTL - RotateEvery or so
 // (40 s by default), in one store
-// transaction for all the tickets due. A ticket nobody watches any more
+// transaction for all the tickets due. The first watch of a ticket
+// extends it at once: that write (its Version moves past 1) marks it as
+// watched for every node, and from then on only its current ref scans
+// (Service.scans); before, its first one does, for its whole TicketTTL.
+// A ticket nobody watches any more
 // expires at most TicketTTL after its last extension, by the sweep.
 //
 // One goroutine, the pusher (started by the first watch), waits for the
@@ -60,6 +64,7 @@ type watch struct {
 	n        int       // the rotation it waits for
 	slot     time.Time // when rotation n begins
 	deadline time.Time // the ticket's ExpiresAt, as stored
+	mark     bool      // not yet marked as watched: extend it at once
 	retry    time.Time // the earliest to try a failed extension again
 	at       time.Time // when it is next due: min(slot, extension), its key in due
 	index    int       // in rotator.due
@@ -82,7 +87,7 @@ func (s *Service) Watch(t server.Ticket) (release func()) {
 	defer r.mu.Unlock()
 	w := r.w[t.ID]
 	if w == nil && !r.closed && t.State == server.StatePending && s.rotates(t) {
-		w = &watch{t: t, n: s.rotation(t, s.cfg.Now()) + 1, deadline: t.ExpiresAt}
+		w = &watch{t: t, n: s.rotation(t, s.cfg.Now()) + 1, deadline: t.ExpiresAt, mark: t.Version == 1}
 		if !r.setSlot(w) {
 			return func() {}
 		}
@@ -114,7 +119,11 @@ func (r *rotator) setSlot(w *watch) bool {
 	if !w.deadline.Before(w.t.RotateUntil) {
 		return rotating
 	}
-	if ext := later(w.deadline.Add(-w.t.RotateEvery-w.t.RotateEvery/4), w.retry); !rotating || ext.Before(w.at) {
+	ext := w.deadline.Add(-w.t.RotateEvery - w.t.RotateEvery/4)
+	if w.mark {
+		ext = w.t.CreatedAt // due now
+	}
+	if ext = later(ext, w.retry); !rotating || ext.Before(w.at) {
 		w.at = ext
 	}
 	return true
@@ -251,7 +260,9 @@ const maxExtendBatch = 500
 // extend moves the deadline of the tickets of ws, in one store
 // transaction, to TicketTTL from now (not past their RotateUntil), and
 // queues them again. A failed write is logged and tried again a second
-// later (the deadline has RotateEvery and a quarter to spare).
+// later (the deadline has RotateEvery and a quarter to spare). A ticket
+// to mark as watched is moved at least a microsecond (the precision of
+// every store), even within the microsecond of its creation.
 func (r *rotator) extend(ws []*watch) {
 	s := r.s
 	now := s.cfg.Now().UTC()
@@ -259,6 +270,9 @@ func (r *rotator) extend(ws []*watch) {
 	ids := make([]string, len(ws))
 	for i, w := range ws {
 		ids[i] = w.t.ID
+		if w.mark {
+			until = later(until, w.deadline.Add(time.Microsecond))
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	_, err := s.store.ExtendTickets(ctx, ids, until, now)
@@ -277,7 +291,7 @@ func (r *rotator) extend(ws []*watch) {
 		} else {
 			// Those not extended (no longer pending, or expired) are
 			// ended by their own events or by the sweep.
-			w.deadline = until
+			w.deadline, w.mark = until, false
 			if until.After(w.t.RotateUntil) {
 				w.deadline = w.t.RotateUntil
 			}

@@ -163,8 +163,9 @@ func TestRotationPushesSealedRefs(t *testing.T) {
 			t.Fatalf("ticket %d: %+v, want a rotated event with a new ref that lives a minute from its slot", i, ev)
 		}
 		refs[i], seen[ev.Ref] = ev.Ref, true
-		if got, err := store.TicketByID(ctx, tks[i].ID); err != nil || got.Version != 1 || got.Ref != tks[i].Ref {
-			t.Fatalf("ticket %d as stored after a rotation: %+v %v, want it unchanged", i, got, err)
+		// Marked as watched (Version 2) by its first watch, and no more.
+		if got, err := store.TicketByID(ctx, tks[i].ID); err != nil || got.Version != 2 || got.Ref != tks[i].Ref {
+			t.Fatalf("ticket %d as stored after a rotation: %+v %v, want it as its first watch marked it", i, got, err)
 		}
 	}
 	// The even ones are scanned by the new QR; the odd ones' old QR is refused.
@@ -252,35 +253,55 @@ func TestQuantumAfter(t *testing.T) {
 	}
 }
 
-// Which ref is current follows from the time alone: a ticket nobody
-// watches rotates too, so that its first QR stops scanning after one
-// RotateEvery; the current one, which the desktop reads when it watches
-// again, scans.
+// Which ref is current follows from the time alone, but a ticket's refs
+// are replaced only once it is watched: until then its first QR scans for
+// its whole TicketTTL, as the protocol says, beside the current one. Its
+// first watch marks it in the store, and from then on, on every node, the
+// first QR is refused and the current one scans.
 func TestRotationWithoutWatchers(t *testing.T) {
 	ctx := context.Background()
 	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	s := newRotating(t, openSQLite(t), clk)
+	store := openSQLite(t)
+	s, other := newRotating(t, store, clk), newRotating(t, store, clk)
 	dev := phone(t, s)
 	tk, resp, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, resp2, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(2*testEvery + testEvery/2)
 	if err := s.CheckShown(ctx, resp.Ref); err != nil {
-		t.Fatalf("the first QR, at once: %v", err)
+		t.Fatalf("the first QR of an unwatched ticket, two rotations on: %v", err)
 	}
-	clk.Add(3*testEvery + testEvery/2)
-	if err := s.CheckShown(ctx, resp.Ref); server.ErrorCode(err) != server.CodeExpired {
-		t.Fatalf("the first QR, three rotations on: %v, want expired", err)
-	}
-	if _, err := s.Scan(ctx, dev, resp.QRPayload, "127.0.0.1"); server.ErrorCode(err) != server.CodeExpired {
-		t.Fatalf("scan of the first QR, three rotations on: %v, want expired", err)
+	if _, err := s.Scan(ctx, dev, resp2.QRPayload, "127.0.0.1"); err != nil {
+		t.Fatalf("scan of an unwatched ticket's first QR, two rotations on: %v", err)
 	}
 	ev, _, err := s.Current(ctx, tk)
 	if err != nil || ev.State != server.StatePending || ev.Ref == resp.Ref {
 		t.Fatalf("current: %+v %v", ev, err)
 	}
-	if want := tk.CreatedAt.Add(3 * testEvery).Add(time.Minute); !ev.ExpiresAt.Equal(want) {
+	if want := tk.CreatedAt.Add(2 * testEvery).Add(time.Minute); !ev.ExpiresAt.Equal(want) {
 		t.Errorf("the current QR expires at %v, want %v", ev.ExpiresAt, want)
+	}
+	if err := s.CheckShown(ctx, ev.Ref); err != nil {
+		t.Fatalf("the current QR: %v", err)
+	}
+
+	defer other.Watch(tk)() // on the other node
+	waitFor(t, func() bool {
+		cur, err := store.TicketByID(ctx, tk.ID)
+		return err == nil && cur.Version > 1
+	}, "the first watch did not mark the ticket")
+	for name, n := range map[string]*Service{"this node": s, "the watching node": other} {
+		if err := n.CheckShown(ctx, resp.Ref); server.ErrorCode(err) != server.CodeExpired {
+			t.Fatalf("%s: the first QR once watched: %v, want expired", name, err)
+		}
+	}
+	if _, err := s.Scan(ctx, dev, resp.QRPayload, "127.0.0.1"); server.ErrorCode(err) != server.CodeExpired {
+		t.Fatalf("scan of the first QR once watched: %v, want expired", err)
 	}
 	if _, err := s.Scan(ctx, dev, ev.QRPayload, "127.0.0.1"); err != nil {
 		t.Fatalf("scan of the current QR: %v", err)

@@ -318,7 +318,7 @@ func (s *Service) scan(ctx context.Context, d server.Device, id string, n int, i
 	}
 	device := app != nil && app.UserCode != ""
 	t, err = s.update(ctx, byID(id), func(t *server.Ticket, now time.Time) (*server.Session, error) {
-		if n != s.rotation(*t, now) {
+		if !s.scans(*t, n, now) {
 			return nil, server.Errorf(server.CodeExpired, "this QR code was replaced by a newer one")
 		}
 		if t.State != server.StatePending {
