@@ -198,9 +198,14 @@ func (s *wsSocket) write() {
 // drops the socket's dead peer (dropsDead): what was just written is
 // acknowledged within PingEvery/2, or the connection fails.
 func (s *wsSocket) putOffPing() {
-	if !s.dropsDead {
-		return
+	if s.dropsDead {
+		s.rearmPing()
 	}
+}
+
+// rearmPing sets the next ping PingEvery from now, unless the socket is
+// closed.
+func (s *wsSocket) rearmPing() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.closed {
@@ -226,11 +231,7 @@ func (s *wsSocket) pingPeer() {
 		s.c.Close(websocket.StatusGoingAway, "no pong")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.closed {
-		s.ping.Reset(s.h.cfg.PingEvery)
-	}
+	s.rearmPing()
 }
 
 // close marks the socket closed: nothing more is queued or written, and no

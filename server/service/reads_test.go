@@ -27,17 +27,25 @@ func (c *readCounter) TicketByRef(ctx context.Context, ref string) (server.Ticke
 	return c.Store.TicketByRef(ctx, ref)
 }
 
+// countedTicket starts two nodes on one store, node a's reads counted, and
+// a ticket on node b.
+func countedTicket(t *testing.T) (*twoNodes, *readCounter, server.Ticket, api.CreateTicketResponse) {
+	t.Helper()
+	counter := &readCounter{}
+	n := newTwoNodes(t, func(s server.Store) server.Store { counter.Store = s; return counter })
+	tk, resp, err := n.b.NewTicket(context.Background(), server.Desktop{Name: "PC"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, counter, tk, resp
+}
+
 // Follow subscribes to the ticket before it reads it, once for a sealed
 // ref, and answers a wrong or missing secret, or an unknown ref, as
 // AuthTicket does.
 func TestFollowSubscribesThenReadsOnce(t *testing.T) {
 	ctx := context.Background()
-	counter := &readCounter{}
-	n := newTwoNodes(t, func(s server.Store) server.Store { counter.Store = s; return counter })
-	tk, resp, err := n.b.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, counter, tk, resp := countedTicket(t)
 	var subscribed []string
 	got, ev, err := n.a.Follow(ctx, resp.Ref, resp.PollSecret, func(id string) {
 		if counter.reads.Load() != 0 {
@@ -82,12 +90,7 @@ func TestFollowSubscribesThenReadsOnce(t *testing.T) {
 // updates; a confirm by another device is refused and changes nothing.
 func TestScanAndConfirmReadInTheUpdate(t *testing.T) {
 	ctx := context.Background()
-	counter := &readCounter{}
-	n := newTwoNodes(t, func(s server.Store) server.Store { counter.Store = s; return counter })
-	tk, resp, err := n.b.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, counter, tk, resp := countedTicket(t)
 	sr, err := n.a.Scan(ctx, n.dev, resp.QRPayload, "192.0.2.1")
 	if err != nil || sr.ScanToken == "" || sr.Desktop.Name != "PC" {
 		t.Fatalf("Scan = %+v, %v", sr, err)
