@@ -112,9 +112,11 @@ type Store interface {
 	// that is pending and not expired at now to until, or to its
 	// RotateUntil if that is sooner, in one transaction, where that is
 	// later than its deadline: its UpdatedAt becomes now and its Version
-	// one more, as UpdateTicket would store it. It returns how many it
-	// moved; the others (gone, no longer pending, expired, or with a
-	// deadline as late already) are left as they are.
+	// one more, as UpdateTicket would store it. A ticket never updated
+	// (Version 1) is updated so even if its deadline stays: that marks it
+	// as watched. It returns how many it updated; the others (gone, no
+	// longer pending, expired, or updated before with a deadline as late
+	// already) are left as they are.
 	ExtendTickets(ctx context.Context, ids []string, until, now time.Time) (int, error)
 	// DueTickets returns up to limit non-final tickets whose ExpiresAt is
 	// before t.

@@ -59,13 +59,15 @@ type Ticket struct {
 	// (rotation 0): refs are public ids, kept in plain. While a rotating
 	// ticket is pending its QR carries another ref every RotateEvery; the
 	// service seals those from the ticket's ID and the rotation's number,
-	// and stores none of them.
+	// and stores none of them. (A ticket stored before refs were sealed
+	// holds its last stored ref here.)
 	Ref       string
 	Desktop   Desktop
 	CreatedAt time.Time
-	// ExpiresAt is the deadline of the current state: while pending, of
-	// its last QR (RotateUntil for a rotating ticket), of the scan token
-	// while scanned, of the redeem while confirmed.
+	// ExpiresAt is the deadline of the current state: while pending,
+	// TicketTTL after creation, or after the last extension while watched
+	// (never past RotateUntil); of the scan token while scanned; of the
+	// redeem while confirmed.
 	ExpiresAt time.Time
 	// RotateUntil is when rotation stops.
 	RotateUntil time.Time

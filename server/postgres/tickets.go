@@ -67,8 +67,8 @@ func (db *DB) ExtendTickets(ctx context.Context, ids []string, until, now time.T
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	tag, err := db.pool.Exec(ctx, `UPDATE tickets SET version = version + 1, expires_at = LEAST($1, rotate_until), updated_at = $2
-		WHERE id = ANY($3) AND state = 'pending' AND expires_at > $2 AND expires_at < LEAST($1, rotate_until)`, at(until), at(now), ids)
+	tag, err := db.pool.Exec(ctx, `UPDATE tickets SET version = version + 1, expires_at = GREATEST(expires_at, LEAST($1, rotate_until)), updated_at = $2
+		WHERE id = ANY($3) AND state = 'pending' AND expires_at > $2 AND (expires_at < LEAST($1, rotate_until) OR version = 1)`, at(until), at(now), ids)
 	if err != nil {
 		return 0, wrap(err, "ticket")
 	}

@@ -164,8 +164,9 @@ func (s *Service) currentQR(t server.Ticket, now time.Time) api.TicketEvent {
 
 // ticketByRef returns the ticket that ref names and the number of the
 // rotation whose ref it is: a sealed ref's, or for a stored ref 0 if it is
-// the ticket's first and -1 if not (one that UpdateTicket replaced). An
-// unknown ref is not_found.
+// the ticket's first (or, for a ticket stored before refs were sealed, its
+// last) and -1 if not (one that rotation replaced then). An unknown ref is
+// not_found.
 func (s *Service) ticketByRef(ctx context.Context, ref string) (server.Ticket, int, error) {
 	if id, n, ok := s.refs.open(ref); ok {
 		// A random ref opens by chance once in 2^16; its id is then no

@@ -3,6 +3,7 @@ package service
 import (
 	"container/heap"
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,8 +25,8 @@ const watchGrace = 10 * time.Second
 // A pending ticket lives TicketTTL, as the protocol says, unless watched:
 // while it is, the rotator extends its deadline by TicketTTL (up to
 // RotateUntil) once the deadline is within 1.25 RotateEvery (the quarter
-// is a margin for a slow write), so every TicketTTL - RotateEvery or so
-// (40 s by default), in one store
+// is a margin for a slow write), so every TicketTTL - 1.25 RotateEvery
+// (35 s by default), in one store
 // transaction for all the tickets due. The first watch of a ticket
 // extends it at once: that write (its Version moves past 1) marks it as
 // watched for every node, and from then on only its current ref scans
@@ -47,6 +48,12 @@ type rotator struct {
 	running bool              // the pusher was started
 	done    chan struct{}     // closed when the pusher returns
 	closed  bool
+	// extending: an extension's write is in flight (extend, on a goroutine
+	// of its own, so that a slow store does not hold the pushes up); the
+	// extensions due meanwhile wait in queued, and go next.
+	extending bool
+	queued    []*watch
+	extends   sync.WaitGroup // the extend running, for close
 }
 
 // pushQuantum is how late the pusher may be, so that the rotations (and
@@ -111,12 +118,13 @@ func (s *Service) Watch(t server.Ticket) (release func()) {
 
 // setSlot sets when w's rotation n begins, and when w is next due; it
 // reports false if w has nothing left to do: no rotation begins before the
-// ticket's RotateUntil, and its deadline is RotateUntil already.
+// ticket's RotateUntil, its deadline is RotateUntil already, and it is
+// marked as watched.
 func (r *rotator) setSlot(w *watch) bool {
 	w.slot = w.t.CreatedAt.Add(time.Duration(w.n) * w.t.RotateEvery)
 	rotating := w.n < maxRotations && w.slot.Before(w.t.RotateUntil)
 	w.at = w.slot
-	if !w.deadline.Before(w.t.RotateUntil) {
+	if !w.mark && !w.deadline.Before(w.t.RotateUntil) {
 		return rotating
 	}
 	ext := w.deadline.Add(-w.t.RotateEvery - w.t.RotateEvery/4)
@@ -178,8 +186,8 @@ func (r *rotator) run() {
 			return
 		}
 		if len(extend) > 0 {
-			r.extend(extend)
-			continue
+			r.extends.Add(1)
+			go r.extend(extend)
 		}
 		var tick <-chan time.Time
 		if wait >= 0 {
@@ -233,10 +241,17 @@ func (r *rotator) push() (wait time.Duration, extend []*watch, ok bool) {
 			continue
 		}
 		heap.Pop(&r.due) // its extension is due
+		if r.extending { // after the one in flight
+			r.queued = append(r.queued, w)
+			continue
+		}
 		extend = append(extend, w)
 		if len(extend) == maxExtendBatch {
 			break
 		}
+	}
+	if len(extend) > 0 {
+		r.extending = true
 	}
 	if len(r.due) == 0 {
 		return -1, extend, true
@@ -261,18 +276,16 @@ const maxExtendBatch = 500
 // transaction, to TicketTTL from now (not past their RotateUntil), and
 // queues them again. A failed write is logged and tried again a second
 // later (the deadline has RotateEvery and a quarter to spare). A ticket
-// to mark as watched is moved at least a microsecond (the precision of
-// every store), even within the microsecond of its creation.
+// to mark as watched is marked even where its deadline cannot move
+// (server.Store's ExtendTickets).
 func (r *rotator) extend(ws []*watch) {
+	defer r.extends.Done()
 	s := r.s
 	now := s.cfg.Now().UTC()
 	until := now.Add(s.cfg.TicketTTL)
 	ids := make([]string, len(ws))
 	for i, w := range ws {
 		ids[i] = w.t.ID
-		if w.mark {
-			until = later(until, w.deadline.Add(time.Microsecond))
-		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	_, err := s.store.ExtendTickets(ctx, ids, until, now)
@@ -291,16 +304,29 @@ func (r *rotator) extend(ws []*watch) {
 		} else {
 			// Those not extended (no longer pending, or expired) are
 			// ended by their own events or by the sweep.
-			w.deadline, w.mark = until, false
-			if until.After(w.t.RotateUntil) {
-				w.deadline = w.t.RotateUntil
+			moved := until
+			if moved.After(w.t.RotateUntil) {
+				moved = w.t.RotateUntil
 			}
+			w.deadline, w.mark = later(w.deadline, moved), false
 		}
 		if r.setSlot(w) {
 			heap.Push(&r.due, w)
 		} else {
 			delete(r.w, w.t.ID)
 		}
+	}
+	if n := min(len(r.queued), maxExtendBatch); n > 0 && !r.closed {
+		next := slices.Clone(r.queued[:n])
+		r.queued = slices.Delete(r.queued, 0, n)
+		r.extends.Add(1)
+		go r.extend(next)
+	} else {
+		r.extending, r.queued = false, nil
+	}
+	select { // the pusher waits for what was queued before these
+	case r.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -314,6 +340,7 @@ func (r *rotator) close() {
 	if running {
 		<-r.done
 	}
+	r.extends.Wait()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	clear(r.w)

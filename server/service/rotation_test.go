@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -469,5 +470,66 @@ func waitFor(t *testing.T, ok func() bool, format string, args ...any) {
 		if time.Now().After(deadline) {
 			t.Fatalf("never: "+format, args...)
 		}
+	}
+}
+
+// Racing scans of an unwatched ticket's first QR, a rotation on: exactly
+// one wins and the others find it scanned (409), not a replaced QR (410).
+func TestRacingScansOfTheFirstQR(t *testing.T) {
+	ctx := context.Background()
+	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	s := newRotating(t, openSQLite(t), clk)
+	dev := phone(t, s)
+	_, resp, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(testEvery + testEvery/2)
+	const racers = 16
+	codes := make(chan server.Code, racers)
+	var wg sync.WaitGroup
+	for range racers {
+		wg.Go(func() {
+			_, err := s.Scan(ctx, dev, resp.QRPayload, "127.0.0.1")
+			codes <- server.ErrorCode(err)
+		})
+	}
+	wg.Wait()
+	close(codes)
+	got := map[server.Code]int{}
+	for c := range codes {
+		got[c]++
+	}
+	if got[""] != 1 || got[server.CodeConflict] != racers-1 {
+		t.Fatalf("outcomes %v, want one winner and %d conflicts", got, racers-1)
+	}
+}
+
+// Where RotateMax is TicketTTL, no deadline can move, but the first watch
+// still marks the ticket: its first QR is refused once a rotation is on.
+func TestFirstWatchMarksWithoutExtension(t *testing.T) {
+	ctx := context.Background()
+	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	store := openSQLite(t)
+	s, err := New(store, Config{
+		BaseURL: "http://127.0.0.1:8080", TicketTTL: time.Minute, RotateEvery: testEvery, RotateMax: time.Minute,
+		Now: clk.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	tk, resp, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Watch(tk)()
+	waitFor(t, func() bool {
+		cur, err := store.TicketByID(ctx, tk.ID)
+		return err == nil && cur.Version > 1 && cur.ExpiresAt.Equal(tk.ExpiresAt)
+	}, "the first watch did not mark the ticket, or moved its deadline")
+	clk.Add(testEvery + testEvery/2)
+	if err := s.CheckShown(ctx, resp.Ref); server.ErrorCode(err) != server.CodeExpired {
+		t.Fatalf("the first QR of a watched ticket, a rotation on: %v, want expired", err)
 	}
 }

@@ -318,11 +318,13 @@ func (s *Service) scan(ctx context.Context, d server.Device, id string, n int, i
 	}
 	device := app != nil && app.UserCode != ""
 	t, err = s.update(ctx, byID(id), func(t *server.Ticket, now time.Time) (*server.Session, error) {
-		if !s.scans(*t, n, now) {
-			return nil, server.Errorf(server.CodeExpired, "this QR code was replaced by a newer one")
-		}
+		// The state first: racing scans of one ref find the winner's
+		// (409), not a ref that its write made look replaced (scans).
 		if t.State != server.StatePending {
 			return nil, gone(*t, "scan")
+		}
+		if !s.scans(*t, n, now) {
+			return nil, server.Errorf(server.CodeExpired, "this QR code was replaced by a newer one")
 		}
 		sameNet = sameNetwork(t.Desktop.IP, ip)
 		t.State = server.StateScanned

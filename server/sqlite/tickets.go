@@ -47,10 +47,11 @@ var (
 	qUpdateTicket      = `UPDATE tickets SET version = ?, state = ?, expires_at = ?, rotate_until = ?,
 			match_required = ?, match_failures = ?, user_id = ?, device_id = ?, scan_token_hash = ?, scanned_at = ?, confirmed_at = ?,
 			session_id = ?, updated_at = ? WHERE id = ? AND version = ?`
-	// qExtendTicket moves a pending, unexpired ticket's deadline later.
-	// Arguments: until, now, id, now, until.
-	qExtendTicket = `UPDATE tickets SET version = version + 1, expires_at = min(?, rotate_until), updated_at = ?
-			WHERE id = ? AND state = 'pending' AND expires_at > ? AND expires_at < min(?, rotate_until)`
+	// qExtendTicket moves a pending, unexpired ticket's deadline later,
+	// or marks one never updated (server.Store). Arguments: until, now, id,
+	// now, until.
+	qExtendTicket = `UPDATE tickets SET version = version + 1, expires_at = max(expires_at, min(?1, rotate_until)), updated_at = ?2
+			WHERE id = ?3 AND state = 'pending' AND expires_at > ?4 AND (expires_at < min(?5, rotate_until) OR version = 1)`
 	qTicketByRef = `SELECT ` + prefixed("t.", ticketColumns) + ` FROM ticket_refs r JOIN tickets t ON t.id = r.ticket_id WHERE r.ref = ?`
 )
 

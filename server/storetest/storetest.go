@@ -620,12 +620,15 @@ func testTicketByID(t *testing.T, s server.Store) {
 }
 
 // ExtendTickets moves the deadline of pending, unexpired tickets only, not
-// past their RotateUntil, and only later.
+// past their RotateUntil, and only later; one never updated is marked
+// (its Version moves) even where its deadline cannot move.
 func testExtendTickets(t *testing.T, s server.Store) {
 	now, until := t0.Add(30*time.Second), t0.Add(2*time.Minute)
-	for _, id := range []string{"t1", "t2", "t3", "t5"} {
+	for _, id := range []string{"t1", "t2", "t3", "t5", "t6"} {
 		tk := ticket(id, "ref-"+id)
 		switch id {
+		case "t6": // its deadline is its RotateUntil already
+			tk.RotateUntil = tk.ExpiresAt
 		case "t2":
 			tk.State = server.StateScanned
 		case "t3":
@@ -635,19 +638,19 @@ func testExtendTickets(t *testing.T, s server.Store) {
 		}
 		must(t, s.CreateTicket(ctx, tk))
 	}
-	n, err := s.ExtendTickets(ctx, []string{"t1", "t2", "t3", "t4", "t5"}, until, now)
-	if err != nil || n != 2 {
-		t.Fatalf("ExtendTickets = %d, %v; want 2", n, err)
+	n, err := s.ExtendTickets(ctx, []string{"t1", "t2", "t3", "t4", "t5", "t6"}, until, now)
+	if err != nil || n != 3 {
+		t.Fatalf("ExtendTickets = %d, %v; want 3", n, err)
 	}
-	for id, want := range map[string]time.Time{"t1": until, "t5": t0.Add(90 * time.Second), "t2": t0.Add(time.Minute), "t3": now} {
+	for id, want := range map[string]time.Time{"t1": until, "t5": t0.Add(90 * time.Second), "t6": t0.Add(time.Minute), "t2": t0.Add(time.Minute), "t3": now} {
 		got, err := s.TicketByID(ctx, id)
-		moved := id == "t1" || id == "t5"
+		moved := id == "t1" || id == "t5" || id == "t6"
 		if err != nil || !got.ExpiresAt.Equal(want) || moved != (got.Version == 2) || moved != got.UpdatedAt.Equal(now) {
 			t.Errorf("%s: expires %v, version %d, updated %v (%v); want expires %v, moved %v", id, got.ExpiresAt, got.Version, got.UpdatedAt, err, want, moved)
 		}
 	}
-	if n, err := s.ExtendTickets(ctx, []string{"t1", "t5"}, t0.Add(time.Minute), now); err != nil || n != 0 {
-		t.Fatalf("an earlier deadline: %d, %v; want 0", n, err)
+	if n, err := s.ExtendTickets(ctx, []string{"t1", "t5", "t6"}, t0.Add(time.Minute), now); err != nil || n != 0 {
+		t.Fatalf("an earlier deadline, or a marked ticket's that cannot move: %d, %v; want 0", n, err)
 	}
 }
 
