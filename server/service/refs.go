@@ -78,16 +78,23 @@ func newTicketID() string {
 // range.
 func (r refSealer) seal(id string, n int) (string, bool) {
 	var b [aes.BlockSize]byte
-	if n < 0 || n >= maxRotations || base64.RawURLEncoding.EncodedLen(ticketIDBytes) != len(id) {
-		return "", false
-	}
-	if k, err := base64.RawURLEncoding.Decode(b[:ticketIDBytes], []byte(id)); err != nil || k != ticketIDBytes {
+	if n < 0 || n >= maxRotations || !decodeTicketID(b[:ticketIDBytes], id) {
 		return "", false
 	}
 	binary.BigEndian.PutUint16(b[ticketIDBytes:], uint16(n))
 	copy(b[ticketIDBytes+2:], refCheck[:])
 	r.block.Encrypt(b[:], b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:]), true
+}
+
+// decodeTicketID decodes id, a rotating ticket's (newTicketID), into dst
+// (ticketIDBytes long), and reports false if it is not one.
+func decodeTicketID(dst []byte, id string) bool {
+	if base64.RawURLEncoding.EncodedLen(ticketIDBytes) != len(id) {
+		return false
+	}
+	k, err := base64.RawURLEncoding.Decode(dst, []byte(id))
+	return err == nil && k == ticketIDBytes
 }
 
 // open returns the ticket id and rotation number that ref seals, and false
@@ -131,11 +138,8 @@ func (s *Service) scans(t server.Ticket, n int, now time.Time) bool {
 
 // rotates reports whether t's QR is replaced while it is pending.
 func (s *Service) rotates(t server.Ticket) bool {
-	if t.RotateEvery <= 0 {
-		return false
-	}
-	_, ok := s.refs.seal(t.ID, 0)
-	return ok
+	var b [ticketIDBytes]byte
+	return t.RotateEvery > 0 && decodeTicketID(b[:], t.ID)
 }
 
 // qr returns the ref of t's rotation n and when that ref expires: TicketTTL

@@ -80,20 +80,38 @@ func (s *Service) NewTicket(ctx context.Context, d server.Desktop, lifetime time
 // its poll secret. No secret is unauthorized; an unknown ref or a wrong
 // secret is not_found, so a ref alone tells nothing.
 func (s *Service) AuthTicket(ctx context.Context, ref, secret string) (server.Ticket, error) {
-	if secret == "" {
-		return server.Ticket{}, server.Errorf(server.CodeUnauthorized, "the ticket's poll secret is required")
-	}
-	if !api.ValidRef(ref) {
-		return server.Ticket{}, server.Errorf(server.CodeNotFound, "no such ticket")
+	if err := checkCredential(ref, secret); err != nil {
+		return server.Ticket{}, err
 	}
 	t, _, err := s.ticketByRef(ctx, ref)
 	if err != nil {
 		return server.Ticket{}, err
 	}
-	if subtle.ConstantTimeCompare(t.PollSecretHash, server.HashToken(secret)) != 1 {
-		return server.Ticket{}, server.Errorf(server.CodeNotFound, "no such ticket")
+	if err := checkSecret(t, secret); err != nil {
+		return server.Ticket{}, err
 	}
 	return t, nil
+}
+
+// checkCredential answers a desktop's credential that names no ticket
+// without a look-up: no secret is unauthorized, a malformed ref not_found.
+func checkCredential(ref, secret string) error {
+	if secret == "" {
+		return server.Errorf(server.CodeUnauthorized, "the ticket's poll secret is required")
+	}
+	if !api.ValidRef(ref) {
+		return server.Errorf(server.CodeNotFound, "no such ticket")
+	}
+	return nil
+}
+
+// checkSecret returns not_found, as for an unknown ref, unless secret is
+// t's poll secret (compared in constant time).
+func checkSecret(t server.Ticket, secret string) error {
+	if subtle.ConstantTimeCompare(t.PollSecretHash, server.HashToken(secret)) != 1 {
+		return server.Errorf(server.CodeNotFound, "no such ticket")
+	}
+	return nil
 }
 
 // Follow is AuthTicket for a watcher of the ticket that ref names: it calls
@@ -103,11 +121,8 @@ func (s *Service) AuthTicket(ctx context.Context, ref, secret string) (server.Ti
 // that is the one read. subscribe may also be called with an id that is no
 // ticket's (a random ref can open as sealed); nothing is published to it.
 func (s *Service) Follow(ctx context.Context, ref, secret string, subscribe func(id string)) (server.Ticket, api.TicketEvent, error) {
-	if secret == "" {
-		return server.Ticket{}, api.TicketEvent{}, server.Errorf(server.CodeUnauthorized, "the ticket's poll secret is required")
-	}
-	if !api.ValidRef(ref) {
-		return server.Ticket{}, api.TicketEvent{}, server.Errorf(server.CodeNotFound, "no such ticket")
+	if err := checkCredential(ref, secret); err != nil {
+		return server.Ticket{}, api.TicketEvent{}, err
 	}
 	var t server.Ticket
 	err := error(server.ErrNotFound)
@@ -124,8 +139,8 @@ func (s *Service) Follow(ctx context.Context, ref, secret string, subscribe func
 	if err != nil {
 		return server.Ticket{}, api.TicketEvent{}, err
 	}
-	if subtle.ConstantTimeCompare(t.PollSecretHash, server.HashToken(secret)) != 1 {
-		return server.Ticket{}, api.TicketEvent{}, server.Errorf(server.CodeNotFound, "no such ticket")
+	if err := checkSecret(t, secret); err != nil {
+		return server.Ticket{}, api.TicketEvent{}, err
 	}
 	ev, t, err := s.current(ctx, t)
 	return t, ev, err
