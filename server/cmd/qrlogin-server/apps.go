@@ -52,6 +52,10 @@ code is the usual bait of phishing.
 token, that a person's grant ended (revoked from the phone, or the phone
 logged out): https, or http on a loopback address.
 
+A client id is a random ref that never starts with -, so that update and
+remove never take it for a flag; an id of an app added before that rule may,
+and then follows --: apps remove -db FILE -- -XnQg4I...
+
 update changes what its flags name, and keeps the rest (--redirect-uri
 replaces the list; --backchannel-logout-uri "" removes the URI). Apps
 registered before grant types existed may use every grant: narrow them with
@@ -259,7 +263,7 @@ func appsAdd(ctx context.Context, st oauth.Store, c oauth.Client, asJSON bool, s
 		fmt.Fprintln(stderr, "qrlogin-server apps add:", err)
 		return 2
 	}
-	c.ID, c.CreatedAt = server.NewRef(), time.Now().UTC()
+	c.ID, c.CreatedAt = newClientID(), time.Now().UTC()
 	var secret string
 	if !c.Public {
 		secret = server.NewSecret()
@@ -324,4 +328,14 @@ func appsList(ctx context.Context, st oauth.Store, asJSON bool, stdout, stderr i
 	}
 	tw.Flush()
 	return 0
+}
+
+// newClientID returns a new random client id (a ref) that does not start
+// with -, which the flag package would read as a flag in "apps remove ID".
+func newClientID() string {
+	for {
+		if id := server.NewRef(); id[0] != '-' {
+			return id
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/qrlogin/qrlogin/server"
+	"github.com/qrlogin/qrlogin/server/api"
 	"github.com/qrlogin/qrlogin/server/node"
 	"github.com/qrlogin/qrlogin/server/oauth"
 )
@@ -144,5 +145,30 @@ func TestAppsAddListRemove(t *testing.T) {
 		if code := runApps(bad, &out, &errb); code != 2 {
 			t.Errorf("%q: exit %d, want 2", bad, code)
 		}
+	}
+}
+
+// A client id never starts with -, which apps remove would read as a flag;
+// an app whose id does (added before that rule) is removed after --.
+func TestAppsClientIDsAreNotFlags(t *testing.T) {
+	for range 2000 { // a ref starts with - once in 64
+		if id := newClientID(); id[0] == '-' || !api.ValidRef(id) {
+			t.Fatalf("client id %q", id)
+		}
+	}
+	db := filepath.Join(t.TempDir(), "qrlogin.db")
+	ctx := context.Background()
+	st, closeDB, err := openOAuth(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.CreateClient(ctx, oauth.Client{ID: "-XnQg4I-SvWqLYa5Pt-7aQ", Name: "Old", Public: true, GrantTypes: []string{oauth.GrantDevice}})
+	closeDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := runApps([]string{"remove", "-db", db, "--", "-XnQg4I-SvWqLYa5Pt-7aQ"}, &out, &errb); code != 0 {
+		t.Fatalf("remove -- -XnQ...: exit %d: %s", code, errb.String())
 	}
 }
