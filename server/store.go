@@ -101,7 +101,7 @@ type Store interface {
 	// UpdateTicket loads the ticket, calls update on it and stores the result,
 	// all in one transaction, with the version compared and swapped: of racing
 	// updates exactly one wins. If update returns an error nothing is stored
-	// and that error is returned. The ticket's ID and Ref stay as they are.
+	// and that error is returned. The ticket's ID, Ref and App stay as they are.
 	// With a non-nil session (from update) it is created in the same
 	// transaction.
 	UpdateTicket(ctx context.Context, id string, update func(t *Ticket) (*Session, error)) (Ticket, error)

@@ -47,6 +47,17 @@ type Desktop struct {
 	UserAgent string
 }
 
+// AppFlow names the open platform's flow that started a ticket.
+type AppFlow string
+
+// The flows. A ticket of an app's flow never redeems to a desktop session
+// (the app gets its own grant), and its scan names the app.
+const (
+	AppNone      AppFlow = ""          // a desktop's own login
+	AppAuthorize AppFlow = "authorize" // an app's authorization request
+	AppDevice    AppFlow = "device"    // a device authorization grant
+)
+
 // Ticket is one scan-to-log-in attempt. The store keeps only hashes of its
 // secrets and tokens. Version grows by one on every stored change and is what
 // UpdateTicket compares and swaps.
@@ -91,6 +102,9 @@ type Ticket struct {
 	// a one-tap request: the thumbprint of the desktop key that asked,
 	// which alone may redeem it.
 	KeyThumbprint string
+	// App is set at creation and never after: the open platform's flow
+	// that started the ticket, AppNone for a desktop's own.
+	App AppFlow
 }
 
 // Expired reports whether the current state's deadline has passed at now

@@ -243,17 +243,42 @@ func (h *Handler) createTicket(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, resp)
 }
 
-// redeem serves POST /api/v1/tickets/{ref}/redeem. A DPoP proof binds the
-// new session to the proof's key; a proof that does not check out is
-// refused before the ticket is touched.
-func (h *Handler) redeem(w http.ResponseWriter, r *http.Request, t server.Ticket) {
-	jkt := ""
+// redeem serves POST /api/v1/tickets/{ref}/redeem, as a handler that
+// desktop wraps would: the ref and poll secret checked against the
+// guessing budget first. Without a DPoP proof the ticket is read once, in
+// its update (RedeemRef); with one, redeemBound serves it.
+func (h *Handler) redeem(w http.ResponseWriter, r *http.Request) {
 	if len(r.Header.Values(dpop.Header)) > 0 {
-		var err error
-		if jkt, err = h.proofKey(r, "", ""); err != nil {
-			h.writeError(w, r, err)
-			return
+		h.desktop(h.redeemBound)(w, r)
+		return
+	}
+	var resp api.RedeemResponse
+	var redeemErr error // an error of the redeem, not of the credential
+	err := h.checked(r, "", func() error {
+		resp, redeemErr = h.svc.RedeemRef(r.Context(), r.PathValue("ref"), bearer(r))
+		if service.IsCredential(redeemErr) {
+			return redeemErr
 		}
+		return nil
+	})
+	if err == nil {
+		err = redeemErr
+	}
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// redeemBound is redeem with a DPoP proof, which binds the new session to
+// the proof's key; a proof that does not check out is refused before the
+// ticket is touched.
+func (h *Handler) redeemBound(w http.ResponseWriter, r *http.Request, t server.Ticket) {
+	jkt, err := h.proofKey(r, "", "")
+	if err != nil {
+		h.writeError(w, r, err)
+		return
 	}
 	resp, err := h.svc.Redeem(r.Context(), t, jkt)
 	if err != nil {

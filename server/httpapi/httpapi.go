@@ -192,7 +192,7 @@ func (h *Handler) routes() {
 	route("POST "+api.PathTickets, h.createTicket, classCreate)
 	socket("GET "+api.PathTickets+"/{ref}/events", h.ticketEvents, classWatch)
 	route("GET "+api.PathTickets+"/{ref}/wait", h.desktop(h.wait), classWatch)
-	route("POST "+api.PathTickets+"/{ref}/redeem", h.desktop(h.redeem), classRedeem)
+	route("POST "+api.PathTickets+"/{ref}/redeem", h.redeem, classRedeem)
 	route("POST "+api.PathTickets+"/{ref}/cancel", h.desktop(h.cancel), classRedeem)
 
 	route("GET "+api.PathDesktopKey, h.desktopKey, classAccount)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/qrlogin/qrlogin/server"
 	"github.com/qrlogin/qrlogin/server/internal/pgtest"
 	"github.com/qrlogin/qrlogin/server/oauthtest"
 )
@@ -91,4 +92,39 @@ func TestMigrateLegacyOAuth(t *testing.T) {
 	pool.Close()
 
 	oauthtest.CheckMigrated(t, mustOpen(t, dsn))
+}
+
+// Migration 011 marks the tickets that an app's flow started, from their
+// authorization requests: a device grant's (it has a user code) and an
+// authorization request's; a desktop's own stays unmarked.
+func TestMigrateTicketApp(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.Start(t)
+	pool := migrateUpTo(t, dsn, "migrations/010_sealed_refs.sql")
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`INSERT INTO oauth_clients (id, name, redirect_uris, public, created_at) VALUES ('c', 'App', '{}', true, now())`)
+	for _, id := range []string{"desktop", "authorize", "device"} {
+		exec(`INSERT INTO tickets (id, version, state, poll_secret_hash, current_ref, desktop_name, desktop_os, desktop_app, desktop_ip,
+			desktop_user_agent, created_at, expires_at, rotate_until, match_code, match_required, match_failures, user_id, device_id,
+			session_id, updated_at) VALUES ($1, 1, 'pending', '\x00', $2, '', '', '', '', '', now(), now(), now(), '00', false, 0, '', '', '', now())`,
+			id, "ref-"+id)
+	}
+	req := `INSERT INTO oauth_requests (ticket_id, ref, client_id, redirect_uri, scope, state, nonce, code_challenge, user_code,
+		interval_ns, created_at) VALUES ($1, $2, 'c', $3, 'openid', '', '', '', $4, 0, now())`
+	exec(req, "authorize", "ref-authorize", "https://app.example/cb", nil)
+	exec(req, "device", "ref-device", "", "WDJBMJHT")
+	pool.Close()
+
+	db := mustOpen(t, dsn)
+	for id, want := range map[string]server.AppFlow{"desktop": server.AppNone, "authorize": server.AppAuthorize, "device": server.AppDevice} {
+		tk, err := db.TicketByID(ctx, id)
+		if err != nil || tk.App != want {
+			t.Errorf("ticket %s: app flow %q (%v), want %q", id, tk.App, err, want)
+		}
+	}
 }

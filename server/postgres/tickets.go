@@ -13,7 +13,7 @@ import (
 
 const ticketColumns = `id, version, state, poll_secret_hash, current_ref, desktop_name, desktop_os, desktop_app, desktop_ip, desktop_user_agent,
 	created_at, expires_at, rotate_until, match_code, match_required, match_failures, user_id, device_id, scan_token_hash,
-	scanned_at, confirmed_at, session_id, updated_at, key_thumbprint, rotate_every`
+	scanned_at, confirmed_at, session_id, updated_at, key_thumbprint, rotate_every, app_flow`
 
 // liveStates are the states a ticket can still leave (not State.Final).
 const liveStates = `('pending', 'scanned', 'confirmed')`
@@ -23,7 +23,7 @@ func scanTicket(row pgx.Row) (server.Ticket, error) {
 	var every int64
 	err := row.Scan(&t.ID, &t.Version, &t.State, &t.PollSecretHash, &t.Ref, &t.Desktop.Name, &t.Desktop.OS, &t.Desktop.App, &t.Desktop.IP, &t.Desktop.UserAgent,
 		tm(&t.CreatedAt), tm(&t.ExpiresAt), tm(&t.RotateUntil), &t.MatchCode, &t.MatchRequired, &t.MatchFailures, &t.UserID, &t.DeviceID, &t.ScanTokenHash,
-		tm(&t.ScannedAt), tm(&t.ConfirmedAt), &t.SessionID, tm(&t.UpdatedAt), &t.KeyThumbprint, &every)
+		tm(&t.ScannedAt), tm(&t.ConfirmedAt), &t.SessionID, tm(&t.UpdatedAt), &t.KeyThumbprint, &every, &t.App)
 	t.RotateEvery = time.Duration(every) * time.Microsecond
 	return t, wrap(err, "ticket")
 }
@@ -34,14 +34,14 @@ func (db *DB) CreateTicket(ctx context.Context, t server.Ticket) error {
 	// A rotating ticket's refs are sealed, not stored (server.Store): its
 	// insert is the statement alone.
 	q := `INSERT INTO tickets (` + ticketColumns + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`
 	if t.RotateEvery == 0 {
 		q = `WITH t AS (` + q + ` RETURNING id) INSERT INTO ticket_refs (ref, ticket_id) SELECT $5, id FROM t`
 	}
 	_, err := db.pool.Exec(ctx, q,
 		t.ID, t.Version, string(t.State), t.PollSecretHash, t.Ref, text(t.Desktop.Name), text(t.Desktop.OS), text(t.Desktop.App), text(t.Desktop.IP), text(t.Desktop.UserAgent),
 		at(t.CreatedAt), at(t.ExpiresAt), at(t.RotateUntil), t.MatchCode, t.MatchRequired, t.MatchFailures, t.UserID, t.DeviceID, nullBytes(t.ScanTokenHash),
-		never(t.ScannedAt), never(t.ConfirmedAt), t.SessionID, at(t.UpdatedAt), text(t.KeyThumbprint), t.RotateEvery.Microseconds())
+		never(t.ScannedAt), never(t.ConfirmedAt), t.SessionID, at(t.UpdatedAt), text(t.KeyThumbprint), t.RotateEvery.Microseconds(), string(t.App))
 	return wrap(err, "ticket")
 }
 

@@ -62,12 +62,12 @@ func (db *DB) updateTicket(ctx context.Context, q string, key any, update func(t
 	if err != nil {
 		return server.Ticket{}, err
 	}
-	id, ref, oldVersion := t.ID, t.Ref, t.Version
+	id, ref, app, oldVersion := t.ID, t.Ref, t.App, t.Version
 	sess, err := update(&t)
 	if err != nil {
 		return server.Ticket{}, err
 	}
-	t.ID, t.Ref, t.Version = id, ref, oldVersion+1
+	t.ID, t.Ref, t.App, t.Version = id, ref, app, oldVersion+1
 
 	b = &pgx.Batch{}
 	b.Queue(`WITH u AS (UPDATE tickets SET version = $1, state = $2, expires_at = $3, rotate_until = $4,

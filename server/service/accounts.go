@@ -163,7 +163,7 @@ func (s *Service) AuthSession(ctx context.Context, token string) (server.Session
 
 // PhoneAccount returns the phone's account.
 func (s *Service) PhoneAccount(ctx context.Context, d server.Device) (api.User, error) {
-	u, err := s.store.UserByID(ctx, d.UserID)
+	u, err := s.profile(ctx, d.UserID)
 	if err != nil {
 		return api.User{}, err
 	}
@@ -172,7 +172,7 @@ func (s *Service) PhoneAccount(ctx context.Context, d server.Device) (api.User, 
 
 // Me returns the session's account.
 func (s *Service) Me(ctx context.Context, sess server.Session) (api.User, error) {
-	u, err := s.store.UserByID(ctx, sess.UserID)
+	u, err := s.profile(ctx, sess.UserID)
 	if err != nil {
 		return api.User{}, err
 	}

@@ -95,7 +95,7 @@ func (s *Service) Deliver(ctx context.Context, n Notice) {
 				s.log.Error("deliver: ticket", "err", err)
 				return
 			}
-			u, err := s.store.UserByID(ctx, t.UserID)
+			u, err := s.profile(ctx, t.UserID)
 			if err != nil {
 				s.log.Error("deliver: user", "err", err)
 				return

@@ -13,14 +13,16 @@ import (
 )
 
 // fakeApps is an open platform with one device grant: ticket deviceTicket,
-// whose user code is code (canonical). Other methods of Apps are not
-// called here.
+// whose user code is code (canonical). It notes the tickets App is asked
+// about. Other methods of Apps are not called here.
 type fakeApps struct {
 	Apps
 	deviceTicket, ref, code string
+	asked                   []string
 }
 
 func (f *fakeApps) App(_ context.Context, ticketID string) (*api.App, error) {
+	f.asked = append(f.asked, ticketID)
 	if ticketID != f.deviceTicket {
 		return nil, nil
 	}
@@ -64,7 +66,7 @@ func TestDeviceGrantNeedsNoMatchCode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tv, tvResp, err := s.NewTicket(ctx, server.Desktop{Name: "TV App", App: "TV App", IP: tvIP}, 10*time.Minute)
+			tv, tvResp, err := s.NewTicket(ctx, server.Desktop{Name: "TV App", App: "TV App", IP: tvIP}, 10*time.Minute, server.AppDevice)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -96,7 +98,7 @@ func TestDeviceGrantNeedsNoMatchCode(t *testing.T) {
 			}
 
 			// A desktop on the TV's network still needs its code.
-			_, dResp, err := s.NewTicket(ctx, server.Desktop{Name: "PC", IP: tvIP}, 0)
+			_, dResp, err := s.NewTicket(ctx, server.Desktop{Name: "PC", IP: tvIP}, 0, server.AppNone)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,6 +115,22 @@ func TestDeviceGrantNeedsNoMatchCode(t *testing.T) {
 			st, err = s.Confirm(ctx, phone, api.ConfirmRequest{ScanToken: sr.ScanToken, Approve: &approve, MatchCode: dResp.MatchCode})
 			if err != nil || st.State != server.StateConfirmed {
 				t.Errorf("a desktop with its code: %+v, %v", st, err)
+			}
+			if rr, err := s.RedeemRef(ctx, dResp.Ref, dResp.PollSecret); err != nil || rr.SessionToken == "" {
+				t.Errorf("the desktop's redeem: %+v, %v", rr, err)
+			}
+
+			// The TV's ticket is an app's: the desktop's redeem is
+			// refused, naming the app.
+			_, err = s.RedeemRef(ctx, tvResp.Ref, tvResp.PollSecret)
+			if server.ErrorCode(err) != server.CodeForbidden || IsCredential(err) || !strings.Contains(err.Error(), "TV App") {
+				t.Errorf("a desktop redeem of the TV's ticket: %v, want forbidden naming the TV App", err)
+			}
+			// Only the TV's ticket was looked up as an app's.
+			for _, id := range apps.asked {
+				if id != tv.ID {
+					t.Errorf("the app of the desktop's ticket %s was looked up", id)
+				}
 			}
 		})
 	}

@@ -58,7 +58,7 @@ func (s *Service) DesktopKey(ctx context.Context, thumbprint string) (api.Deskto
 	if err != nil {
 		return api.DesktopKeyInfo{}, err
 	}
-	u, err := s.store.UserByID(ctx, k.UserID)
+	u, err := s.profile(ctx, k.UserID)
 	if err != nil {
 		return api.DesktopKeyInfo{}, err
 	}
@@ -79,7 +79,7 @@ func (s *Service) DesktopLogin(ctx context.Context, thumbprint string, d server.
 	if err != nil {
 		return api.DesktopLoginResponse{}, err
 	}
-	u, err := s.store.UserByID(ctx, k.UserID)
+	u, err := s.profile(ctx, k.UserID)
 	if err != nil {
 		return api.DesktopLoginResponse{}, err
 	}

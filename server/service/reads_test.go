@@ -11,10 +11,16 @@ import (
 	"github.com/qrlogin/qrlogin/server/api"
 )
 
-// readCounter counts the reads of a ticket outside an update.
+// readCounter counts the reads of a ticket outside an update, and of
+// accounts by id.
 type readCounter struct {
 	server.Store
-	reads atomic.Int64
+	reads, users atomic.Int64
+}
+
+func (c *readCounter) UserByID(ctx context.Context, id string) (server.User, error) {
+	c.users.Add(1)
+	return c.Store.UserByID(ctx, id)
 }
 
 func (c *readCounter) TicketByID(ctx context.Context, id string) (server.Ticket, error) {
@@ -33,7 +39,7 @@ func countedTicket(t *testing.T) (*twoNodes, *readCounter, server.Ticket, api.Cr
 	t.Helper()
 	counter := &readCounter{}
 	n := newTwoNodes(t, func(s server.Store) server.Store { counter.Store = s; return counter })
-	tk, resp, err := n.b.NewTicket(context.Background(), server.Desktop{Name: "PC"}, 0)
+	tk, resp, err := n.b.NewTicket(context.Background(), server.Desktop{Name: "PC"}, 0, server.AppNone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +81,7 @@ func TestFollowSubscribesThenReadsOnce(t *testing.T) {
 	}
 
 	// A device grant's ticket does not rotate: its ref is stored.
-	grant, gresp, err := n.b.NewTicket(ctx, server.Desktop{Name: "TV"}, time.Minute)
+	grant, gresp, err := n.b.NewTicket(ctx, server.Desktop{Name: "TV"}, time.Minute, server.AppDevice)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,5 +119,53 @@ func TestScanAndConfirmReadInTheUpdate(t *testing.T) {
 	}
 	if r := counter.reads.Load(); r != 0 {
 		t.Fatalf("scan and confirm read the ticket %d times outside their updates", r)
+	}
+}
+
+// A login's redeem without a DPoP proof reads the ticket only in its
+// update, which checks the poll secret before anything else: a wrong one
+// is a credential error that changes nothing, as AuthTicket's would be.
+// The scan, the scanned event and the redeem read the account once.
+func TestRedeemRefReadsInTheUpdate(t *testing.T) {
+	ctx := context.Background()
+	n, counter, tk, resp := countedTicket(t)
+	sr, err := n.a.Scan(ctx, n.dev, resp.QRPayload, "192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	approve := true
+	if _, err := n.a.Confirm(ctx, n.dev, api.ConfirmRequest{ScanToken: sr.ScanToken, Approve: &approve}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		ref, secret string
+		want        server.Code
+	}{
+		{resp.Ref, "", server.CodeUnauthorized},
+		{resp.Ref, "wrong", server.CodeNotFound},
+		{server.NewRef(), resp.PollSecret, server.CodeNotFound},
+		{"not a ref", resp.PollSecret, server.CodeNotFound},
+	} {
+		if _, err := n.a.RedeemRef(ctx, c.ref, c.secret); server.ErrorCode(err) != c.want || !IsCredential(err) {
+			t.Errorf("RedeemRef(%q, %q): %v (credential: %v), want %s of the credential", c.ref, c.secret, err, IsCredential(err), c.want)
+		}
+	}
+	if cur, _ := n.b.store.TicketByID(ctx, tk.ID); cur.State != server.StateConfirmed {
+		t.Fatalf("after the wrong credentials the ticket is %s", cur.State)
+	}
+	counter.reads.Store(0)
+	rr, err := n.a.RedeemRef(ctx, resp.Ref, resp.PollSecret)
+	if err != nil || rr.SessionToken == "" || rr.User.DisplayName != "Alice" {
+		t.Fatalf("RedeemRef = %+v, %v", rr, err)
+	}
+	if r := counter.reads.Load(); r != 0 {
+		t.Errorf("the redeem read the ticket %d times outside its update", r)
+	}
+	if u := counter.users.Load(); u != 1 {
+		t.Errorf("scan, confirm and redeem read the account %d times, want 1", u)
+	}
+	_, err = n.a.RedeemRef(ctx, resp.Ref, resp.PollSecret)
+	if server.ErrorCode(err) != server.CodeExpired || IsCredential(err) {
+		t.Errorf("a second redeem: %v, want expired, not a credential error", err)
 	}
 }

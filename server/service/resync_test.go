@@ -80,7 +80,7 @@ func newTwoNodes(t *testing.T, storeA func(server.Store) server.Store) *twoNodes
 func (n *twoNodes) ticket(t *testing.T, path ...server.State) (server.Ticket, *hub.Sub[TicketMsg], string) {
 	t.Helper()
 	ctx := context.Background()
-	tk, resp, err := n.b.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
+	tk, resp, err := n.b.NewTicket(ctx, server.Desktop{Name: "PC"}, 0, server.AppNone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestResyncDoesNotSendAnOlderState(t *testing.T) {
 	ctx := context.Background()
 	hs := &hookStore{}
 	n := newTwoNodes(t, func(s server.Store) server.Store { hs.Store = s; return hs })
-	tk, _, err := n.b.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
+	tk, _, err := n.b.NewTicket(ctx, server.Desktop{Name: "PC"}, 0, server.AppNone)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -141,7 +141,7 @@ func TestRotationPushesSealedRefs(t *testing.T) {
 	releases := make([]func(), n)
 	for i := range tks {
 		var err error
-		if tks[i], _, err = s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0); err != nil {
+		if tks[i], _, err = s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0, server.AppNone); err != nil {
 			t.Fatal(err)
 		}
 		subs[i] = s.Tickets.Subscribe(tks[i].ID, 16)
@@ -222,7 +222,7 @@ func TestRotationNotBeforeSlot(t *testing.T) {
 	ctx := context.Background()
 	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 13e6, time.UTC)) // off the pushQuantum grid
 	s := newRotating(t, openSQLite(t), clk)
-	tk, _, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
+	tk, _, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0, server.AppNone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,11 +265,11 @@ func TestRotationWithoutWatchers(t *testing.T) {
 	store := openSQLite(t)
 	s, other := newRotating(t, store, clk), newRotating(t, store, clk)
 	dev := phone(t, s)
-	tk, resp, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
+	tk, resp, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0, server.AppNone)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, resp2, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
+	_, resp2, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0, server.AppNone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +316,7 @@ func TestSealedRefs(t *testing.T) {
 	ctx := context.Background()
 	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := newRotating(t, openSQLite(t), clk)
-	tk, resp, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
+	tk, resp, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0, server.AppNone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +370,7 @@ func TestRotationTwoNodes(t *testing.T) {
 	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	nodes := []*Service{newRotating(t, db, clk), newRotating(t, db, clk)}
 	dev := phone(t, nodes[0])
-	tk, _, err := nodes[0].NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
+	tk, _, err := nodes[0].NewTicket(ctx, server.Desktop{Name: "PC"}, 0, server.AppNone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,11 +410,11 @@ func TestRotationExtendsWatchedTickets(t *testing.T) {
 	}
 	t.Cleanup(s.Close)
 	s.Run()
-	watched, _, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
+	watched, _, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0, server.AppNone)
 	if err != nil {
 		t.Fatal(err)
 	}
-	alone, _, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
+	alone, _, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0, server.AppNone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,7 +480,7 @@ func TestRacingScansOfTheFirstQR(t *testing.T) {
 	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := newRotating(t, openSQLite(t), clk)
 	dev := phone(t, s)
-	_, resp, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
+	_, resp, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0, server.AppNone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -519,7 +519,7 @@ func TestFirstWatchMarksWithoutExtension(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	tk, resp, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0)
+	tk, resp, err := s.NewTicket(ctx, server.Desktop{Name: "PC"}, 0, server.AppNone)
 	if err != nil {
 		t.Fatal(err)
 	}

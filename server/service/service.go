@@ -178,6 +178,8 @@ type Service struct {
 	apps Apps // cfg.Apps
 	bus  Bus  // cfg.Bus
 
+	profiles profiles
+
 	// dummyHash is checked against on a login for an unknown username, so
 	// that such a login takes as long as one with a wrong password.
 	dummyHash string
@@ -208,6 +210,7 @@ func New(store server.Store, cfg Config) (*Service, error) {
 		dummyHash: cfg.Password.HashPassword(server.NewSecret()),
 		hashes:    make(chan struct{}, cfg.HashesInFlight),
 		stop:      make(chan struct{}),
+		profiles:  newProfiles(),
 	}
 	s.bases = map[string]bool{}
 	for _, b := range append([]string{cfg.BaseURL}, cfg.Aliases...) {

@@ -31,17 +31,18 @@ func (s *Service) CreateTicket(ctx context.Context, req api.CreateTicketRequest,
 	if len(d.UserAgent) > 512 {
 		d.UserAgent = d.UserAgent[:512]
 	}
-	_, resp, err := s.NewTicket(ctx, d, 0)
+	_, resp, err := s.NewTicket(ctx, d, 0, server.AppNone)
 	return resp, err
 }
 
 // NewTicket starts a ticket for desktop d, whose labels the caller has
-// checked. A lifetime of 0 gives the protocol's: the pending ticket lives
+// checked, in the open platform's flow (server.AppNone for a desktop's own
+// login). A lifetime of 0 gives the protocol's: the pending ticket lives
 // TicketTTL, longer while watched (up to RotateMax), and its QR is
 // replaced every RotateEvery by a sealed ref (refs.go, rotation.go);
 // another lifetime (a device grant's) is the pending ticket's whole life,
 // with one ref.
-func (s *Service) NewTicket(ctx context.Context, d server.Desktop, lifetime time.Duration) (server.Ticket, api.CreateTicketResponse, error) {
+func (s *Service) NewTicket(ctx context.Context, d server.Desktop, lifetime time.Duration, flow server.AppFlow) (server.Ticket, api.CreateTicketResponse, error) {
 	now := s.cfg.Now().UTC()
 	id, ref, secret := server.NewRef(), server.NewRef(), server.NewSecret()
 	if lifetime == 0 { // it rotates: its refs are sealed (refs.go)
@@ -61,6 +62,7 @@ func (s *Service) NewTicket(ctx context.Context, d server.Desktop, lifetime time
 		RotateEvery:    s.cfg.RotateEvery,
 		MatchCode:      fmt.Sprintf("%02d", rand.N(100)), // math/rand/v2 is seeded from crypto/rand
 		UpdatedAt:      now,
+		App:            flow,
 	}
 	if lifetime > 0 {
 		t.ExpiresAt, t.RotateUntil, t.RotateEvery = now.Add(lifetime), now.Add(lifetime), 0
@@ -180,7 +182,7 @@ func (s *Service) current(ctx context.Context, t server.Ticket) (api.TicketEvent
 func (s *Service) stateEvent(ctx context.Context, t server.Ticket) (api.TicketEvent, error) {
 	ev := api.TicketEvent{Type: api.EventState, State: t.State}
 	if t.State == server.StateScanned {
-		u, err := s.store.UserByID(ctx, t.UserID)
+		u, err := s.profile(ctx, t.UserID)
 		if err != nil {
 			return ev, err
 		}
@@ -224,8 +226,10 @@ func gone(t server.Ticket, what string) error {
 var errDeadline = errors.New("deadline passed")
 
 // ticketKey names the ticket that update changes: by its id, or by the
-// scan token that its scan handed out.
-type ticketKey struct{ id, scanToken string }
+// scan token that its scan handed out. With a poll secret, update changes
+// only a ticket that it is the secret of, and answers any other as
+// AuthTicket would an unknown ref, before it looks at anything else.
+type ticketKey struct{ id, scanToken, secret string }
 
 func byID(id string) ticketKey           { return ticketKey{id: id} }
 func byScanToken(token string) ticketKey { return ticketKey{scanToken: token} }
@@ -237,6 +241,11 @@ func (s *Service) update(ctx context.Context, k ticketKey, fn func(t *server.Tic
 	now := s.cfg.Now().UTC()
 	id := k.id
 	update := func(t *server.Ticket) (*server.Session, error) {
+		if k.secret != "" {
+			if err := checkSecret(*t, k.secret); err != nil {
+				return nil, credentialError{err}
+			}
+		}
 		id = t.ID
 		if t.Expired(now) {
 			return nil, errDeadline
@@ -293,7 +302,7 @@ func (s *Service) Scan(ctx context.Context, d server.Device, payload, ip string)
 	if err != nil {
 		return api.ScanResponse{}, err
 	}
-	u, err := s.store.UserByID(ctx, d.UserID)
+	u, err := s.profile(ctx, d.UserID)
 	if err != nil {
 		return api.ScanResponse{}, err
 	}
@@ -326,12 +335,31 @@ func (s *Service) Scan(ctx context.Context, d server.Device, payload, ip string)
 // login is for (nil for a desktop's), and whether the phone's address ip
 // is on the desktop's network.
 func (s *Service) scan(ctx context.Context, d server.Device, id string, n int, ip, token string) (t server.Ticket, app *api.App, sameNet bool, err error) {
-	if s.apps != nil {
+	for {
+		t, sameNet, err = s.scanWith(ctx, d, id, n, ip, token, app)
+		var need needApp
+		if !errors.As(err, &need) {
+			return t, app, sameNet, err
+		}
+		// The ticket is an app's (t.App never changes): learn which, then
+		// scan again, so that a failed look-up leaves the ticket as it was.
 		if app, err = s.apps.App(ctx, id); err != nil {
 			return t, nil, false, err
 		}
+		if app == nil { // its request went with the app: nothing can complete it
+			return t, nil, false, server.Errorf(server.CodeExpired, "the app this login was for has been removed")
+		}
 	}
-	device := app != nil && app.UserCode != ""
+}
+
+// needApp is scanWith's error for an app's ticket scanned without its app.
+type needApp struct{}
+
+func (needApp) Error() string { return "the ticket is an app's" }
+
+// scanWith is scan with app, the app of the ticket if known: an app's
+// ticket without it changes nothing and is needApp.
+func (s *Service) scanWith(ctx context.Context, d server.Device, id string, n int, ip, token string, app *api.App) (t server.Ticket, sameNet bool, err error) {
 	t, err = s.update(ctx, byID(id), func(t *server.Ticket, now time.Time) (*server.Session, error) {
 		// The state first: racing scans of one ref find the winner's
 		// (409), not a ref that its write made look replaced (scans).
@@ -341,16 +369,20 @@ func (s *Service) scan(ctx context.Context, d server.Device, id string, n int, i
 		if !s.scans(*t, n, now) {
 			return nil, server.Errorf(server.CodeExpired, "this QR code was replaced by a newer one")
 		}
+		if t.App != server.AppNone && app == nil && s.apps != nil {
+			return nil, needApp{}
+		}
 		sameNet = sameNetwork(t.Desktop.IP, ip)
 		t.State = server.StateScanned
 		t.UserID, t.DeviceID = d.UserID, d.ID
 		t.ScanTokenHash = server.HashToken(token)
 		t.ScannedAt = now
 		t.ExpiresAt = now.Add(s.cfg.TicketTTL)
+		device := t.App == server.AppDevice
 		t.MatchRequired = !device && (s.cfg.Match == MatchAlways || s.cfg.Match == MatchRisky && !sameNet)
 		return nil, nil
 	})
-	return t, app, sameNet, err
+	return t, sameNet, err
 }
 
 // refOf returns the ref a scanned payload names: the ref of <base>/q/<ref>,
@@ -465,19 +497,13 @@ func (s *Service) Confirm(ctx context.Context, d server.Device, req api.ConfirmR
 // caller checked the desktop's DPoP proof): the answer's token type is
 // then DPoP.
 func (s *Service) Redeem(ctx context.Context, t server.Ticket, keyThumbprint string) (api.RedeemResponse, error) {
-	if s.apps != nil {
-		app, err := s.apps.App(ctx, t.ID)
-		if err != nil {
-			return api.RedeemResponse{}, err
-		}
-		if app != nil { // the person approved that app, not a session of ours
-			return api.RedeemResponse{}, server.Errorf(server.CodeForbidden, "this login is for %s, not for a desktop session", app.Name)
-		}
+	if t.App != server.AppNone { // the person approved an app, not a session of ours
+		return api.RedeemResponse{}, s.forApp(ctx, t.ID)
 	}
 	var key server.DesktopKey // the key that asked, for a one-tap request
 	if t.KeyThumbprint != "" {
-		if keyThumbprint != t.KeyThumbprint { // only the computer that asked
-			return api.RedeemResponse{}, server.Errorf(server.CodeForbidden, "this login request was made with another key: redeem it with a DPoP proof from the computer's key")
+		if keyThumbprint != t.KeyThumbprint {
+			return api.RedeemResponse{}, errOtherKey
 		}
 		var err error
 		if key, err = s.askingKey(ctx, t); err != nil {
@@ -487,9 +513,69 @@ func (s *Service) Redeem(ctx context.Context, t server.Ticket, keyThumbprint str
 			return api.RedeemResponse{}, server.Errorf(server.CodeForbidden, "this computer is no longer remembered for the account: scan the QR code")
 		}
 	}
+	return s.redeem(ctx, byID(t.ID), keyThumbprint, key)
+}
+
+// RedeemRef is Redeem without a DPoP proof of the ticket that ref names,
+// for the desktop whose poll secret is secret, as AuthTicket then Redeem
+// would answer it; but the ticket is read once, in its update, which
+// checks the secret first. An error of the credential (AuthTicket's) is
+// one that IsCredential reports.
+func (s *Service) RedeemRef(ctx context.Context, ref, secret string) (api.RedeemResponse, error) {
+	if err := checkCredential(ref, secret); err != nil {
+		return api.RedeemResponse{}, credentialError{err}
+	}
+	// As Scan: a sealed ref names its ticket; a ref that opens but names
+	// none (a random one does, once in 2^16) is then tried as stored.
+	id, _, sealed := s.refs.open(ref)
+	if sealed {
+		resp, err := s.redeem(ctx, ticketKey{id: id, secret: secret}, "", server.DesktopKey{})
+		if !errors.Is(err, server.ErrNotFound) || IsCredential(err) {
+			return resp, err
+		}
+	}
+	t, _, err := s.storedTicket(ctx, ref)
+	if errors.Is(err, server.ErrNotFound) {
+		return api.RedeemResponse{}, credentialError{server.Errorf(server.CodeNotFound, "no such ticket")}
+	}
+	if err != nil {
+		return api.RedeemResponse{}, err
+	}
+	return s.redeem(ctx, ticketKey{id: t.ID, secret: secret}, "", server.DesktopKey{})
+}
+
+// credentialError wraps the answer to a desktop's credential that names
+// no ticket it holds: unauthorized or not_found.
+type credentialError struct{ error }
+
+func (e credentialError) Unwrap() error { return e.error }
+
+// IsCredential reports whether err is RedeemRef's answer to a wrong
+// credential (which counts as a guess), not to the redeem.
+func IsCredential(err error) bool {
+	var c credentialError
+	return errors.As(err, &c)
+}
+
+// errOtherKey is the answer to a redeem of a one-tap request's ticket
+// without the proof of the key that asked: only that computer may.
+var errOtherKey = server.Errorf(server.CodeForbidden, "this login request was made with another key: redeem it with a DPoP proof from the computer's key")
+
+// errAppTicket is redeem's updater's error for an app's ticket.
+var errAppTicket = errors.New("an app's ticket")
+
+// redeem is Redeem of the ticket that k names, with keyThumbprint and,
+// for a one-tap request's ticket, the key that asked.
+func (s *Service) redeem(ctx context.Context, k ticketKey, keyThumbprint string, key server.DesktopKey) (api.RedeemResponse, error) {
 	token := server.NewSecret()
 	var sess server.Session
-	t, err := s.update(ctx, byID(t.ID), func(t *server.Ticket, now time.Time) (*server.Session, error) {
+	t, err := s.update(ctx, k, func(t *server.Ticket, now time.Time) (*server.Session, error) {
+		switch {
+		case t.App != server.AppNone:
+			return nil, errAppTicket
+		case t.KeyThumbprint != "" && (keyThumbprint != t.KeyThumbprint || key.ID == ""):
+			return nil, errOtherKey // checked before with the key (Redeem)
+		}
 		switch t.State {
 		case server.StateConfirmed:
 		case server.StateRedeemed:
@@ -507,6 +593,9 @@ func (s *Service) Redeem(ctx context.Context, t server.Ticket, keyThumbprint str
 		t.State, t.SessionID = server.StateRedeemed, sess.ID
 		return &sess, nil
 	})
+	if errors.Is(err, errAppTicket) {
+		return api.RedeemResponse{}, s.forApp(ctx, k.id)
+	}
 	if err != nil {
 		return api.RedeemResponse{}, err
 	}
@@ -519,7 +608,7 @@ func (s *Service) Redeem(ctx context.Context, t server.Ticket, keyThumbprint str
 	}
 	as := apiSession(sess)
 	s.publishUser(sess.UserID, api.MobileEvent{Type: api.EventSessionCreated, Session: &as}, sess.DeviceID)
-	u, err := s.store.UserByID(ctx, sess.UserID)
+	u, err := s.profile(ctx, sess.UserID)
 	if err != nil {
 		return api.RedeemResponse{}, err
 	}
@@ -532,6 +621,18 @@ func (s *Service) Redeem(ctx context.Context, t server.Ticket, keyThumbprint str
 		SessionToken: token, TokenType: tokenType, ExpiresAt: sess.ExpiresAt,
 		User: api.User{ID: u.ID, DisplayName: u.DisplayName, AvatarURL: u.AvatarURL},
 	}, nil
+}
+
+// forApp is the error for a redeem of ticket id, which an app's flow
+// started: forbidden, naming the app where it is known.
+func (s *Service) forApp(ctx context.Context, id string) error {
+	name := "an app"
+	if s.apps != nil {
+		if app, err := s.apps.App(ctx, id); err == nil && app != nil {
+			name = app.Name
+		}
+	}
+	return server.Errorf(server.CodeForbidden, "this login is for %s, not for a desktop session", name)
 }
 
 // Consume moves a confirmed ticket to redeemed, exactly once, without a

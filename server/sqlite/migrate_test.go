@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/qrlogin/qrlogin/server"
 	"github.com/qrlogin/qrlogin/server/oauthtest"
 )
 
@@ -104,5 +105,41 @@ func TestMigrateLegacyOAuth(t *testing.T) {
 	var uris string
 	if err := db.r.QueryRow(`SELECT redirect_uris FROM oauth_clients WHERE id = 'tv'`).Scan(&uris); err != nil || uris != "[]" {
 		t.Errorf("the TV app's redirect URIs are stored as %q %v, want []", uris, err)
+	}
+}
+
+// Migration 011 marks the tickets that an app's flow started, from their
+// authorization requests: a device grant's (it has a user code) and an
+// authorization request's; a desktop's own stays unmarked.
+func TestMigrateTicketApp(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "qrlogin.db")
+	w := migrateUpTo(t, path, "migrations/010_sealed_refs.sql")
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := w.Exec(q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`INSERT INTO oauth_clients (id, name, redirect_uris, public, created_at) VALUES ('c', 'App', '[]', 1, 0)`)
+	for _, id := range []string{"desktop", "authorize", "device"} {
+		exec(`INSERT INTO tickets (id, version, state, poll_secret_hash, current_ref, desktop_name, desktop_os, desktop_app, desktop_ip,
+			desktop_user_agent, created_at, expires_at, rotate_until, match_code, match_required, match_failures, user_id, device_id,
+			scanned_at, confirmed_at, session_id, updated_at) VALUES (?, 1, 'pending', x'00', ?, '', '', '', '', '', 0, 0, 0, '00', 0, 0, '', '', 0, 0, '', 0)`,
+			id, "ref-"+id)
+	}
+	req := `INSERT INTO oauth_requests (ticket_id, ref, client_id, redirect_uri, scope, state, nonce, code_challenge, user_code,
+		interval_ns, last_poll_at, created_at) VALUES (?, ?, 'c', ?, 'openid', '', '', '', ?, 0, 0, 0)`
+	exec(req, "authorize", "ref-authorize", "https://app.example/cb", nil)
+	exec(req, "device", "ref-device", "", "WDJBMJHT")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db := mustOpen(t, path)
+	for id, want := range map[string]server.AppFlow{"desktop": server.AppNone, "authorize": server.AppAuthorize, "device": server.AppDevice} {
+		tk, err := db.TicketByID(context.Background(), id)
+		if err != nil || tk.App != want {
+			t.Errorf("ticket %s: app flow %q (%v), want %q", id, tk.App, err, want)
+		}
 	}
 }

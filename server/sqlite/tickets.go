@@ -12,7 +12,7 @@ import (
 
 const ticketColumns = `id, version, state, poll_secret_hash, current_ref, desktop_name, desktop_os, desktop_app, desktop_ip, desktop_user_agent,
 	created_at, expires_at, rotate_until, match_code, match_required, match_failures, user_id, device_id, scan_token_hash,
-	scanned_at, confirmed_at, session_id, updated_at, key_thumbprint, rotate_every`
+	scanned_at, confirmed_at, session_id, updated_at, key_thumbprint, rotate_every, app_flow`
 
 // rowScanner is *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
@@ -23,7 +23,7 @@ func scanTicket(row rowScanner) (server.Ticket, error) {
 	var state string
 	err := row.Scan(&t.ID, &t.Version, &state, &t.PollSecretHash, &t.Ref, &t.Desktop.Name, &t.Desktop.OS, &t.Desktop.App, &t.Desktop.IP, &t.Desktop.UserAgent,
 		&created, &expires, &rotateUntil, &t.MatchCode, &t.MatchRequired, &t.MatchFailures, &t.UserID, &t.DeviceID, &t.ScanTokenHash,
-		&scanned, &confirmed, &t.SessionID, &updated, &t.KeyThumbprint, &every)
+		&scanned, &confirmed, &t.SessionID, &updated, &t.KeyThumbprint, &every, &t.App)
 	t.RotateEvery = time.Duration(every)
 	t.State = server.State(state)
 	t.CreatedAt, t.ExpiresAt, t.RotateUntil = fromNanos(created), fromNanos(expires), fromNanos(rotateUntil)
@@ -35,12 +35,12 @@ func scanTicket(row rowScanner) (server.Ticket, error) {
 func ticketArgs(t *server.Ticket) []any {
 	return []any{t.ID, t.Version, string(t.State), t.PollSecretHash, t.Ref, t.Desktop.Name, t.Desktop.OS, t.Desktop.App, t.Desktop.IP, t.Desktop.UserAgent,
 		nanos(t.CreatedAt), nanos(t.ExpiresAt), nanos(t.RotateUntil), t.MatchCode, t.MatchRequired, t.MatchFailures, t.UserID, t.DeviceID, nullBytes(t.ScanTokenHash),
-		nanos(t.ScannedAt), nanos(t.ConfirmedAt), t.SessionID, nanos(t.UpdatedAt), t.KeyThumbprint, int64(t.RotateEvery)}
+		nanos(t.ScannedAt), nanos(t.ConfirmedAt), t.SessionID, nanos(t.UpdatedAt), t.KeyThumbprint, int64(t.RotateEvery), string(t.App)}
 }
 
 // The statements of the hot write transactions (prepared at Open).
 var (
-	qInsertTicket      = `INSERT INTO tickets (` + ticketColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	qInsertTicket      = `INSERT INTO tickets (` + ticketColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 	qInsertRef         = `INSERT INTO ticket_refs (ref, ticket_id) VALUES (?, ?)`
 	qTicketByID        = `SELECT ` + ticketColumns + ` FROM tickets WHERE id = ?`
 	qTicketByScanToken = `SELECT ` + ticketColumns + ` FROM tickets WHERE scan_token_hash = ?`
@@ -103,12 +103,12 @@ func (db *DB) updateTicket(ctx context.Context, q string, key any, update func(t
 		if err != nil {
 			return err
 		}
-		id, ref, oldVersion := t.ID, t.Ref, t.Version
+		id, ref, app, oldVersion := t.ID, t.Ref, t.App, t.Version
 		sess, err := update(&t)
 		if err != nil {
 			return err
 		}
-		t.ID, t.Ref, t.Version = id, ref, oldVersion+1
+		t.ID, t.Ref, t.App, t.Version = id, ref, app, oldVersion+1
 		res, err := db.txExec(ctx, tx, qUpdateTicket,
 			t.Version, string(t.State), nanos(t.ExpiresAt), nanos(t.RotateUntil),
 			t.MatchRequired, t.MatchFailures, t.UserID, t.DeviceID, nullBytes(t.ScanTokenHash), nanos(t.ScannedAt), nanos(t.ConfirmedAt),

@@ -115,12 +115,13 @@ func testTicketCAS(t *testing.T, s server.Store) {
 }
 
 // A ticket that does not rotate is found by its ref; a rotating one (its
-// refs are sealed) by its id only. An update keeps the ID and the Ref, and
+// refs are sealed) by its id only. An update keeps the ID, the Ref and the
+// App, and
 // one by scan token finds the ticket that holds the token's hash.
 func testTicketRefs(t *testing.T, s server.Store) {
 	must(t, s.CreateTicket(ctx, ticket("t1", "ref1")))
 	rot := ticket("t2", "ref2")
-	rot.RotateEvery = 20 * time.Second
+	rot.RotateEvery, rot.App = 20*time.Second, server.AppAuthorize
 	must(t, s.CreateTicket(ctx, rot))
 	if got, err := s.TicketByRef(ctx, "ref1"); err != nil || got.ID != "t1" {
 		t.Fatalf("TicketByRef(ref1): %+v %v", got, err)
@@ -128,18 +129,18 @@ func testTicketRefs(t *testing.T, s server.Store) {
 	if _, err := s.TicketByRef(ctx, "ref2"); !errors.Is(err, server.ErrNotFound) {
 		t.Fatalf("TicketByRef of a rotating ticket's ref: %v, want not_found", err)
 	}
-	if got, err := s.TicketByID(ctx, "t2"); err != nil || got.Ref != "ref2" || got.RotateEvery != 20*time.Second {
+	if got, err := s.TicketByID(ctx, "t2"); err != nil || got.Ref != "ref2" || got.RotateEvery != 20*time.Second || got.App != server.AppAuthorize {
 		t.Fatalf("TicketByID(t2): %+v %v", got, err)
 	}
 	tk, err := s.UpdateTicket(ctx, "t1", func(tk *server.Ticket) (*server.Session, error) {
-		tk.ID, tk.Ref = "t9", "ref9"
+		tk.ID, tk.Ref, tk.App = "t9", "ref9", server.AppDevice
 		tk.State, tk.ScanTokenHash = server.StateScanned, server.HashToken("scan1")
 		return nil, nil
 	})
-	if err != nil || tk.ID != "t1" || tk.Ref != "ref1" {
-		t.Fatalf("an update that changes ID and Ref: %+v %v", tk, err)
+	if err != nil || tk.ID != "t1" || tk.Ref != "ref1" || tk.App != server.AppNone {
+		t.Fatalf("an update that changes ID, Ref and App: %+v %v", tk, err)
 	}
-	if got, err := s.TicketByRef(ctx, "ref1"); err != nil || got.Ref != "ref1" || got.State != server.StateScanned {
+	if got, err := s.TicketByRef(ctx, "ref1"); err != nil || got.Ref != "ref1" || got.App != server.AppNone || got.State != server.StateScanned {
 		t.Fatalf("after the update: %+v %v", got, err)
 	}
 	for _, k := range []string{"ref9", "ref3"} {

@@ -88,10 +88,6 @@ func (l *logins) login() error {
 	if _, err := l.svc.Confirm(ctx, l.dev, api.ConfirmRequest{ScanToken: sr.ScanToken, Approve: &yes}); err != nil {
 		return err
 	}
-	t, err := l.svc.AuthTicket(ctx, tk.Ref, tk.PollSecret)
-	if err != nil {
-		return err
-	}
-	_, err = l.svc.Redeem(ctx, t, "")
+	_, err = l.svc.RedeemRef(ctx, tk.Ref, tk.PollSecret) // as a desktop without DPoP
 	return err
 }

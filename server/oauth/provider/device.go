@@ -52,7 +52,7 @@ func (p *Provider) DeviceAuthorize(ctx context.Context, cc ClientCredentials, sc
 	}
 	scope = grantedScope(scope)
 	d.Name, d.App = c.Name, c.Name
-	t, resp, err := p.svc.NewTicket(ctx, d, p.cfg.DeviceTTL)
+	t, resp, err := p.svc.NewTicket(ctx, d, p.cfg.DeviceTTL, server.AppDevice)
 	if err != nil {
 		return DeviceResponse{}, err
 	}

@@ -225,7 +225,7 @@ func (p *Provider) Authorize(ctx context.Context, q AuthorizeParams, d server.De
 		return Page{}, back(invalidRequest("state or nonce is too long"))
 	}
 	d.App = c.Name
-	t, resp, err := p.svc.NewTicket(ctx, d, 0)
+	t, resp, err := p.svc.NewTicket(ctx, d, 0, server.AppAuthorize)
 	if err != nil {
 		return Page{}, err
 	}
