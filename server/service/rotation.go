@@ -26,13 +26,16 @@ const watchGrace = 10 * time.Second
 // while it is, the rotator extends its deadline by TicketTTL (up to
 // RotateUntil) once the deadline is within 1.25 RotateEvery (the quarter
 // is a margin for a slow write), so every TicketTTL - 1.25 RotateEvery
-// (35 s by default), in one store
-// transaction for all the tickets due. The first watch of a ticket
-// extends it at once: that write (its Version moves past 1) marks it as
-// watched for every node, and from then on only its current ref scans
-// (Service.scans); before, its first one does, for its whole TicketTTL.
-// A ticket nobody watches any more
-// expires at most TicketTTL after its last extension, by the sweep.
+// (35 s by default), in one store transaction for all the tickets due.
+// A watched ticket is also marked as watched for every node by such a
+// write (its Version moves past 1): from then on only its current ref
+// scans (Service.scans); before, its first one does, for its whole
+// TicketTTL. The mark matters only once the first ref is no longer
+// current, so it is written a quarter RotateEvery before the second
+// rotation begins (at once if that is past), not at the first watch: a
+// login done within that time, as most are, writes nothing for its
+// watch. A ticket nobody watches any more expires at most TicketTTL after
+// its last extension, by the sweep.
 //
 // One goroutine, the pusher (started by the first watch), waits for the
 // earliest rotation or extension due, rounded up to a multiple of
@@ -71,7 +74,7 @@ type watch struct {
 	n        int       // the rotation it waits for
 	slot     time.Time // when rotation n begins
 	deadline time.Time // the ticket's ExpiresAt, as stored
-	mark     bool      // not yet marked as watched: extend it at once
+	mark     bool      // not yet marked as watched: extend it before its first ref is replaced
 	retry    time.Time // the earliest to try a failed extension again
 	at       time.Time // when it is next due: min(slot, extension), its key in due
 	index    int       // in rotator.due
@@ -128,8 +131,8 @@ func (r *rotator) setSlot(w *watch) bool {
 		return rotating
 	}
 	ext := w.deadline.Add(-w.t.RotateEvery - w.t.RotateEvery/4)
-	if w.mark {
-		ext = w.t.CreatedAt // due now
+	if mark := w.t.CreatedAt.Add(w.t.RotateEvery - w.t.RotateEvery/4); w.mark && mark.Before(ext) {
+		ext = mark // the quarter is a margin for a slow write, as above
 	}
 	if ext = later(ext, w.retry); !rotating || ext.Before(w.at) {
 		w.at = ext

@@ -505,12 +505,14 @@ func TestRacingScansOfTheFirstQR(t *testing.T) {
 	}
 }
 
-// Where RotateMax is TicketTTL, no deadline can move, but the first watch
-// still marks the ticket: its first QR is refused once a rotation is on.
-func TestFirstWatchMarksWithoutExtension(t *testing.T) {
+// A watch writes nothing while the ticket's first QR is current: the
+// mark comes a quarter rotation before the second QR, and where RotateMax
+// is TicketTTL (no deadline can move) it still marks the ticket, so that
+// its first QR is refused once replaced.
+func TestFirstWatchMarksBeforeTheFirstRotation(t *testing.T) {
 	ctx := context.Background()
 	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	store := openSQLite(t)
+	store := &countingStore{Store: openSQLite(t)}
 	s, err := New(store, Config{
 		BaseURL: "http://127.0.0.1:8080", TicketTTL: time.Minute, RotateEvery: testEvery, RotateMax: time.Minute,
 		Now: clk.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -524,10 +526,19 @@ func TestFirstWatchMarksWithoutExtension(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Watch(tk)()
+	clk.Add(testEvery / 2)
+	time.Sleep(4 * pushQuantum) // the pusher wakes at least once meanwhile
+	if n := store.extensions.Load(); n != 0 {
+		t.Fatalf("%d writes while the first QR is current, want none", n)
+	}
+	clk.Add(testEvery/4 + testEvery/8) // 7/8 of the way to the second QR
 	waitFor(t, func() bool {
 		cur, err := store.TicketByID(ctx, tk.ID)
 		return err == nil && cur.Version > 1 && cur.ExpiresAt.Equal(tk.ExpiresAt)
-	}, "the first watch did not mark the ticket, or moved its deadline")
+	}, "the watch did not mark the ticket before its second QR, or moved its deadline")
+	if err := s.CheckShown(ctx, resp.Ref); err != nil {
+		t.Fatalf("the first QR while still current: %v", err)
+	}
 	clk.Add(testEvery + testEvery/2)
 	if err := s.CheckShown(ctx, resp.Ref); server.ErrorCode(err) != server.CodeExpired {
 		t.Fatalf("the first QR of a watched ticket, a rotation on: %v, want expired", err)
