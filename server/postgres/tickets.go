@@ -99,8 +99,9 @@ func scanTickets(rows pgx.Rows) ([]server.Ticket, error) {
 }
 
 // DeleteTicketsBefore implements server.Store. Their refs go with them.
+// It finds them by created_at, as the SQLite store does.
 func (db *DB) DeleteTicketsBefore(ctx context.Context, t time.Time) (int, error) {
-	tag, err := db.pool.Exec(ctx, `DELETE FROM tickets WHERE updated_at < $1 AND (state NOT IN `+liveStates+` OR expires_at < $1)`, at(t))
+	tag, err := db.pool.Exec(ctx, `DELETE FROM tickets WHERE created_at < $1 AND updated_at < $1 AND (state NOT IN `+liveStates+` OR expires_at < $1)`, at(t))
 	if err != nil {
 		return 0, wrap(err, "ticket")
 	}

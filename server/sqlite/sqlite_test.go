@@ -4,6 +4,7 @@ import (
 	"context"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -109,5 +110,28 @@ func TestCheckWritesProbesSeldom(t *testing.T) {
 	check(time.Minute, false)
 	if n := probes(); n != before+1 {
 		t.Fatalf("the cut-short probe was kept: %d probes, want %d", n, before+1)
+	}
+}
+
+// The purge of old tickets finds them through an index that ticket
+// updates leave alone (migration 012), not by reading the whole table.
+func TestPurgeUsesTheCreatedIndex(t *testing.T) {
+	db := mustOpen(t, filepath.Join(t.TempDir(), "qrlogin.db"))
+	rows, err := db.r.Query(`EXPLAIN QUERY PLAN `+qDeleteOldTickets, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if len(plan) == 0 || !strings.HasPrefix(plan[0], "SEARCH tickets USING INDEX tickets_created") {
+		t.Fatalf("the purge's plan is %q, want a search of tickets_created", plan)
 	}
 }

@@ -172,9 +172,15 @@ func scanTickets(rows *sql.Rows) ([]server.Ticket, error) {
 	return out, rows.Err()
 }
 
-// DeleteTicketsBefore implements server.Store.
+const qDeleteOldTickets = `DELETE FROM tickets
+	WHERE created_at < ?1 AND updated_at < ?1 AND (state NOT IN ('pending', 'scanned', 'confirmed') OR expires_at < ?1)`
+
+// DeleteTicketsBefore implements server.Store. It finds them by
+// created_at (indexed; never changed): a ticket updated before t was
+// created before t, but for clock skew between nodes, which leaves a
+// ticket to a later purge.
 func (db *DB) DeleteTicketsBefore(ctx context.Context, t time.Time) (int, error) {
-	res, err := db.exec(ctx, `DELETE FROM tickets WHERE updated_at < ? AND (state NOT IN ('pending', 'scanned', 'confirmed') OR expires_at < ?)`, nanos(t), nanos(t))
+	res, err := db.exec(ctx, qDeleteOldTickets, nanos(t))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete old tickets: %w", err)
 	}
