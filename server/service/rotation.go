@@ -34,7 +34,8 @@ const watchGrace = 10 * time.Second
 // current, so it is written a quarter RotateEvery before the second
 // rotation begins (at once if that is past), not at the first watch: a
 // login done within that time, as most are, writes nothing for its
-// watch. A ticket nobody watches any more expires at most TicketTTL after
+// watch. A rotation due when its ticket's mark is due too is pushed once
+// the mark is written. A ticket nobody watches any more expires at most TicketTTL after
 // its last extension, by the sweep.
 //
 // One goroutine, the pusher (started by the first watch), waits for the
@@ -76,7 +77,8 @@ type watch struct {
 	deadline time.Time // the ticket's ExpiresAt, as stored
 	mark     bool      // not yet marked as watched: extend it before its first ref is replaced
 	retry    time.Time // the earliest to try a failed extension again
-	at       time.Time // when it is next due: min(slot, extension), its key in due
+	ext      time.Time // when its extension is due; zero for none
+	at       time.Time // when it is next due: min(slot, ext), its key in due
 	index    int       // in rotator.due
 }
 
@@ -126,7 +128,7 @@ func (s *Service) Watch(t server.Ticket) (release func()) {
 func (r *rotator) setSlot(w *watch) bool {
 	w.slot = w.t.CreatedAt.Add(time.Duration(w.n) * w.t.RotateEvery)
 	rotating := w.n < maxRotations && w.slot.Before(w.t.RotateUntil)
-	w.at = w.slot
+	w.at, w.ext = w.slot, time.Time{}
 	if !w.mark && !w.deadline.Before(w.t.RotateUntil) {
 		return rotating
 	}
@@ -134,10 +136,18 @@ func (r *rotator) setSlot(w *watch) bool {
 	if mark := w.t.CreatedAt.Add(w.t.RotateEvery - w.t.RotateEvery/4); w.mark && mark.Before(ext) {
 		ext = mark // the quarter is a margin for a slow write, as above
 	}
-	if ext = later(ext, w.retry); !rotating || ext.Before(w.at) {
-		w.at = ext
+	if w.ext = later(ext, w.retry); !rotating || w.ext.Before(w.at) {
+		w.at = w.ext
 	}
 	return true
+}
+
+// markFirst reports whether w's mark is due at now: its rotation waits
+// for it, so that the first ref is refused once another is shown (the
+// pusher was late, or the watch began after the first rotation). A mark
+// that failed is not due until its retry: the rotation goes on meanwhile.
+func (w *watch) markFirst(now time.Time) bool {
+	return w.mark && !w.ext.IsZero() && !w.ext.After(now)
 }
 
 // later returns the later of a and b.
@@ -228,7 +238,7 @@ func (r *rotator) push() (wait time.Duration, extend []*watch, ok bool) {
 			delete(r.w, w.t.ID)
 			continue
 		}
-		if !w.slot.After(now) {
+		if !w.slot.After(now) && !w.markFirst(now) {
 			// The rotation current now: a pusher held up skips those it missed.
 			w.n = max(w.n, r.s.rotation(w.t, now))
 			r.s.Tickets.Publish(w.t.ID, TicketMsg{Event: r.s.currentQR(w.t, now)})
