@@ -29,9 +29,15 @@ const (
 // Notice is a small message between nodes: what changed, not the data. A
 // receiving node reads what it needs from the store.
 type Notice struct {
-	Kind   string           `json:"k"`
-	ID     string           `json:"id"`           // ticket, session or user id
-	State  server.State     `json:"st,omitempty"` // NoticeState
+	Kind  string       `json:"k"`
+	ID    string       `json:"id"`           // ticket, session or user id
+	State server.State `json:"st,omitempty"` // NoticeState
+	// NoticeState of scanned: the account that scanned and whether the
+	// approval needs the match code, what the scanned event shows (a
+	// notice from a node of before they were sent has neither: the
+	// ticket is then read).
+	User   string           `json:"u,omitempty"`
+	Match  bool             `json:"m,omitempty"`
 	Event  *api.MobileEvent `json:"ev,omitempty"` // NoticeUser
 	Except string           `json:"x,omitempty"`  // NoticeUser: the device not to tell
 }
@@ -53,7 +59,11 @@ func (s *Service) notify(n Notice) {
 // other nodes.
 func (s *Service) publishTicket(t server.Ticket, ev api.TicketEvent, at time.Time) {
 	s.stateChanged(t.ID, ev, at)
-	s.notify(Notice{Kind: NoticeState, ID: t.ID, State: ev.State})
+	n := Notice{Kind: NoticeState, ID: t.ID, State: ev.State}
+	if ev.State == server.StateScanned {
+		n.User, n.Match = t.UserID, t.MatchRequired
+	}
+	s.notify(n)
 }
 
 // stateChanged hands state event ev of ticket id to its local watchers;
@@ -79,9 +89,10 @@ func (s *Service) publishUser(userID string, ev api.MobileEvent, except string) 
 }
 
 // Deliver publishes a notice from another node to this node's watchers.
-// What it would read from the store to build the event, it reads only when
-// this node has a watcher of the ticket: every node hears every notice, and
-// most hold no socket of it.
+// What it would read from the store to build the event (the account of a
+// scan, kept in memory after the first read), it reads only when this node
+// has a watcher of the ticket: every node hears every notice, and most
+// hold no socket of it.
 func (s *Service) Deliver(ctx context.Context, n Notice) {
 	switch n.Kind {
 	case NoticeState:
@@ -90,10 +101,13 @@ func (s *Service) Deliver(ctx context.Context, n Notice) {
 			if s.Tickets.Count(n.ID) == 0 {
 				return // a watcher that comes later reads the state itself
 			}
-			t, err := s.store.TicketByID(ctx, n.ID)
-			if err != nil {
-				s.log.Error("deliver: ticket", "err", err)
-				return
+			t := server.Ticket{UserID: n.User, MatchRequired: n.Match}
+			if t.UserID == "" {
+				var err error
+				if t, err = s.store.TicketByID(ctx, n.ID); err != nil {
+					s.log.Error("deliver: ticket", "err", err)
+					return
+				}
 			}
 			u, err := s.profile(ctx, t.UserID)
 			if err != nil {

@@ -169,3 +169,36 @@ func TestRedeemRefReadsInTheUpdate(t *testing.T) {
 		t.Errorf("a second redeem: %v, want expired, not a credential error", err)
 	}
 }
+
+// A scanned notice from another node names the account and the match
+// requirement, so the watching node builds the event without reading the
+// ticket; one from a node of before (neither named) still reads it.
+func TestDeliverScannedWithoutATicketRead(t *testing.T) {
+	ctx := context.Background()
+	n, counter, tk, resp := countedTicket(t)
+	sub := n.a.Tickets.Subscribe(tk.ID, 16)
+	defer sub.Close()
+	if _, err := n.b.Scan(ctx, n.dev, resp.QRPayload, "192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		notice Notice
+		reads  int64
+	}{
+		{Notice{Kind: NoticeState, ID: tk.ID, State: server.StateScanned, User: n.dev.UserID, Match: true}, 0},
+		{Notice{Kind: NoticeState, ID: tk.ID, State: server.StateScanned}, 1},
+	} {
+		counter.reads.Store(0)
+		n.a.Deliver(ctx, c.notice)
+		ev := next(t, sub)
+		if ev.State != server.StateScanned || ev.User == nil || ev.User.DisplayName != Mask("Alice") || ev.MatchRequired == nil {
+			t.Fatalf("delivered %+v", ev)
+		}
+		if *ev.MatchRequired != c.notice.Match {
+			t.Errorf("match_required %v, want %v (as the ticket has it: %v)", *ev.MatchRequired, c.notice.Match, c.notice.User == "")
+		}
+		if r := counter.reads.Load(); r != c.reads {
+			t.Errorf("notice %+v: %d ticket reads, want %d", c.notice, r, c.reads)
+		}
+	}
+}
