@@ -129,9 +129,9 @@ func (s *Service) rotation(t server.Ticket, now time.Time) int {
 // scans reports whether ref n of pending ticket t is one that scans at
 // now: the current rotation's; or, while nobody has watched t, its first,
 // which then lives until t's deadline, as the protocol has it (refs are
-// replaced only while the desktop watches). The first watch marks t by
-// extending its deadline at once (rotator), which moves its Version past 1:
-// no other write leaves a ticket pending.
+// replaced only while the desktop watches). A watch marks t by extending
+// its deadline (rotator) before its first ref is replaced, which moves its
+// Version past 1: no other write leaves a ticket pending.
 func (s *Service) scans(t server.Ticket, n int, now time.Time) bool {
 	return n == s.rotation(t, now) || n == 0 && t.Version == 1
 }

@@ -530,13 +530,13 @@ func (s *Service) RedeemRef(ctx context.Context, ref, secret string) (api.Redeem
 	id, _, sealed := s.refs.open(ref)
 	if sealed {
 		resp, err := s.redeem(ctx, ticketKey{id: id, secret: secret}, "", server.DesktopKey{})
-		if !errors.Is(err, server.ErrNotFound) || IsCredential(err) {
+		if !errors.Is(err, errNoTicket) {
 			return resp, err
 		}
 	}
 	t, _, err := s.storedTicket(ctx, ref)
 	if errors.Is(err, server.ErrNotFound) {
-		return api.RedeemResponse{}, credentialError{server.Errorf(server.CodeNotFound, "no such ticket")}
+		return api.RedeemResponse{}, errNoTicket
 	}
 	if err != nil {
 		return api.RedeemResponse{}, err
@@ -557,6 +557,11 @@ func IsCredential(err error) bool {
 	return errors.As(err, &c)
 }
 
+// errNoTicket is redeem's answer where no ticket has the id or scan token
+// it was given (not an error of a later read): not_found, of the
+// credential.
+var errNoTicket = credentialError{server.Errorf(server.CodeNotFound, "no such ticket")}
+
 // errOtherKey is the answer to a redeem of a one-tap request's ticket
 // without the proof of the key that asked: only that computer may.
 var errOtherKey = server.Errorf(server.CodeForbidden, "this login request was made with another key: redeem it with a DPoP proof from the computer's key")
@@ -569,7 +574,9 @@ var errAppTicket = errors.New("an app's ticket")
 func (s *Service) redeem(ctx context.Context, k ticketKey, keyThumbprint string, key server.DesktopKey) (api.RedeemResponse, error) {
 	token := server.NewSecret()
 	var sess server.Session
+	found := false
 	t, err := s.update(ctx, k, func(t *server.Ticket, now time.Time) (*server.Session, error) {
+		found = true
 		switch {
 		case t.App != server.AppNone:
 			return nil, errAppTicket
@@ -595,6 +602,9 @@ func (s *Service) redeem(ctx context.Context, k ticketKey, keyThumbprint string,
 	})
 	if errors.Is(err, errAppTicket) {
 		return api.RedeemResponse{}, s.forApp(ctx, k.id)
+	}
+	if !found && errors.Is(err, server.ErrNotFound) {
+		return api.RedeemResponse{}, errNoTicket
 	}
 	if err != nil {
 		return api.RedeemResponse{}, err
