@@ -480,6 +480,14 @@ func testRequests(t *testing.T, s OAuthAndCoreStore) {
 	// Two authorization requests: no user or device code, and no clash.
 	ra3 := authRequest("t3", "c1")
 	must(t, "a second authorization request", s.CreateRequest(ctx, ra3))
+	// The database marks the ticket of every request stored, whatever
+	// code stored the ticket (these were stored unmarked, as a node of
+	// before the mark stores them).
+	for id, want := range map[string]server.AppFlow{"t1": server.AppAuthorize, "t2": server.AppDevice, "t3": server.AppAuthorize} {
+		if tk, err := s.TicketByID(ctx, id); err != nil || tk.App != want {
+			t.Errorf("ticket %s after its request: app flow %q (%v), want %q", id, tk.App, err, want)
+		}
+	}
 
 	get := func(what string, r oauth.Request, err error, want oauth.Request) {
 		t.Helper()

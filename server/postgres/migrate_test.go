@@ -4,13 +4,11 @@ import (
 	"context"
 	"io/fs"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/qrlogin/qrlogin/server"
 	"github.com/qrlogin/qrlogin/server/internal/pgtest"
-	"github.com/qrlogin/qrlogin/server/oauth"
 	"github.com/qrlogin/qrlogin/server/oauthtest"
 )
 
@@ -127,29 +125,6 @@ func TestMigrateTicketApp(t *testing.T) {
 		tk, err := db.TicketByID(ctx, id)
 		if err != nil || tk.App != want {
 			t.Errorf("ticket %s: app flow %q (%v), want %q", id, tk.App, err, want)
-		}
-	}
-
-	// A ticket stored unmarked, as a node of before stores it, is marked
-	// by the database once its request is stored.
-	for _, c := range []struct {
-		id, userCode string
-		want         server.AppFlow
-	}{{"late-authorize", "", server.AppAuthorize}, {"late-device", "BCDFGHJK", server.AppDevice}} {
-		tk := server.Ticket{ID: c.id, Version: 1, State: server.StatePending, PollSecretHash: []byte{0}, Ref: "ref-" + c.id,
-			CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Minute), RotateUntil: time.Now().Add(time.Minute), MatchCode: "00", UpdatedAt: time.Now()}
-		if err := db.CreateTicket(ctx, tk); err != nil {
-			t.Fatal(err)
-		}
-		r := oauth.Request{TicketID: c.id, Ref: tk.Ref, ClientID: "c", Scope: "openid", UserCode: c.userCode, CreatedAt: time.Now()}
-		if c.userCode == "" {
-			r.RedirectURI = "https://app.example/cb"
-		}
-		if err := db.CreateRequest(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := db.TicketByID(ctx, c.id); err != nil || got.App != c.want {
-			t.Errorf("ticket %s, its request stored after it: app flow %q (%v), want %q", c.id, got.App, err, c.want)
 		}
 	}
 }

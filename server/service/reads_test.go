@@ -46,6 +46,23 @@ func countedTicket(t *testing.T) (*twoNodes, *readCounter, server.Ticket, api.Cr
 	return n, counter, tk, resp
 }
 
+// credentialCase is a desktop credential and the answer it gets.
+type credentialCase struct {
+	ref, secret string
+	want        server.Code
+}
+
+// wrongCredentials are credentials that name no ticket the desktop holds,
+// beside resp's: no secret, a wrong one, an unknown ref, a malformed one.
+func wrongCredentials(resp api.CreateTicketResponse) []credentialCase {
+	return []credentialCase{
+		{resp.Ref, "", server.CodeUnauthorized},
+		{resp.Ref, "wrong", server.CodeNotFound},
+		{server.NewRef(), resp.PollSecret, server.CodeNotFound},
+		{"not a ref", resp.PollSecret, server.CodeNotFound},
+	}
+}
+
 // Follow subscribes to the ticket before it reads it, once for a sealed
 // ref, and answers a wrong or missing secret, or an unknown ref, as
 // AuthTicket does.
@@ -66,15 +83,7 @@ func TestFollowSubscribesThenReadsOnce(t *testing.T) {
 		t.Fatalf("subscribed to %v with %d reads; want [%s] and 1", subscribed, counter.reads.Load(), tk.ID)
 	}
 
-	for _, c := range []struct {
-		ref, secret string
-		want        server.Code
-	}{
-		{resp.Ref, "", server.CodeUnauthorized},
-		{resp.Ref, "wrong", server.CodeNotFound},
-		{server.NewRef(), resp.PollSecret, server.CodeNotFound},
-		{"not a ref", resp.PollSecret, server.CodeNotFound},
-	} {
+	for _, c := range wrongCredentials(resp) {
 		if _, _, err := n.a.Follow(ctx, c.ref, c.secret, func(string) {}); server.ErrorCode(err) != c.want {
 			t.Errorf("Follow(%q, %q): %v, want %s", c.ref, c.secret, err, c.want)
 		}
@@ -137,15 +146,7 @@ func TestRedeemRefReadsInTheUpdate(t *testing.T) {
 	if _, err := n.a.Confirm(ctx, n.dev, api.ConfirmRequest{ScanToken: sr.ScanToken, Approve: &approve}); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct {
-		ref, secret string
-		want        server.Code
-	}{
-		{resp.Ref, "", server.CodeUnauthorized},
-		{resp.Ref, "wrong", server.CodeNotFound},
-		{server.NewRef(), resp.PollSecret, server.CodeNotFound},
-		{"not a ref", resp.PollSecret, server.CodeNotFound},
-	} {
+	for _, c := range wrongCredentials(resp) {
 		if _, err := n.a.RedeemRef(ctx, c.ref, c.secret); server.ErrorCode(err) != c.want || !IsCredential(err) {
 			t.Errorf("RedeemRef(%q, %q): %v (credential: %v), want %s of the credential", c.ref, c.secret, err, IsCredential(err), c.want)
 		}

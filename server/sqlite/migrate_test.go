@@ -8,10 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/qrlogin/qrlogin/server"
-	"github.com/qrlogin/qrlogin/server/oauth"
 	"github.com/qrlogin/qrlogin/server/oauthtest"
 )
 
@@ -142,29 +140,6 @@ func TestMigrateTicketApp(t *testing.T) {
 		tk, err := db.TicketByID(context.Background(), id)
 		if err != nil || tk.App != want {
 			t.Errorf("ticket %s: app flow %q (%v), want %q", id, tk.App, err, want)
-		}
-	}
-
-	// A ticket stored unmarked, as a node of before stores it, is marked
-	// by the database once its request is stored.
-	for _, c := range []struct {
-		id, userCode string
-		want         server.AppFlow
-	}{{"late-authorize", "", server.AppAuthorize}, {"late-device", "BCDFGHJK", server.AppDevice}} {
-		tk := server.Ticket{ID: c.id, Version: 1, State: server.StatePending, PollSecretHash: []byte{0}, Ref: "ref-" + c.id,
-			CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Minute), RotateUntil: time.Now().Add(time.Minute), MatchCode: "00", UpdatedAt: time.Now()}
-		if err := db.CreateTicket(context.Background(), tk); err != nil {
-			t.Fatal(err)
-		}
-		r := oauth.Request{TicketID: c.id, Ref: tk.Ref, ClientID: "c", Scope: "openid", UserCode: c.userCode, CreatedAt: time.Now()}
-		if c.userCode == "" {
-			r.RedirectURI = "https://app.example/cb"
-		}
-		if err := db.CreateRequest(context.Background(), r); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := db.TicketByID(context.Background(), c.id); err != nil || got.App != c.want {
-			t.Errorf("ticket %s, its request stored after it: app flow %q (%v), want %q", c.id, got.App, err, c.want)
 		}
 	}
 }
