@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -44,9 +45,16 @@ var (
 	qInsertRef         = `INSERT INTO ticket_refs (ref, ticket_id) VALUES (?, ?)`
 	qTicketByID        = `SELECT ` + ticketColumns + ` FROM tickets WHERE id = ?`
 	qTicketByScanToken = `SELECT ` + ticketColumns + ` FROM tickets WHERE scan_token_hash = ?`
-	qUpdateTicket      = `UPDATE tickets SET version = ?, state = ?, expires_at = ?, rotate_until = ?,
-			match_required = ?, match_failures = ?, user_id = ?, device_id = ?, scan_token_hash = ?, scanned_at = ?, confirmed_at = ?,
-			session_id = ?, updated_at = ? WHERE id = ? AND version = ?`
+	qUpdateTicket      = `UPDATE tickets SET version = ?1, state = ?2, expires_at = ?3, rotate_until = ?4,
+			match_required = ?5, match_failures = ?6, user_id = ?7, device_id = ?8, scan_token_hash = ?9, scanned_at = ?10, confirmed_at = ?11,
+			session_id = ?12, updated_at = ?13 WHERE id = ?14 AND version = ?15`
+	// qUpdateTicketSameToken is qUpdateTicket (the same arguments) for an
+	// update that keeps the scan token: SQLite rewrites the entry of
+	// every index whose column the SET names, changed or not, and the
+	// scan token's is one.
+	qUpdateTicketSameToken = `UPDATE tickets SET version = ?1, state = ?2, expires_at = ?3, rotate_until = ?4,
+			match_required = ?5, match_failures = ?6, user_id = ?7, device_id = ?8, scanned_at = ?10, confirmed_at = ?11,
+			session_id = ?12, updated_at = ?13 WHERE id = ?14 AND version = ?15 AND ?9 IS scan_token_hash`
 	// qExtendTicket moves a pending, unexpired ticket's deadline later,
 	// or marks one never updated (server.Store). Arguments: until, now, id,
 	// now, until.
@@ -103,13 +111,17 @@ func (db *DB) updateTicket(ctx context.Context, q string, key any, update func(t
 		if err != nil {
 			return err
 		}
-		id, ref, app, oldVersion := t.ID, t.Ref, t.App, t.Version
+		id, ref, app, oldVersion, oldToken := t.ID, t.Ref, t.App, t.Version, t.ScanTokenHash
 		sess, err := update(&t)
 		if err != nil {
 			return err
 		}
 		t.ID, t.Ref, t.App, t.Version = id, ref, app, oldVersion+1
-		res, err := db.txExec(ctx, tx, qUpdateTicket,
+		q := qUpdateTicket
+		if bytes.Equal(t.ScanTokenHash, oldToken) {
+			q = qUpdateTicketSameToken
+		}
+		res, err := db.txExec(ctx, tx, q,
 			t.Version, string(t.State), nanos(t.ExpiresAt), nanos(t.RotateUntil),
 			t.MatchRequired, t.MatchFailures, t.UserID, t.DeviceID, nullBytes(t.ScanTokenHash), nanos(t.ScannedAt), nanos(t.ConfirmedAt),
 			t.SessionID, nanos(t.UpdatedAt), id, oldVersion)
