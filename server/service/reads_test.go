@@ -11,11 +11,16 @@ import (
 	"github.com/qrlogin/qrlogin/server/api"
 )
 
-// readCounter counts the reads of a ticket outside an update, and of
-// accounts by id.
+// readCounter counts the reads of a ticket outside an update, of
+// accounts by id and of devices by token.
 type readCounter struct {
 	server.Store
-	reads, users atomic.Int64
+	reads, users, devices atomic.Int64
+}
+
+func (c *readCounter) DeviceByTokenHash(ctx context.Context, h []byte) (server.Device, error) {
+	c.devices.Add(1)
+	return c.Store.DeviceByTokenHash(ctx, h)
 }
 
 func (c *readCounter) UserByID(ctx context.Context, id string) (server.User, error) {
@@ -200,6 +205,48 @@ func TestDeliverScannedWithoutATicketRead(t *testing.T) {
 		}
 		if r := counter.reads.Load(); r != c.reads {
 			t.Errorf("notice %+v: %d ticket reads, want %d", c.notice, r, c.reads)
+		}
+	}
+}
+
+// A whole login on one node, as its requests come (the desktop's watch,
+// the phone's scan and confirm with its token checked each time, the
+// desktop's redeem), reads outside its writes the ticket once (the
+// watch), the device twice, and the account only the first time.
+func TestLoginReads(t *testing.T) {
+	ctx := context.Background()
+	n, counter, _, _ := countedTicket(t)
+	for i, wantUsers := range []int64{1, 0} {
+		_, resp, err := n.b.NewTicket(ctx, server.Desktop{Name: "PC"}, 0, server.AppNone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counter.reads.Store(0)
+		counter.users.Store(0)
+		counter.devices.Store(0)
+		if _, _, err := n.a.Follow(ctx, resp.Ref, resp.PollSecret, func(string) {}); err != nil {
+			t.Fatal(err)
+		}
+		d, err := n.a.AuthDevice(ctx, n.tok, "phone")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sr, err := n.a.Scan(ctx, d, resp.QRPayload, "192.0.2.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, err = n.a.AuthDevice(ctx, n.tok, "phone"); err != nil {
+			t.Fatal(err)
+		}
+		approve := true
+		if _, err := n.a.Confirm(ctx, d, api.ConfirmRequest{ScanToken: sr.ScanToken, Approve: &approve}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.a.RedeemRef(ctx, resp.Ref, resp.PollSecret); err != nil {
+			t.Fatal(err)
+		}
+		if r, d, u := counter.reads.Load(), counter.devices.Load(), counter.users.Load(); r != 1 || d != 2 || u != wantUsers {
+			t.Errorf("login %d read the ticket %d times, the device %d and the account %d; want 1, 2 and %d", i+1, r, d, u, wantUsers)
 		}
 	}
 }

@@ -51,6 +51,7 @@ func (f *fakeLookup) LiveSessions(ctx context.Context, ids []string, now time.Ti
 type twoNodes struct {
 	a, b *Service
 	dev  server.Device // alice's phone
+	tok  string        // its device token
 	look *fakeLookup
 }
 
@@ -68,6 +69,7 @@ func newTwoNodes(t *testing.T, storeA func(server.Store) server.Store) *twoNodes
 	if err != nil {
 		t.Fatal(err)
 	}
+	n.tok = lr.DeviceToken
 	if n.dev, err = n.b.AuthDevice(ctx, lr.DeviceToken, "phone"); err != nil {
 		t.Fatal(err)
 	}

@@ -35,8 +35,8 @@ const watchGrace = 10 * time.Second
 // rotation begins (at once if that is past), not at the first watch: a
 // login done within that time, as most are, writes nothing for its
 // watch. A rotation due when its ticket's mark is due too is pushed once
-// the mark is written. A ticket nobody watches any more expires at most TicketTTL after
-// its last extension, by the sweep.
+// the mark is written. A ticket nobody watches any more expires at most
+// TicketTTL after its last extension, by the sweep.
 //
 // One goroutine, the pusher (started by the first watch), waits for the
 // earliest rotation or extension due, rounded up to a multiple of

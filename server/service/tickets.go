@@ -335,30 +335,28 @@ func (s *Service) Scan(ctx context.Context, d server.Device, payload, ip string)
 // login is for (nil for a desktop's), and whether the phone's address ip
 // is on the desktop's network.
 func (s *Service) scan(ctx context.Context, d server.Device, id string, n int, ip, token string) (t server.Ticket, app *api.App, sameNet bool, err error) {
-	for {
-		t, sameNet, err = s.scanWith(ctx, d, id, n, ip, token, app)
-		var need needApp
-		if !errors.As(err, &need) {
-			return t, app, sameNet, err
-		}
-		// The ticket is an app's (t.App never changes): learn which, then
-		// scan again, so that a failed look-up leaves the ticket as it was.
-		if app, err = s.apps.App(ctx, id); err != nil {
-			return t, nil, false, err
-		}
-		if app == nil { // its request went with the app: nothing can complete it
-			return t, nil, false, server.Errorf(server.CodeExpired, "the app this login was for has been removed")
-		}
+	t, sameNet, err = s.scanWith(ctx, d, id, n, ip, token, nil)
+	if !errors.Is(err, errNeedApp) {
+		return t, nil, sameNet, err
 	}
+	// The ticket is an app's (t.App never changes): learn which, then scan
+	// again, so that a failed look-up leaves the ticket as it was.
+	if app, err = s.apps.App(ctx, id); err != nil {
+		return t, nil, false, err
+	}
+	if app == nil { // its request went with the app: nothing can complete it
+		return t, nil, false, server.Errorf(server.CodeExpired, "the app this login was for has been removed")
+	}
+	t, sameNet, err = s.scanWith(ctx, d, id, n, ip, token, app)
+	return t, app, sameNet, err
 }
 
-// needApp is scanWith's error for an app's ticket scanned without its app.
-type needApp struct{}
-
-func (needApp) Error() string { return "the ticket is an app's" }
+// errNeedApp is scanWith's error for an app's ticket scanned without its
+// app.
+var errNeedApp = errors.New("the ticket is an app's")
 
 // scanWith is scan with app, the app of the ticket if known: an app's
-// ticket without it changes nothing and is needApp.
+// ticket without it changes nothing and is errNeedApp.
 func (s *Service) scanWith(ctx context.Context, d server.Device, id string, n int, ip, token string, app *api.App) (t server.Ticket, sameNet bool, err error) {
 	t, err = s.update(ctx, byID(id), func(t *server.Ticket, now time.Time) (*server.Session, error) {
 		// The state first: racing scans of one ref find the winner's
@@ -370,7 +368,7 @@ func (s *Service) scanWith(ctx context.Context, d server.Device, id string, n in
 			return nil, server.Errorf(server.CodeExpired, "this QR code was replaced by a newer one")
 		}
 		if t.App != server.AppNone && app == nil && s.apps != nil {
-			return nil, needApp{}
+			return nil, errNeedApp
 		}
 		sameNet = sameNetwork(t.Desktop.IP, ip)
 		t.State = server.StateScanned
@@ -497,9 +495,6 @@ func (s *Service) Confirm(ctx context.Context, d server.Device, req api.ConfirmR
 // caller checked the desktop's DPoP proof): the answer's token type is
 // then DPoP.
 func (s *Service) Redeem(ctx context.Context, t server.Ticket, keyThumbprint string) (api.RedeemResponse, error) {
-	if t.App != server.AppNone { // the person approved an app, not a session of ours
-		return api.RedeemResponse{}, s.forApp(ctx, t.ID)
-	}
 	var key server.DesktopKey // the key that asked, for a one-tap request
 	if t.KeyThumbprint != "" {
 		if keyThumbprint != t.KeyThumbprint {
@@ -578,7 +573,7 @@ func (s *Service) redeem(ctx context.Context, k ticketKey, keyThumbprint string,
 	t, err := s.update(ctx, k, func(t *server.Ticket, now time.Time) (*server.Session, error) {
 		found = true
 		switch {
-		case t.App != server.AppNone:
+		case t.App != server.AppNone: // the person approved an app, not a session of ours
 			return nil, errAppTicket
 		case t.KeyThumbprint != "" && (keyThumbprint != t.KeyThumbprint || key.ID == ""):
 			return nil, errOtherKey // checked before with the key (Redeem)
