@@ -124,6 +124,9 @@ func (db *DB) CreateRequest(ctx context.Context, r oauth.Request) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: create request: %w", err)
 	}
+	// The trigger oauth_requests_mark_ticket may have set the ticket's
+	// app_flow, which it writes without a new version.
+	db.tickets.remove(r.TicketID)
 	return nil
 }
 

@@ -52,6 +52,8 @@ type DB struct {
 	wp    *prepared
 	rp    *prepared
 	probe writeprobe.Probe
+	// tickets keeps the tickets written last (ticketCache).
+	tickets *ticketCache
 }
 
 var _ server.Store = (*DB)(nil)
@@ -93,7 +95,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	db := &DB{w: w}
+	db := &DB{w: w, tickets: newTicketCache()}
 	if err := db.quickCheck(ctx, path); err != nil {
 		w.Close()
 		return nil, err

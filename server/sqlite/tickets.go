@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -47,25 +48,26 @@ var (
 	qTicketByScanToken = `SELECT ` + ticketColumns + ` FROM tickets WHERE scan_token_hash = ?`
 	qUpdateTicket      = `UPDATE tickets SET version = ?1, state = ?2, expires_at = ?3, rotate_until = ?4,
 			match_required = ?5, match_failures = ?6, user_id = ?7, device_id = ?8, scan_token_hash = ?9, scanned_at = ?10, confirmed_at = ?11,
-			session_id = ?12, updated_at = ?13 WHERE id = ?14 AND version = ?15`
+			session_id = ?12, updated_at = ?13 WHERE id = ?14 AND version = ?15 AND app_flow = ?16`
 	// qUpdateTicketSameToken is qUpdateTicket (the same arguments) for an
 	// update that keeps the scan token: SQLite rewrites the entry of
 	// every index whose column the SET names, changed or not, and the
 	// scan token's is one.
 	qUpdateTicketSameToken = `UPDATE tickets SET version = ?1, state = ?2, expires_at = ?3, rotate_until = ?4,
 			match_required = ?5, match_failures = ?6, user_id = ?7, device_id = ?8, scanned_at = ?10, confirmed_at = ?11,
-			session_id = ?12, updated_at = ?13 WHERE id = ?14 AND version = ?15 AND ?9 IS scan_token_hash`
+			session_id = ?12, updated_at = ?13 WHERE id = ?14 AND version = ?15 AND app_flow = ?16 AND ?9 IS scan_token_hash`
 	// qExtendTicket moves a pending, unexpired ticket's deadline later,
-	// or marks one never updated (server.Store). Arguments: until, now, id,
-	// now, until.
+	// or marks one never updated (server.Store), and returns it as
+	// changed. Arguments: until, now, id, now, until.
 	qExtendTicket = `UPDATE tickets SET version = version + 1, expires_at = max(expires_at, min(?1, rotate_until)), updated_at = ?2
-			WHERE id = ?3 AND state = 'pending' AND expires_at > ?4 AND (expires_at < min(?5, rotate_until) OR version = 1)`
+			WHERE id = ?3 AND state = 'pending' AND expires_at > ?4 AND (expires_at < min(?5, rotate_until) OR version = 1)
+			RETURNING ` + ticketColumns
 	qTicketByRef = `SELECT ` + prefixed("t.", ticketColumns) + ` FROM ticket_refs r JOIN tickets t ON t.id = r.ticket_id WHERE r.ref = ?`
 )
 
 // CreateTicket implements server.Store.
 func (db *DB) CreateTicket(ctx context.Context, t server.Ticket) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := db.txExec(ctx, tx, qInsertTicket, ticketArgs(&t)...); err != nil {
 			return fmt.Errorf("sqlite: create ticket: %w", err)
 		}
@@ -77,10 +79,17 @@ func (db *DB) CreateTicket(ctx context.Context, t server.Ticket) error {
 		}
 		return nil
 	})
+	if err == nil {
+		db.tickets.put(t)
+	}
+	return err
 }
 
 // TicketByID implements server.Store.
 func (db *DB) TicketByID(ctx context.Context, id string) (server.Ticket, error) {
+	if t, ok := db.tickets.get(id); ok {
+		return t, nil
+	}
 	return scanTicket(db.row(ctx, qTicketByID, id))
 }
 
@@ -103,62 +112,103 @@ func (db *DB) UpdateTicketByScanToken(ctx context.Context, h []byte, update func
 }
 
 // updateTicket is UpdateTicket of the ticket that the one-row query q
-// finds by key.
+// (qTicketByID or qTicketByScanToken) finds by key. It starts from the
+// cached ticket if there is one (ticketCache); if that was not the row as
+// stored (the compare-and-swap missed) or the updater failed on it, it
+// reads the row and runs the updater again, so that every outcome is
+// decided on the stored row.
 func (db *DB) updateTicket(ctx context.Context, q string, key any, update func(t *server.Ticket) (*server.Session, error)) (server.Ticket, error) {
 	var out server.Ticket
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		// try updates t in tx unless the row changed since t; it asks
+		// for a retry, having written nothing, if t was cached and the
+		// updater or the swap failed.
+		try := func(t server.Ticket, cached bool) (retry bool, err error) {
+			id, ref, app, oldVersion, oldToken := t.ID, t.Ref, t.App, t.Version, t.ScanTokenHash
+			sess, err := update(&t)
+			if err != nil {
+				return cached, err
+			}
+			t.ID, t.Ref, t.App, t.Version = id, ref, app, oldVersion+1
+			q := qUpdateTicket
+			if bytes.Equal(t.ScanTokenHash, oldToken) {
+				q = qUpdateTicketSameToken
+			}
+			res, err := db.txExec(ctx, tx, q,
+				t.Version, string(t.State), nanos(t.ExpiresAt), nanos(t.RotateUntil),
+				t.MatchRequired, t.MatchFailures, t.UserID, t.DeviceID, nullBytes(t.ScanTokenHash), nanos(t.ScannedAt), nanos(t.ConfirmedAt),
+				t.SessionID, nanos(t.UpdatedAt), id, oldVersion, string(app))
+			if err != nil {
+				return false, fmt.Errorf("sqlite: update ticket: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return cached, server.Errorf(server.CodeConflict, "the ticket changed meanwhile")
+			}
+			if sess != nil {
+				if err := db.insertSession(ctx, tx, sess, id); err != nil {
+					return false, err
+				}
+			}
+			out = t
+			return false, nil
+		}
+		if t, ok := db.cachedTicket(q, key); ok {
+			if retry, err := try(t, true); !retry {
+				return err
+			}
+		}
 		t, err := scanTicket(db.txRow(ctx, tx, q, key))
 		if err != nil {
 			return err
 		}
-		id, ref, app, oldVersion, oldToken := t.ID, t.Ref, t.App, t.Version, t.ScanTokenHash
-		sess, err := update(&t)
-		if err != nil {
-			return err
-		}
-		t.ID, t.Ref, t.App, t.Version = id, ref, app, oldVersion+1
-		q := qUpdateTicket
-		if bytes.Equal(t.ScanTokenHash, oldToken) {
-			q = qUpdateTicketSameToken
-		}
-		res, err := db.txExec(ctx, tx, q,
-			t.Version, string(t.State), nanos(t.ExpiresAt), nanos(t.RotateUntil),
-			t.MatchRequired, t.MatchFailures, t.UserID, t.DeviceID, nullBytes(t.ScanTokenHash), nanos(t.ScannedAt), nanos(t.ConfirmedAt),
-			t.SessionID, nanos(t.UpdatedAt), id, oldVersion)
-		if err != nil {
-			return fmt.Errorf("sqlite: update ticket: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return server.Errorf(server.CodeConflict, "the ticket changed meanwhile")
-		}
-		if sess != nil {
-			if err := db.insertSession(ctx, tx, sess, id); err != nil {
-				return err
-			}
-		}
-		out = t
-		return nil
+		_, err = try(t, false)
+		return err
 	})
+	if err == nil {
+		db.tickets.put(out)
+	}
 	return out, err
+}
+
+// cachedTicket is the cached ticket that updateTicket's query q would find
+// by key, if any.
+func (db *DB) cachedTicket(q string, key any) (server.Ticket, bool) {
+	switch k := key.(type) {
+	case string:
+		if q == qTicketByID {
+			return db.tickets.get(k)
+		}
+	case []byte:
+		if q == qTicketByScanToken {
+			return db.tickets.getByScanToken(k)
+		}
+	}
+	return server.Ticket{}, false
 }
 
 // ExtendTickets implements server.Store in one write transaction of a
 // prepared UPDATE per ticket.
 func (db *DB) ExtendTickets(ctx context.Context, ids []string, until, now time.Time) (int, error) {
-	n := 0
+	var changed []server.Ticket
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		n = 0
+		changed = changed[:0]
 		for _, id := range ids {
-			res, err := db.txExec(ctx, tx, qExtendTicket, nanos(until), nanos(now), id, nanos(now), nanos(until))
+			t, err := scanTicket(db.txRow(ctx, tx, qExtendTicket, nanos(until), nanos(now), id, nanos(now), nanos(until)))
+			if errors.Is(err, server.ErrNotFound) {
+				continue // not pending, expired, or extended far enough
+			}
 			if err != nil {
 				return fmt.Errorf("sqlite: extend ticket: %w", err)
 			}
-			k, _ := res.RowsAffected()
-			n += int(k)
+			changed = append(changed, t)
 		}
 		return nil
 	})
-	return n, err
+	if err != nil {
+		return 0, err
+	}
+	db.tickets.put(changed...)
+	return len(changed), nil
 }
 
 // DueTickets implements server.Store.
@@ -197,6 +247,9 @@ func (db *DB) DeleteTicketsBefore(ctx context.Context, t time.Time) (int, error)
 		return 0, fmt.Errorf("sqlite: delete old tickets: %w", err)
 	}
 	n, _ := res.RowsAffected()
+	if n > 0 {
+		db.tickets.clear()
+	}
 	return int(n), nil
 }
 

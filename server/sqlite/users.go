@@ -101,5 +101,6 @@ func (db *DB) RevokeDevice(ctx context.Context, deviceID string, at time.Time) (
 	if err != nil {
 		return nil, nil, err
 	}
+	db.tickets.put(tickets...)
 	return sessions, tickets, nil
 }
