@@ -52,8 +52,10 @@ type DB struct {
 	wp    *prepared
 	rp    *prepared
 	probe writeprobe.Probe
-	// tickets keeps the tickets written last (ticketCache).
+	// tickets keeps the tickets written last (ticketCache), devices the
+	// live devices read (deviceCache).
 	tickets *ticketCache
+	devices *deviceCache
 }
 
 var _ server.Store = (*DB)(nil)
@@ -95,7 +97,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	db := &DB{w: w, tickets: newTicketCache()}
+	db := &DB{w: w, tickets: newTicketCache(), devices: newDeviceCache()}
 	if err := db.quickCheck(ctx, path); err != nil {
 		w.Close()
 		return nil, err

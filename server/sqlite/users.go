@@ -44,7 +44,7 @@ func (db *DB) UserByID(ctx context.Context, id string) (server.User, error) {
 
 // CreateDevice implements server.Store.
 func (db *DB) CreateDevice(ctx context.Context, d server.Device) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE devices SET revoked_at = ? WHERE user_id = ? AND client_id = ? AND revoked_at = 0`,
 			nanos(d.CreatedAt), d.UserID, d.ClientID); err != nil {
 			return fmt.Errorf("sqlite: revoke old device tokens: %w", err)
@@ -56,15 +56,23 @@ func (db *DB) CreateDevice(ctx context.Context, d server.Device) error {
 		}
 		return nil
 	})
+	db.devices.drop() // it may have revoked the phone's earlier devices, even if it failed late
+	return err
 }
 
 // DeviceByTokenHash implements server.Store.
 func (db *DB) DeviceByTokenHash(ctx context.Context, h []byte) (server.Device, error) {
-	var d server.Device
+	d, gen, ok := db.devices.get(h)
+	if ok {
+		return d, nil
+	}
 	var created, seen, revoked int64
 	err := db.row(ctx, `SELECT id, user_id, client_id, name, platform, token_hash, created_at, last_seen_at, revoked_at FROM devices WHERE token_hash = ?`, h).
 		Scan(&d.ID, &d.UserID, &d.ClientID, &d.Name, &d.Platform, &d.TokenHash, &created, &seen, &revoked)
 	d.CreatedAt, d.LastSeenAt, d.RevokedAt = fromNanos(created), fromNanos(seen), fromNanos(revoked)
+	if err == nil {
+		db.devices.put(gen, d)
+	}
 	return d, notFound(err, "device")
 }
 
@@ -98,6 +106,7 @@ func (db *DB) RevokeDevice(ctx context.Context, deviceID string, at time.Time) (
 		sessions, err = scanSessions(rows)
 		return err
 	})
+	db.devices.drop() // even if it failed, as CreateDevice
 	if err != nil {
 		return nil, nil, err
 	}
