@@ -101,6 +101,14 @@ func (db *DB) txExec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sq
 	return tx.ExecContext(ctx, q, args...)
 }
 
+// txQuery runs a query in tx, prepared if Open prepared it.
+func (db *DB) txQuery(ctx context.Context, tx *sql.Tx, q string, args ...any) (*sql.Rows, error) {
+	if st := db.wp.ready(q); st != nil {
+		return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, q, args...)
+}
+
 // txRow runs a one-row read in tx, prepared if Open prepared it.
 func (db *DB) txRow(ctx context.Context, tx *sql.Tx, q string, args ...any) *sql.Row {
 	if st := db.wp.ready(q); st != nil {

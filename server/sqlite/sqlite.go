@@ -131,7 +131,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 // txStatements are the statements of the hot write transactions (a login's
 // four, and the extension of watched tickets).
-var txStatements = []string{qInsertTicket, qInsertRef, qTicketByID, qTicketByScanToken, qUpdateTicket, qUpdateTicketSameToken, qInsertSession, qExtendTicket}
+var txStatements = []string{qInsertTicket, qInsertRef, qTicketByID, qTicketByScanToken, qUpdateTicket, qUpdateTicketSameToken, qInsertSession, qExtendTickets}
 
 // Close lets the writes asked for before it finish, stops the writer and
 // closes both pools. Writes asked for later fail.

@@ -117,7 +117,26 @@ func TestCheckWritesProbesSeldom(t *testing.T) {
 // updates leave alone (migration 012), not by reading the whole table.
 func TestPurgeUsesTheCreatedIndex(t *testing.T) {
 	db := mustOpen(t, filepath.Join(t.TempDir(), "qrlogin.db"))
-	rows, err := db.r.Query(`EXPLAIN QUERY PLAN `+qDeleteOldTickets, 0)
+	plan := queryPlan(t, db, qDeleteOldTickets, 0)
+	if len(plan) == 0 || !strings.HasPrefix(plan[0], "SEARCH tickets USING INDEX tickets_created") {
+		t.Fatalf("the purge's plan is %q, want a search of tickets_created", plan)
+	}
+}
+
+// The extension of watched tickets finds each by its id: a search of the
+// primary key for every id of the list, not a scan of the tickets.
+func TestExtendSearchesTicketsByID(t *testing.T) {
+	db := mustOpen(t, filepath.Join(t.TempDir(), "qrlogin.db"))
+	plan := queryPlan(t, db, qExtendTickets, 0, 0, `["a","b"]`)
+	if len(plan) == 0 || !strings.HasPrefix(plan[0], "SEARCH tickets USING INDEX sqlite_autoindex_tickets_1 (id=?)") {
+		t.Fatalf("the extension's plan is %q, want a search of the primary key", plan)
+	}
+}
+
+// queryPlan returns the details of EXPLAIN QUERY PLAN of q, in order.
+func queryPlan(t *testing.T, db *DB, q string, args ...any) []string {
+	t.Helper()
+	rows, err := db.r.Query(`EXPLAIN QUERY PLAN `+q, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +150,5 @@ func TestPurgeUsesTheCreatedIndex(t *testing.T) {
 		}
 		plan = append(plan, detail)
 	}
-	if len(plan) == 0 || !strings.HasPrefix(plan[0], "SEARCH tickets USING INDEX tickets_created") {
-		t.Fatalf("the purge's plan is %q, want a search of tickets_created", plan)
-	}
+	return plan
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 
@@ -31,6 +32,12 @@ const ticketCacheSize = 4096
 // is the only writer of the file's tickets: one node on SQLite, whose
 // command-line tools (apps, keys) write none. Tickets deleted by the purge
 // are dropped with everything else (clear).
+//
+// An extension writes a new version of a ticket without reading it
+// (extended): the version before it, if cached, is brought up to date;
+// any other is replaced by a mark of the new version (a ticket with no
+// State), which no read returns and which turns away the puts of older
+// versions.
 type ticketCache struct {
 	mu     sync.Mutex
 	byID   *simplelru.LRU[string, server.Ticket]
@@ -53,7 +60,10 @@ func (c *ticketCache) get(id string) (server.Ticket, bool) {
 	c.mu.Lock()
 	t, ok := c.byID.Get(id)
 	c.mu.Unlock()
-	return cloneTicket(t), ok
+	if !ok || t.State == "" {
+		return server.Ticket{}, false
+	}
+	return cloneTicket(t), true
 }
 
 // getByScanToken returns a copy of the ticket whose scan token hash is h,
@@ -78,18 +88,39 @@ func (c *ticketCache) put(ts ...server.Ticket) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, t := range ts {
-		if old, ok := c.byID.Peek(t.ID); ok {
-			if old.Version >= t.Version {
-				continue
-			}
-			if h := string(old.ScanTokenHash); h != "" && !bytes.Equal(old.ScanTokenHash, t.ScanTokenHash) && c.byScan[h] == t.ID {
-				delete(c.byScan, h)
-			}
+		if old, ok := c.byID.Peek(t.ID); !ok || old.Version < t.Version {
+			c.replace(cloneTicket(t))
 		}
-		c.byID.Add(t.ID, cloneTicket(t))
-		if len(t.ScanTokenHash) > 0 {
-			c.byScan[string(t.ScanTokenHash)] = t.ID
+	}
+}
+
+// extended records that an extension wrote version of ticket id, with the
+// deadline expires, at updated (see ticketCache).
+func (c *ticketCache) extended(id string, version int64, expires, updated time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old, ok := c.byID.Peek(id)
+	switch {
+	case ok && old.Version >= version:
+	case ok && old.Version == version-1 && old.State != "":
+		old.Version, old.ExpiresAt, old.UpdatedAt = version, expires, updated
+		c.byID.Add(id, old)
+	default:
+		c.replace(server.Ticket{ID: id, Version: version})
+	}
+}
+
+// replace caches t, which the cache may keep as it is, in place of any
+// version of it cached. It is called with mu held.
+func (c *ticketCache) replace(t server.Ticket) {
+	if old, ok := c.byID.Peek(t.ID); ok {
+		if h := string(old.ScanTokenHash); h != "" && !bytes.Equal(old.ScanTokenHash, t.ScanTokenHash) && c.byScan[h] == t.ID {
+			delete(c.byScan, h)
 		}
+	}
+	c.byID.Add(t.ID, t)
+	if len(t.ScanTokenHash) > 0 {
+		c.byScan[string(t.ScanTokenHash)] = t.ID
 	}
 }
 

@@ -210,6 +210,26 @@ func TestTicketCachePutKeepsTheNewest(t *testing.T) {
 	if _, ok := c.getByScanToken(server.HashToken("b")); ok || len(c.byScan) != 0 {
 		t.Fatal("a removed ticket is still found by its scan token")
 	}
+
+	// An extension of a ticket not cached, or cached some versions back,
+	// leaves a mark: no read, and no put of an older version.
+	c.put(v(5, "c"))
+	c.extended("t1", 7, cacheT0, cacheT0)
+	if _, ok := c.get("t1"); ok {
+		t.Fatal("a ticket two versions behind its extension is read")
+	}
+	if _, ok := c.getByScanToken(server.HashToken("c")); ok || len(c.byScan) != 0 {
+		t.Fatal("a ticket two versions behind its extension is found by its scan token")
+	}
+	c.put(v(6, ""))
+	if _, ok := c.get("t1"); ok {
+		t.Fatal("a version older than the extension's was kept")
+	}
+	c.put(v(8, ""))
+	c.extended("t1", 9, cacheT0.Add(time.Hour), cacheT0.Add(time.Minute))
+	if tk, ok := c.get("t1"); !ok || tk.Version != 9 || !tk.ExpiresAt.Equal(cacheT0.Add(time.Hour)) || !tk.UpdatedAt.Equal(cacheT0.Add(time.Minute)) {
+		t.Fatalf("after the extension of the version cached: %+v, %v", tk, ok)
+	}
 	for i := range ticketCacheSize + 10 {
 		tk := v(1, string(rune('a'+i%26))+string(rune(i)))
 		tk.ID = string(rune(i + 1000))

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -56,12 +56,13 @@ var (
 	qUpdateTicketSameToken = `UPDATE tickets SET version = ?1, state = ?2, expires_at = ?3, rotate_until = ?4,
 			match_required = ?5, match_failures = ?6, user_id = ?7, device_id = ?8, scanned_at = ?10, confirmed_at = ?11,
 			session_id = ?12, updated_at = ?13 WHERE id = ?14 AND version = ?15 AND app_flow = ?16 AND ?9 IS scan_token_hash`
-	// qExtendTicket moves a pending, unexpired ticket's deadline later,
-	// or marks one never updated (server.Store), and returns it as
-	// changed. Arguments: until, now, id, now, until.
-	qExtendTicket = `UPDATE tickets SET version = version + 1, expires_at = max(expires_at, min(?1, rotate_until)), updated_at = ?2
-			WHERE id = ?3 AND state = 'pending' AND expires_at > ?4 AND (expires_at < min(?5, rotate_until) OR version = 1)
-			RETURNING ` + ticketColumns
+	// qExtendTickets moves the deadline of pending, unexpired tickets
+	// later, or marks those never updated (server.Store), and returns what
+	// it changed. Arguments: until, now, the ids as a JSON array.
+	qExtendTickets = `UPDATE tickets SET version = version + 1, expires_at = max(expires_at, min(?1, rotate_until)), updated_at = ?2
+			WHERE id IN (SELECT value FROM json_each(?3)) AND state = 'pending' AND expires_at > ?2
+			AND (expires_at < min(?1, rotate_until) OR version = 1)
+			RETURNING id, version, expires_at`
 	qTicketByRef = `SELECT ` + prefixed("t.", ticketColumns) + ` FROM ticket_refs r JOIN tickets t ON t.id = r.ticket_id WHERE r.ref = ?`
 )
 
@@ -186,29 +187,44 @@ func (db *DB) cachedTicket(q string, key any) (server.Ticket, bool) {
 	return server.Ticket{}, false
 }
 
-// ExtendTickets implements server.Store in one write transaction of a
-// prepared UPDATE per ticket.
+// ExtendTickets implements server.Store in one prepared UPDATE of all
+// the tickets.
 func (db *DB) ExtendTickets(ctx context.Context, ids []string, until, now time.Time) (int, error) {
-	var changed []server.Ticket
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		changed = changed[:0]
-		for _, id := range ids {
-			t, err := scanTicket(db.txRow(ctx, tx, qExtendTicket, nanos(until), nanos(now), id, nanos(now), nanos(until)))
-			if errors.Is(err, server.ErrNotFound) {
-				continue // not pending, expired, or extended far enough
+	type extension struct {
+		id               string
+		version, expires int64
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: extend tickets: %w", err)
+	}
+	var done []extension
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		done = done[:0]
+		rows, err := db.txQuery(ctx, tx, qExtendTickets, nanos(until), nanos(now), string(list))
+		if err != nil {
+			return fmt.Errorf("sqlite: extend tickets: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e extension
+			if err := rows.Scan(&e.id, &e.version, &e.expires); err != nil {
+				return fmt.Errorf("sqlite: extend tickets: %w", err)
 			}
-			if err != nil {
-				return fmt.Errorf("sqlite: extend ticket: %w", err)
-			}
-			changed = append(changed, t)
+			done = append(done, e)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: extend tickets: %w", err)
 		}
 		return nil
 	})
 	if err != nil {
 		return 0, err
 	}
-	db.tickets.put(changed...)
-	return len(changed), nil
+	for _, e := range done {
+		db.tickets.extended(e.id, e.version, fromNanos(e.expires), fromNanos(nanos(now)))
+	}
+	return len(done), nil
 }
 
 // DueTickets implements server.Store.
