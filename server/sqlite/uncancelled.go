@@ -50,7 +50,7 @@ func (c uncancelled) Connect(ctx context.Context) (driver.Conn, error) {
 		dc.Close()
 		return nil, fmt.Errorf("sqlite: the driver's connection is a %T, not what database/sql is expected to use", dc)
 	}
-	return uncancelledConn{sc}, nil
+	return &uncancelledConn{c: sc}, nil
 }
 
 // noCancel is ctx without its cancellation and deadline; ctx itself if it
@@ -62,13 +62,22 @@ func noCancel(ctx context.Context) context.Context {
 	return context.WithoutCancel(ctx)
 }
 
-type uncancelledConn struct{ c sqliteConn }
+// uncancelledConn is a connection of uncancelled. Its transactions begin
+// IMMEDIATE (the writer's, whose DSN's _txlock asks the same of the
+// driver), and it keeps their BEGIN, COMMIT and ROLLBACK prepared: the
+// driver prepares each anew for every transaction, which cost a twentieth
+// of the server's CPU at 400 logins/s. database/sql uses a connection on
+// one goroutine at a time.
+type uncancelledConn struct {
+	c                       sqliteConn
+	begin, commit, rollback driver.Stmt // prepared on first use
+}
 
-func (u uncancelledConn) Prepare(q string) (driver.Stmt, error) {
+func (u *uncancelledConn) Prepare(q string) (driver.Stmt, error) {
 	return u.PrepareContext(context.Background(), q)
 }
 
-func (u uncancelledConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+func (u *uncancelledConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
 	st, err := u.c.PrepareContext(noCancel(ctx), q)
 	if err != nil {
 		return nil, err
@@ -81,31 +90,76 @@ func (u uncancelledConn) PrepareContext(ctx context.Context, q string) (driver.S
 	return uncancelledStmt{ss}, nil
 }
 
-func (u uncancelledConn) Close() error { return u.c.Close() }
-
-func (u uncancelledConn) Begin() (driver.Tx, error) {
-	return u.c.BeginTx(context.Background(), driver.TxOptions{})
+func (u *uncancelledConn) Close() error {
+	for _, st := range []driver.Stmt{u.begin, u.commit, u.rollback} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	return u.c.Close()
 }
 
-func (u uncancelledConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return u.c.BeginTx(noCancel(ctx), opts)
+func (u *uncancelledConn) Begin() (driver.Tx, error) {
+	return u.BeginTx(context.Background(), driver.TxOptions{})
 }
 
-func (u uncancelledConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+// BeginTx begins an IMMEDIATE transaction; one with options other than
+// the defaults is the driver's.
+func (u *uncancelledConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if opts != (driver.TxOptions{}) {
+		return u.c.BeginTx(noCancel(ctx), opts)
+	}
+	if err := u.run(&u.begin, "BEGIN IMMEDIATE"); err != nil {
+		return nil, err
+	}
+	return preparedTx{u}, nil
+}
+
+// run runs *st, preparing it as q first if it is nil.
+func (u *uncancelledConn) run(st *driver.Stmt, q string) error {
+	if *st == nil {
+		s, err := u.PrepareContext(context.Background(), q)
+		if err != nil {
+			return err
+		}
+		*st = s
+	}
+	_, err := (*st).(driver.StmtExecContext).ExecContext(context.Background(), nil)
+	return err
+}
+
+// preparedTx is a transaction of uncancelledConn.
+type preparedTx struct{ u *uncancelledConn }
+
+// Commit commits, or if it cannot (SQLITE_BUSY, a full disk), which may
+// leave the transaction open, rolls back, as database/sql expects the
+// transaction ended either way, and returns the COMMIT's error. The
+// ROLLBACK fails, harmlessly, if none is open.
+func (t preparedTx) Commit() error {
+	err := t.u.run(&t.u.commit, "COMMIT")
+	if err != nil {
+		t.u.run(&t.u.rollback, "ROLLBACK")
+	}
+	return err
+}
+
+func (t preparedTx) Rollback() error { return t.u.run(&t.u.rollback, "ROLLBACK") }
+
+func (u *uncancelledConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
 	return u.c.ExecContext(noCancel(ctx), q, args)
 }
 
-func (u uncancelledConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+func (u *uncancelledConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
 	return u.c.QueryContext(noCancel(ctx), q, args)
 }
 
-func (u uncancelledConn) Ping(ctx context.Context) error { return u.c.Ping(noCancel(ctx)) }
+func (u *uncancelledConn) Ping(ctx context.Context) error { return u.c.Ping(noCancel(ctx)) }
 
-func (u uncancelledConn) ResetSession(ctx context.Context) error {
+func (u *uncancelledConn) ResetSession(ctx context.Context) error {
 	return u.c.ResetSession(noCancel(ctx))
 }
 
-func (u uncancelledConn) IsValid() bool { return u.c.IsValid() }
+func (u *uncancelledConn) IsValid() bool { return u.c.IsValid() }
 
 type uncancelledStmt struct{ s sqliteStmt }
 
