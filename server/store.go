@@ -103,7 +103,10 @@ type Store interface {
 	// updates exactly one wins. If update returns an error nothing is stored
 	// and that error is returned. The ticket's ID, Ref and App stay as they are.
 	// With a non-nil session (from update) it is created in the same
-	// transaction.
+	// transaction. update may be called more than once (a store may try a
+	// copy it holds first, or lose a race and read again), each time on a
+	// ticket of its own: only its last call's outcome counts, so it must set
+	// whatever it reports outside t on every call, and change nothing else.
 	UpdateTicket(ctx context.Context, id string, update func(t *Ticket) (*Session, error)) (Ticket, error)
 	// UpdateTicketByScanToken is UpdateTicket of the ticket whose scan
 	// token hashes to h (ErrNotFound for none, or an empty h).

@@ -261,6 +261,7 @@ func (s *Service) DecideLoginRequest(ctx context.Context, d server.Device, id st
 	}
 	wrongNumber := false
 	decided, err := s.update(ctx, byID(t.ID), func(t *server.Ticket, now time.Time) (*server.Session, error) {
+		wrongNumber = false // the store may call this more than once
 		if t.State != server.StateScanned {
 			return nil, gone(*t, "decide")
 		}

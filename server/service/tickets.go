@@ -453,6 +453,7 @@ func (s *Service) Confirm(ctx context.Context, d server.Device, req api.ConfirmR
 	}
 	var after error // returned once the update is stored
 	t, err := s.update(ctx, byScanToken(req.ScanToken), func(t *server.Ticket, now time.Time) (*server.Session, error) {
+		after = nil // the store may call this more than once
 		if t.DeviceID != d.ID {
 			return nil, server.Errorf(server.CodeForbidden, "only the device that scanned may confirm")
 		}
@@ -569,9 +570,7 @@ var errAppTicket = errors.New("an app's ticket")
 func (s *Service) redeem(ctx context.Context, k ticketKey, keyThumbprint string, key server.DesktopKey) (api.RedeemResponse, error) {
 	token := server.NewSecret()
 	var sess server.Session
-	found := false
 	t, err := s.update(ctx, k, func(t *server.Ticket, now time.Time) (*server.Session, error) {
-		found = true
 		switch {
 		case t.App != server.AppNone: // the person approved an app, not a session of ours
 			return nil, errAppTicket
@@ -598,7 +597,9 @@ func (s *Service) redeem(ctx context.Context, k ticketKey, keyThumbprint string,
 	if errors.Is(err, errAppTicket) {
 		return api.RedeemResponse{}, s.forApp(ctx, k.id)
 	}
-	if !found && errors.Is(err, server.ErrNotFound) {
+	// The store's not_found (the updater's, for a wrong secret, is a
+	// credentialError already).
+	if errors.Is(err, server.ErrNotFound) && !IsCredential(err) {
 		return api.RedeemResponse{}, errNoTicket
 	}
 	if err != nil {

@@ -115,7 +115,10 @@ func (db *DB) CreateRequest(ctx context.Context, r oauth.Request) error {
 	if r.UserCode != "" {
 		userCode = r.UserCode
 	}
-	_, err := db.exec(ctx, `INSERT INTO oauth_requests (`+requestColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	// The trigger oauth_requests_mark_ticket may set the ticket's
+	// app_flow, which it writes without a new version.
+	forget := func(sql.Result) { db.tickets.remove(r.TicketID) }
+	_, err := db.execThen(ctx, forget, `INSERT INTO oauth_requests (`+requestColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		r.TicketID, r.Ref, r.ClientID, r.RedirectURI, r.Scope, r.State, r.Nonce, r.CodeChallenge, userCode, nullBytes(r.DeviceCodeHash),
 		int64(r.Interval), nanos(r.LastPollAt), nanos(r.CreatedAt))
 	if isUnique(err) {
@@ -124,9 +127,6 @@ func (db *DB) CreateRequest(ctx context.Context, r oauth.Request) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: create request: %w", err)
 	}
-	// The trigger oauth_requests_mark_ticket may have set the ticket's
-	// app_flow, which it writes without a new version.
-	db.tickets.remove(r.TicketID)
 	return nil
 }
 

@@ -80,16 +80,26 @@ func (db *DB) rows(ctx context.Context, q string, args ...any) (*sql.Rows, error
 // exec runs one write statement, prepared (before, outside any
 // transaction), as a write of its own (inTx).
 func (db *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return db.execThen(ctx, nil, q, args...)
+}
+
+// execThen is exec, and then, if not nil, runs with the statement's result
+// once it is committed (inTxThen).
+func (db *DB) execThen(ctx context.Context, then func(sql.Result), q string, args ...any) (sql.Result, error) {
 	st, err := db.wp.stmt(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	var res sql.Result
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	var after func()
+	if then != nil {
+		after = func() { then(res) }
+	}
+	err = db.inTxThen(ctx, func(tx *sql.Tx) error {
 		var err error
 		res, err = tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 		return err
-	})
+	}, after)
 	return res, err
 }
 

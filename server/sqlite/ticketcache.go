@@ -20,24 +20,24 @@ const ticketCacheSize = 4096
 // wrote last, so that a login's watch and its updates need not read and
 // decode the row that its previous step wrote.
 //
-// It is a hint, never the authority: an update decides on a cached ticket
-// only if its compare-and-swap on the row's version and app_flow (the one
-// column written without a new version, by a trigger) then succeeds; on a
-// mismatch, or on any error the updater returned, the update reads the row
-// and decides again (updateTicket). A read (TicketByID) may return a
-// version that the store has since replaced, as a read a moment earlier
-// would have; but never one older than a version whose writer has
-// returned, since every writer of tickets puts what it committed before it
-// returns (put keeps the newest version). That holds because this process
-// is the only writer of the file's tickets: one node on SQLite, whose
-// command-line tools (apps, keys) write none. Tickets deleted by the purge
-// are dropped with everything else (clear).
+// Every write of tickets brings the cache up to date once it has
+// committed, on the writer's side, in the order of the commits, before its
+// caller is answered (inTxThen): a created or updated ticket is put, an
+// extension patches the version before it, a request for the open
+// platform removes its ticket (the trigger oauth_requests_mark_ticket may
+// set its app_flow), a purge that deleted anything clears the cache. So a
+// cached ticket is the row as the last commit left it, and a read
+// (TicketByID) never returns a version older than one whose writer has
+// returned. That holds because this process is the only writer of the
+// file's tickets: one node on SQLite, whose command-line tools (apps, keys)
+// write none.
 //
-// An extension writes a new version of a ticket without reading it
-// (extended): the version before it, if cached, is brought up to date;
-// any other is replaced by a mark of the new version (a ticket with no
-// State), which no read returns and which turns away the puts of older
-// versions.
+// It is still a hint, never the authority: an update decides on a cached
+// ticket only if its compare-and-swap on the row's version and app_flow
+// then succeeds; on a mismatch, or on any error the updater returned, the
+// update reads the row and decides again (updateTicket). Within a batch of
+// the writer a later write finds the cache without the earlier ones', and
+// reads the row.
 type ticketCache struct {
 	mu     sync.Mutex
 	byID   *simplelru.LRU[string, server.Ticket]
@@ -60,7 +60,7 @@ func (c *ticketCache) get(id string) (server.Ticket, bool) {
 	c.mu.Lock()
 	t, ok := c.byID.Get(id)
 	c.mu.Unlock()
-	if !ok || t.State == "" {
+	if !ok {
 		return server.Ticket{}, false
 	}
 	return cloneTicket(t), true
@@ -82,45 +82,40 @@ func (c *ticketCache) getByScanToken(h []byte) (server.Ticket, bool) {
 	return cloneTicket(t), true
 }
 
-// put records tickets as committed, each unless a newer version of it is
-// cached already.
+// put records tickets as committed (see ticketCache).
 func (c *ticketCache) put(ts ...server.Ticket) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, t := range ts {
-		if old, ok := c.byID.Peek(t.ID); !ok || old.Version < t.Version {
-			c.replace(cloneTicket(t))
+		t = cloneTicket(t)
+		t.CreatedAt, t.ExpiresAt, t.RotateUntil = asStored(t.CreatedAt), asStored(t.ExpiresAt), asStored(t.RotateUntil)
+		t.ScannedAt, t.ConfirmedAt, t.UpdatedAt = asStored(t.ScannedAt), asStored(t.ConfirmedAt), asStored(t.UpdatedAt)
+		if old, ok := c.byID.Peek(t.ID); ok {
+			if h := string(old.ScanTokenHash); h != "" && !bytes.Equal(old.ScanTokenHash, t.ScanTokenHash) && c.byScan[h] == t.ID {
+				delete(c.byScan, h)
+			}
+		}
+		c.byID.Add(t.ID, t)
+		if len(t.ScanTokenHash) > 0 {
+			c.byScan[string(t.ScanTokenHash)] = t.ID
 		}
 	}
 }
 
 // extended records that an extension wrote version of ticket id, with the
-// deadline expires, at updated (see ticketCache).
+// deadline expires, at updated: the version before it, if cached, is
+// brought up to date (an extension changes nothing else).
 func (c *ticketCache) extended(id string, version int64, expires, updated time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	old, ok := c.byID.Peek(id)
 	switch {
-	case ok && old.Version >= version:
-	case ok && old.Version == version-1 && old.State != "":
+	case !ok:
+	case old.Version == version-1:
 		old.Version, old.ExpiresAt, old.UpdatedAt = version, expires, updated
 		c.byID.Add(id, old)
-	default:
-		c.replace(server.Ticket{ID: id, Version: version})
-	}
-}
-
-// replace caches t, which the cache may keep as it is, in place of any
-// version of it cached. It is called with mu held.
-func (c *ticketCache) replace(t server.Ticket) {
-	if old, ok := c.byID.Peek(t.ID); ok {
-		if h := string(old.ScanTokenHash); h != "" && !bytes.Equal(old.ScanTokenHash, t.ScanTokenHash) && c.byScan[h] == t.ID {
-			delete(c.byScan, h)
-		}
-	}
-	c.byID.Add(t.ID, t)
-	if len(t.ScanTokenHash) > 0 {
-		c.byScan[string(t.ScanTokenHash)] = t.ID
+	default: // never, with every write in commit order; but not a version to keep
+		c.byID.Remove(id)
 	}
 }
 
@@ -145,3 +140,7 @@ func cloneTicket(t server.Ticket) server.Ticket {
 	t.ScanTokenHash = slices.Clone(t.ScanTokenHash)
 	return t
 }
+
+// asStored is t as the file gives it back: UTC, without a monotonic reading,
+// to the nanosecond.
+func asStored(t time.Time) time.Time { return fromNanos(nanos(t)) }

@@ -68,7 +68,7 @@ var (
 
 // CreateTicket implements server.Store.
 func (db *DB) CreateTicket(ctx context.Context, t server.Ticket) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTxThen(ctx, func(tx *sql.Tx) error {
 		if _, err := db.txExec(ctx, tx, qInsertTicket, ticketArgs(&t)...); err != nil {
 			return fmt.Errorf("sqlite: create ticket: %w", err)
 		}
@@ -79,11 +79,7 @@ func (db *DB) CreateTicket(ctx context.Context, t server.Ticket) error {
 			return fmt.Errorf("sqlite: create ticket ref: %w", err)
 		}
 		return nil
-	})
-	if err == nil {
-		db.tickets.put(t)
-	}
-	return err
+	}, func() { db.tickets.put(t) })
 }
 
 // TicketByID implements server.Store.
@@ -120,7 +116,7 @@ func (db *DB) UpdateTicketByScanToken(ctx context.Context, h []byte, update func
 // decided on the stored row.
 func (db *DB) updateTicket(ctx context.Context, q string, key any, update func(t *server.Ticket) (*server.Session, error)) (server.Ticket, error) {
 	var out server.Ticket
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTxThen(ctx, func(tx *sql.Tx) error {
 		// try updates t in tx unless the row changed since t; it asks
 		// for a retry, having written nothing, if t was cached and the
 		// updater or the swap failed.
@@ -164,10 +160,7 @@ func (db *DB) updateTicket(ctx context.Context, q string, key any, update func(t
 		}
 		_, err = try(t, false)
 		return err
-	})
-	if err == nil {
-		db.tickets.put(out)
-	}
+	}, func() { db.tickets.put(out) })
 	return out, err
 }
 
@@ -199,7 +192,7 @@ func (db *DB) ExtendTickets(ctx context.Context, ids []string, until, now time.T
 		return 0, fmt.Errorf("sqlite: extend tickets: %w", err)
 	}
 	var done []extension
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTxThen(ctx, func(tx *sql.Tx) error {
 		done = done[:0]
 		rows, err := db.txQuery(ctx, tx, qExtendTickets, nanos(until), nanos(now), string(list))
 		if err != nil {
@@ -217,12 +210,13 @@ func (db *DB) ExtendTickets(ctx context.Context, ids []string, until, now time.T
 			return fmt.Errorf("sqlite: extend tickets: %w", err)
 		}
 		return nil
+	}, func() {
+		for _, e := range done {
+			db.tickets.extended(e.id, e.version, fromNanos(e.expires), fromNanos(nanos(now)))
+		}
 	})
 	if err != nil {
 		return 0, err
-	}
-	for _, e := range done {
-		db.tickets.extended(e.id, e.version, fromNanos(e.expires), fromNanos(nanos(now)))
 	}
 	return len(done), nil
 }
@@ -258,14 +252,16 @@ const qDeleteOldTickets = `DELETE FROM tickets
 // created before t, but for clock skew between nodes, which leaves a
 // ticket to a later purge.
 func (db *DB) DeleteTicketsBefore(ctx context.Context, t time.Time) (int, error) {
-	res, err := db.exec(ctx, qDeleteOldTickets, nanos(t))
+	forget := func(res sql.Result) {
+		if n, _ := res.RowsAffected(); n > 0 {
+			db.tickets.clear()
+		}
+	}
+	res, err := db.execThen(ctx, forget, qDeleteOldTickets, nanos(t))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete old tickets: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	if n > 0 {
-		db.tickets.clear()
-	}
 	return int(n), nil
 }
 

@@ -84,7 +84,7 @@ const samePhone = `SELECT o.id FROM devices d JOIN devices o ON o.user_id = d.us
 func (db *DB) RevokeDevice(ctx context.Context, deviceID string, at time.Time) ([]server.Session, []server.Ticket, error) {
 	var sessions []server.Session
 	var tickets []server.Ticket
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTxThen(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE devices SET revoked_at = ?2 WHERE id IN (`+samePhone+`) AND revoked_at = 0`, deviceID, nanos(at)); err != nil {
 			return fmt.Errorf("sqlite: revoke device: %w", err)
 		}
@@ -105,11 +105,10 @@ func (db *DB) RevokeDevice(ctx context.Context, deviceID string, at time.Time) (
 		}
 		sessions, err = scanSessions(rows)
 		return err
-	})
+	}, func() { db.tickets.put(tickets...) })
 	db.devices.drop() // even if it failed, as CreateDevice
 	if err != nil {
 		return nil, nil, err
 	}
-	db.tickets.put(tickets...)
 	return sessions, tickets, nil
 }

@@ -48,8 +48,11 @@ const (
 
 // writeReq is one call of inTx: its function, and its outcome.
 type writeReq struct {
-	ctx   context.Context
-	fn    func(tx *sql.Tx) error
+	ctx context.Context
+	fn  func(tx *sql.Tx) error
+	// then, if set, runs once the function's writes are committed (see
+	// inTxThen).
+	then  func()
 	state atomic.Int32
 	// err and panic are the outcome, set before done is closed.
 	err   error
@@ -278,6 +281,11 @@ func (w *writer) batch(first *writeReq) {
 		answerAll(ran, fmt.Errorf("sqlite: commit: %w", err))
 		return
 	}
+	for _, r := range ran {
+		if r.then != nil && r.err == nil && r.panic == nil {
+			r.then()
+		}
+	}
 	answerAll(ran, nil)
 }
 
@@ -343,10 +351,19 @@ func answerAll(rs []*writeReq, err error) {
 // has ended: fn then sees that error, and if it returns it, only fn's
 // writes are rolled back.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.inTxThen(ctx, fn, nil)
+}
+
+// inTxThen is inTx, and if fn's writes are committed it runs then before
+// inTx returns: on the writer's side, in the order of the commits, after
+// the commit of fn's batch and before any later batch begins. then must be
+// quick and must not write; it keeps what lives beside the file (the
+// caches) in step with it.
+func (db *DB) inTxThen(ctx context.Context, fn func(tx *sql.Tx) error, then func()) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})}
+	r := &writeReq{ctx: ctx, fn: fn, then: then, done: make(chan struct{})}
 	switch leads, err := db.wr.enqueue(r); {
 	case err != nil:
 		return err
