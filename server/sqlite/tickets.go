@@ -97,7 +97,7 @@ func (db *DB) TicketByRef(ctx context.Context, ref string) (server.Ticket, error
 
 // UpdateTicket implements server.Store.
 func (db *DB) UpdateTicket(ctx context.Context, id string, update func(t *server.Ticket) (*server.Session, error)) (server.Ticket, error) {
-	return db.updateTicket(ctx, qTicketByID, id, update)
+	return db.updateTicket(ctx, qTicketByID, id, func() (server.Ticket, bool) { return db.tickets.get(id) }, update)
 }
 
 // UpdateTicketByScanToken implements server.Store.
@@ -105,26 +105,26 @@ func (db *DB) UpdateTicketByScanToken(ctx context.Context, h []byte, update func
 	if len(h) == 0 {
 		return server.Ticket{}, notFound(sql.ErrNoRows, "ticket")
 	}
-	return db.updateTicket(ctx, qTicketByScanToken, h, update)
+	return db.updateTicket(ctx, qTicketByScanToken, h, func() (server.Ticket, bool) { return db.tickets.getByScanToken(h) }, update)
 }
 
 // updateTicket is UpdateTicket of the ticket that the one-row query q
-// (qTicketByID or qTicketByScanToken) finds by key. It starts from the
+// finds by key, and cached looks up in the cache. It starts from the
 // cached ticket if there is one (ticketCache); if that was not the row as
 // stored (the compare-and-swap missed) or the updater failed on it, it
 // reads the row and runs the updater again, so that every outcome is
 // decided on the stored row.
-func (db *DB) updateTicket(ctx context.Context, q string, key any, update func(t *server.Ticket) (*server.Session, error)) (server.Ticket, error) {
+func (db *DB) updateTicket(ctx context.Context, q string, key any, cached func() (server.Ticket, bool), update func(t *server.Ticket) (*server.Session, error)) (server.Ticket, error) {
 	var out server.Ticket
 	err := db.inTxThen(ctx, func(tx *sql.Tx) error {
 		// try updates t in tx unless the row changed since t; it asks
-		// for a retry, having written nothing, if t was cached and the
-		// updater or the swap failed.
-		try := func(t server.Ticket, cached bool) (retry bool, err error) {
+		// for a retry, having written nothing, if t came from the cache
+		// and the updater or the swap failed.
+		try := func(t server.Ticket, fromCache bool) (retry bool, err error) {
 			id, ref, app, oldVersion, oldToken := t.ID, t.Ref, t.App, t.Version, t.ScanTokenHash
 			sess, err := update(&t)
 			if err != nil {
-				return cached, err
+				return fromCache, err
 			}
 			t.ID, t.Ref, t.App, t.Version = id, ref, app, oldVersion+1
 			q := qUpdateTicket
@@ -139,7 +139,7 @@ func (db *DB) updateTicket(ctx context.Context, q string, key any, update func(t
 				return false, fmt.Errorf("sqlite: update ticket: %w", err)
 			}
 			if n, _ := res.RowsAffected(); n != 1 {
-				return cached, server.Errorf(server.CodeConflict, "the ticket changed meanwhile")
+				return fromCache, server.Errorf(server.CodeConflict, "the ticket changed meanwhile")
 			}
 			if sess != nil {
 				if err := db.insertSession(ctx, tx, sess, id); err != nil {
@@ -149,7 +149,7 @@ func (db *DB) updateTicket(ctx context.Context, q string, key any, update func(t
 			out = t
 			return false, nil
 		}
-		if t, ok := db.cachedTicket(q, key); ok {
+		if t, ok := cached(); ok {
 			if retry, err := try(t, true); !retry {
 				return err
 			}
@@ -162,22 +162,6 @@ func (db *DB) updateTicket(ctx context.Context, q string, key any, update func(t
 		return err
 	}, func() { db.tickets.put(out) })
 	return out, err
-}
-
-// cachedTicket is the cached ticket that updateTicket's query q would find
-// by key, if any.
-func (db *DB) cachedTicket(q string, key any) (server.Ticket, bool) {
-	switch k := key.(type) {
-	case string:
-		if q == qTicketByID {
-			return db.tickets.get(k)
-		}
-	case []byte:
-		if q == qTicketByScanToken {
-			return db.tickets.getByScanToken(k)
-		}
-	}
-	return server.Ticket{}, false
 }
 
 // ExtendTickets implements server.Store in one prepared UPDATE of all

@@ -493,3 +493,57 @@ func TestWritesRace(t *testing.T) {
 		t.Fatalf("%d users stored, %d writes reported stored (%v)", n, stored, err)
 	}
 }
+
+// A write's then runs once its batch has committed, in the order of the
+// writes, before its caller is answered; a write that fails runs none.
+func TestThenRunsAfterTheCommitInOrder(t *testing.T) {
+	db := mustOpen(t, filepath.Join(t.TempDir(), "qrlogin.db"))
+	release, gateDone := holdWriter(t, db, "gate")
+	var mu sync.Mutex
+	var ran []string
+	order := []string{"a", "fails", "b", "c"}
+	done := map[string]chan error{}
+	for i, id := range order {
+		done[id] = make(chan error, 1)
+		go func() {
+			done[id] <- db.inTxThen(context.Background(), func(tx *sql.Tx) error {
+				if err := insertUser(tx, id); err != nil {
+					return err
+				}
+				if id == "fails" {
+					return errors.New("boom")
+				}
+				return nil
+			}, func() {
+				ok, err := committed(db, id)
+				mu.Lock()
+				defer mu.Unlock()
+				if !ok || err != nil {
+					ran = append(ran, id+" (not committed)")
+					return
+				}
+				ran = append(ran, id)
+			})
+		}()
+		waitQueued(t, db, i+1)
+	}
+	release()
+	if err := result(t, gateDone); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range order {
+		err := result(t, done[id])
+		mu.Lock()
+		seen := strings.Contains(strings.Join(ran, ","), id)
+		mu.Unlock()
+		if got, want := err == nil, id != "fails"; got != want {
+			t.Errorf("write %s: %v", id, err)
+		}
+		if seen != (id != "fails") {
+			t.Errorf("write %s returned with its then run: %v", id, seen)
+		}
+	}
+	if got := strings.Join(ran, ","); got != "a,b,c" {
+		t.Fatalf("then ran as %q, want a,b,c after their commit", got)
+	}
+}
