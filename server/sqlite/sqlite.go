@@ -48,6 +48,7 @@ type DB struct {
 	// statements (wp), which waits for the transaction that holds it.
 	w     *sql.DB
 	wr    *writer
+	ck    *checkpointer
 	r     *sql.DB // readers
 	wp    *prepared
 	rp    *prepared
@@ -81,11 +82,14 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	// Readers may still meet a lock briefly (checkpoints): wait, don't fail.
 	q.Add("_pragma", "busy_timeout(10000)")
-	// mmap_size, cache_size and wal_autocheckpoint keep SQLite's defaults:
-	// at 400 logins/s (qrlogin-load, 2 cores) a 256 MiB mmap_size cost the
-	// server 27 to 33 % more CPU (every connection maps the growing file
-	// anew, and faults its pages in again), and a 64 MiB cache or a
-	// checkpoint every 4,000 pages saved nothing measurable.
+	// mmap_size and cache_size keep SQLite's defaults: at 400 logins/s
+	// (qrlogin-load, 2 cores) a 256 MiB mmap_size cost the server 27 to 33 %
+	// more CPU (every connection maps the growing file anew, and faults its
+	// pages in again), and a 64 MiB cache saved nothing measurable.
+	// The checkpointer (checkpoint.go) checkpoints every checkpointEvery
+	// commits, beside the writer; the writer's own checkpoint, at 4,000
+	// pages instead of 1,000, is left for when it falls behind.
+	q.Add("_pragma", "wal_autocheckpoint(4000)")
 	// ticket_refs cascade with their tickets; sessions need their user.
 	q.Add("_pragma", "foreign_keys(1)")
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?"
@@ -122,7 +126,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 			return nil, fmt.Errorf("sqlite: prepare: %w", err)
 		}
 	}
-	if db.wr, err = startWriter(ctx, db.w); err != nil {
+	db.ck = startCheckpointer(db.r, checkpointEvery)
+	if db.wr, err = startWriter(ctx, db.w, db.ck.committed); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: prepare: %w", err)
 	}
@@ -138,6 +143,9 @@ var txStatements = []string{qInsertTicket, qInsertRef, qTicketByID, qTicketBySca
 func (db *DB) Close() error {
 	if db.wr != nil {
 		db.wr.close()
+	}
+	if db.ck != nil {
+		db.ck.close()
 	}
 	if db.wp != nil {
 		db.wp.close()

@@ -98,6 +98,8 @@ func (p *fnPanic) Unwrap() error {
 // writer runs a DB's write transactions (see above).
 type writer struct {
 	pool *sql.DB
+	// committed, if not nil, is told of each commit, on the writer's side.
+	committed func()
 	// savepoint, release and rollbackTo are prepared on pool, whose only
 	// connection every transaction of the writer runs on.
 	savepoint, release, rollbackTo *sql.Stmt
@@ -114,8 +116,8 @@ type writer struct {
 
 // startWriter prepares the writer's statements on pool, a pool of one
 // connection, and starts it.
-func startWriter(ctx context.Context, pool *sql.DB) (*writer, error) {
-	w := &writer{pool: pool, done: make(chan struct{})}
+func startWriter(ctx context.Context, pool *sql.DB, committed func()) (*writer, error) {
+	w := &writer{pool: pool, committed: committed, done: make(chan struct{})}
 	w.wake = sync.NewCond(&w.mu)
 	for q, st := range map[string]**sql.Stmt{
 		`SAVEPOINT fn`: &w.savepoint, `RELEASE fn`: &w.release, `ROLLBACK TO fn`: &w.rollbackTo,
@@ -280,6 +282,9 @@ func (w *writer) batch(first *writeReq) {
 	if err := tx.Commit(); err != nil {
 		answerAll(ran, fmt.Errorf("sqlite: commit: %w", err))
 		return
+	}
+	if w.committed != nil {
+		w.committed()
 	}
 	for _, r := range ran {
 		if r.then != nil && r.err == nil && r.panic == nil {
