@@ -44,7 +44,7 @@ import (
 //   - marginal: logins at 100/s and at 400/s for -duration (20 s) each: the
 //     server's CPU per additional login, (CPU at 400 − CPU at 100) ÷
 //     (logins at 400 − logins at 100), and each run's server and tool CPU
-//     per login.
+//     per login, and the WebSocket push p95 and p99 at 400/s.
 //   - rate1000: logins at 1,000/s for -duration: achieved rate, errors and
 //     the WebSocket push p99.
 //   - waiting: -waiting (9,000) desktops on WebSockets, -idle (30 s) idle,
@@ -480,6 +480,8 @@ func buildRows(o reportOpts, runs []*reportRun) []tableRow {
 				row("server CPU per login at 400/s (ms)", 3, false, of("rate400", serverCPUPerLogin)),
 				row("tool CPU per login at 100/s (ms)", 3, false, of("rate100", toolCPUPerLogin)),
 				row("tool CPU per login at 400/s (ms)", 3, false, of("rate400", toolCPUPerLogin)),
+				row("400/s: WebSocket push p95 (ms)", 2, false, of("rate400", func(r *Report) float64 { return r.PushLatencyWS.P95 })),
+				row("400/s: WebSocket push p99 (ms)", 2, false, of("rate400", func(r *Report) float64 { return r.PushLatencyWS.P99 })),
 				row("errors at 100/s + at 400/s", 0, true, func(l string) float64 {
 					return of("rate100", errorCount)(l) + of("rate400", errorCount)(l)
 				}),
