@@ -28,41 +28,70 @@ import (
 // the next checkpoint; the writer's own checkpoint (at 4,000 pages: Open)
 // is left for when that keeps happening, and then copies only what the
 // last checkpoint here left. Measured at 1,000 and 400 logins/s
-// (qrlogin-load, 273 checkpoints), the WAL started over after about one
-// checkpoint in two and never held more than 1,001 pages. As before, a
-// reader that keeps a snapshot open keeps the WAL from starting over.
+// (qrlogin-load, 273 checkpoints every 100 commits), the WAL started over
+// after about one checkpoint in two and never held more than 1,001 pages.
+// As before, a reader that keeps a snapshot open keeps the WAL from
+// starting over.
+//
+// A checkpoint is due every so many commits, which follow the pages the
+// last ones added (nextEvery): about every checkpointPages pages, as
+// SQLite's own. More often copies a page that many commits rewrite (a
+// ticket's, an index's) more often: every 100 commits, about 12 a second,
+// cost the server up to a tenth more CPU at 400 logins/s.
 type checkpointer struct {
 	r       *sql.DB
-	every   int64 // commits between two checkpoints
-	commits atomic.Int64
+	every   atomic.Int64  // commits between two checkpoints (nextEvery)
+	commits atomic.Int64  // since the last kick; the writer's goroutine only
 	kick    chan struct{} // 1 buffered: a checkpoint is due
 	ctx     context.Context
 	stop    context.CancelFunc // ends ctx: the checkpoint running, and run
 	done    chan struct{}
 }
 
-// checkpointEvery is how many of the writer's commits are let pass between
-// two checkpoints: about 12 checkpoints a second at 1,000 and 400 logins/s
-// (qrlogin-load).
-const checkpointEvery = 100
+// checkpointPages is how many pages the WAL gains between two checkpoints,
+// about: SQLite's default wal_autocheckpoint.
+const checkpointPages = 1000
+
+// checkpointEvery is the commits between the first two checkpoints, and
+// minEvery and maxEvery bound those between any two.
+const (
+	checkpointEvery    = 100
+	minEvery, maxEvery = 10, 2000
+)
 
 // startCheckpointer starts a checkpointer that runs on the pool r.
-func startCheckpointer(r *sql.DB, every int64) *checkpointer {
-	c := &checkpointer{r: r, every: every, kick: make(chan struct{}, 1), done: make(chan struct{})}
+func startCheckpointer(r *sql.DB) *checkpointer {
+	c := &checkpointer{r: r, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	c.every.Store(checkpointEvery)
 	c.ctx, c.stop = context.WithCancel(context.Background())
 	go c.run()
 	return c
 }
 
 // committed counts one commit of the writer, and asks for a checkpoint
-// every c.every commits. It never blocks.
+// once c.every have passed since the last. It never blocks. Only the
+// writer's goroutine calls it (one batch runs at a time).
 func (c *checkpointer) committed() {
-	if c.commits.Add(1)%c.every == 0 {
+	if c.commits.Add(1) >= c.every.Load() {
+		c.commits.Store(0)
 		select {
 		case c.kick <- struct{}{}:
 		default:
 		}
 	}
+}
+
+// nextEvery returns the commits to let pass before the next checkpoint,
+// given the commits between the last two (every) and the pages the WAL
+// gained meanwhile (grown): halfway to as many as gain checkpointPages at
+// the rate seen, within [minEvery, maxEvery]. Without pages seen, every
+// stays. Halfway, because grown is an estimate (the WAL may have started
+// over in between) and the pages a commit adds vary with its batch.
+func nextEvery(every, grown int64) int64 {
+	if grown <= 0 {
+		return every
+	}
+	return min(max((every+every*checkpointPages/grown)/2, minEvery), maxEvery)
 }
 
 // run checkpoints when kicked, until stopped. It logs a failure once, not
@@ -71,13 +100,17 @@ func (c *checkpointer) committed() {
 func (c *checkpointer) run() {
 	defer close(c.done)
 	var failing string
+	var last int64 // the WAL's pages at the last checkpoint
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
 		case <-c.kick:
 		}
-		_, err := c.r.ExecContext(c.ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
+		// The pages in the WAL, counted from where it last started over
+		// (-1 if the checkpoint could not run), and those copied.
+		var busy, pages, copied int64
+		err := c.r.QueryRowContext(c.ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &pages, &copied)
 		switch {
 		case c.ctx.Err() != nil:
 			return
@@ -88,6 +121,15 @@ func (c *checkpointer) run() {
 			failing = ""
 			slog.Info("sqlite: checkpoints work again")
 		}
+		if err != nil || pages < 0 {
+			continue
+		}
+		grown := pages - last
+		if pages < last { // the WAL started over since
+			grown = pages
+		}
+		last = pages
+		c.every.Store(nextEvery(c.every.Load(), grown))
 	}
 }
 

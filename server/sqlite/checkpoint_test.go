@@ -47,3 +47,18 @@ func TestCheckpointerCopiesTheWAL(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestNextEvery(t *testing.T) {
+	for _, c := range []struct{ every, grown, want int64 }{
+		{100, 1000, 100},   // on target
+		{100, 500, 150},    // half the pages: halfway to twice the commits
+		{100, 4000, 62},    // four times the pages: halfway to a quarter
+		{100, 0, 100},      // nothing seen: as before
+		{100, 1, maxEvery}, // bounded above
+		{minEvery, 1_000_000, minEvery},
+	} {
+		if got := nextEvery(c.every, c.grown); got != c.want {
+			t.Errorf("nextEvery(%d, %d) = %d, want %d", c.every, c.grown, got, c.want)
+		}
+	}
+}

@@ -86,9 +86,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// (qrlogin-load, 2 cores) a 256 MiB mmap_size cost the server 27 to 33 %
 	// more CPU (every connection maps the growing file anew, and faults its
 	// pages in again), and a 64 MiB cache saved nothing measurable.
-	// The checkpointer (checkpoint.go) checkpoints every checkpointEvery
-	// commits, beside the writer; the writer's own checkpoint, at 4,000
-	// pages instead of 1,000, is left for when it falls behind.
+	// The checkpointer (checkpoint.go) checkpoints about every 1,000 pages,
+	// beside the writer; the writer's own checkpoint, at 4,000 pages, is
+	// left for when it falls behind.
 	q.Add("_pragma", "wal_autocheckpoint(4000)")
 	// ticket_refs cascade with their tickets; sessions need their user.
 	q.Add("_pragma", "foreign_keys(1)")
@@ -126,7 +126,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 			return nil, fmt.Errorf("sqlite: prepare: %w", err)
 		}
 	}
-	db.ck = startCheckpointer(db.r, checkpointEvery)
+	db.ck = startCheckpointer(db.r)
 	if db.wr, err = startWriter(ctx, db.w, db.ck.committed); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: prepare: %w", err)
