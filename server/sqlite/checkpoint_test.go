@@ -12,9 +12,9 @@ import (
 )
 
 // TestCheckpointerCopiesTheWAL writes fewer pages than SQLite's default
-// checkpoint threshold (1,000), let alone the writer's (4,000), in a few
-// hundred commits, and checks that they reach the database file all the
-// same: only the checkpointer copies them.
+// checkpoint threshold (1,000), let alone the writer's (4,000), in just
+// over checkpointEvery commits, and checks that they reach the database
+// file all the same: only the checkpointer copies them.
 func TestCheckpointerCopiesTheWAL(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "qrlogin.db")
 	db := mustOpen(t, path)
