@@ -70,8 +70,9 @@ func startCheckpointer(r *sql.DB) *checkpointer {
 }
 
 // committed counts one commit of the writer, and asks for a checkpoint
-// once c.every have passed since the last. It never blocks. Only the
-// writer's goroutine calls it (one batch runs at a time).
+// once c.every have passed since the last. It never blocks. Calls never
+// overlap: the writer calls it after each batch, and one batch runs at a
+// time.
 func (c *checkpointer) committed() {
 	if c.commits.Add(1) >= c.every.Load() {
 		c.commits.Store(0)

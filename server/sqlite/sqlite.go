@@ -87,8 +87,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// more CPU (every connection maps the growing file anew, and faults its
 	// pages in again), and a 64 MiB cache saved nothing measurable.
 	// The checkpointer (checkpoint.go) checkpoints about every 1,000 pages,
-	// beside the writer; the writer's own checkpoint, at 4,000 pages, is
-	// left for when it falls behind.
+	// beside the writer; the writer's own checkpoint, at 4,000 pages, copies
+	// what is left then, and under steady load is what lets the WAL start
+	// over.
 	q.Add("_pragma", "wal_autocheckpoint(4000)")
 	// ticket_refs cascade with their tickets; sessions need their user.
 	q.Add("_pragma", "foreign_keys(1)")
