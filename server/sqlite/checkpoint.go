@@ -42,7 +42,7 @@ import (
 type checkpointer struct {
 	r       *sql.DB
 	every   atomic.Int64  // commits between two checkpoints (nextEvery)
-	commits atomic.Int64  // since the last kick; the writer's goroutine only
+	commits int64         // since the last kick; committed's only, whose calls never overlap
 	kick    chan struct{} // 1 buffered: a checkpoint is due
 	ctx     context.Context
 	stop    context.CancelFunc // ends ctx: the checkpoint running, and run
@@ -71,11 +71,11 @@ func startCheckpointer(r *sql.DB) *checkpointer {
 
 // committed counts one commit of the writer, and asks for a checkpoint
 // once c.every have passed since the last. It never blocks. Calls never
-// overlap: the writer calls it after each batch, and one batch runs at a
-// time.
+// overlap: the writer calls it after each batch, one batch runs at a time,
+// and the writer's lock orders the goroutines that run them.
 func (c *checkpointer) committed() {
-	if c.commits.Add(1) >= c.every.Load() {
-		c.commits.Store(0)
+	if c.commits++; c.commits >= c.every.Load() {
+		c.commits = 0
 		select {
 		case c.kick <- struct{}{}:
 		default:
