@@ -1,10 +1,12 @@
 // Package postgres is the server's Store on PostgreSQL (pgx, through a
 // connection pool), for several server nodes sharing one database.
 //
-// Every state move is one transaction at READ COMMITTED. UpdateTicket locks
-// the ticket's row (SELECT ... FOR UPDATE), so racing updates of one ticket
-// queue and each updater sees the ticket as the one before it left it, as
-// on SQLite; the write still compares and swaps the version. A lost race
+// Every state move is one transaction at READ COMMITTED. UpdateTicket
+// holds no lock between its read and its write: it reads the ticket, runs
+// the updater, and its UPDATE compares and swaps the version; one that
+// finds another version reads again and runs the updater on what the
+// winner stored (update.go), so that of racing updates exactly one wins
+// each version and the others see its result, as on SQLite. A lost race
 // that PostgreSQL reports instead (a serialization failure or deadlock, or a
 // unique key taken meanwhile) is server.ErrConflict.
 //
